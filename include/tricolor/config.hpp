@@ -1,0 +1,55 @@
+// Heap configuration. Every knob can also be set from the environment (Config::from_env, which
+// Heap's constructor applies on top of what the program passed):
+//   TRICOLOR_GC_PERCENT    heap growth over the last live heap that triggers a cycle (default 100; off: -1)
+//   TRICOLOR_MAX_HEAP      hard limit in bytes (suffixes k, m, g); 0 = none
+//   TRICOLOR_SOFT_LIMIT    soft limit in bytes (Go's GOMEMLIMIT); 0 = none
+//   TRICOLOR_INITIAL_HEAP  heap size at which the first cycle starts
+//   TRICOLOR_MARKERS       background marker threads (0 = half the cores, at least one)
+//   TRICOLOR_CONCURRENT    0: mark with the world stopped; 1: concurrent (default)
+//   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
+//   TRICOLOR_GCTRACE       1: one line per cycle on stderr
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace tricolor {
+
+enum class Phase : std::uint8_t {
+  kIdle,
+  kSweepTermination,  // finishing the previous cycle's sweep
+  kMarkStart,         // stop-the-world: barrier on, allocate black
+  kRootScan,          // handshakes: each thread scans its own roots
+  kMark,              // concurrent marking
+  kMarkTermination,   // stop-the-world: confirm no grey object, process weak refs
+  kSweep,             // lazy and background sweeping
+};
+
+struct Event {
+  Phase phase;
+  std::uint64_t cycle;
+  std::uint64_t time_ns;      // monotonic, when the phase began
+  std::uint64_t heap_bytes;   // committed heap when the phase began
+};
+
+struct Config {
+  std::size_t initial_heap = 4u << 20;
+  int gc_percent = 100;
+  std::size_t max_heap = 0;
+  std::size_t soft_limit = 0;
+  unsigned marker_threads = 0;
+  bool concurrent = true;
+  bool verify = false;
+  bool gctrace = false;
+  bool background_sweeper = true;
+  // Virtual address space reserved for the heap (never committed up front).
+  std::size_t reserve = std::size_t{64} << 30;
+  // Called on the collector's thread at each phase change; must not allocate or block.
+  std::function<void(const Event&)> on_event;
+
+  // Returns *this with every TRICOLOR_* variable that is set applied. A malformed value stops with
+  // a message naming the variable.
+  Config& apply_env();
+};
+
+}  // namespace tricolor

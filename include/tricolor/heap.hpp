@@ -1,0 +1,86 @@
+// A garbage-collected heap. Threads attach with tricolor::Mutator; objects are allocated with
+// tricolor::make<T>. A heap must outlive every Mutator, Global and object reference into it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "tricolor/config.hpp"
+#include "tricolor/tracer.hpp"
+
+namespace tricolor {
+
+namespace internal {
+class HeapImpl;
+}
+
+enum class PauseKind : std::uint8_t {
+  kMarkStart,        // global stop: barrier on
+  kMarkTermination,  // global stop: no grey left, weak refs, sweep flip
+  kRootScan,         // one thread's handshake: scanning its own roots
+  kHandshake,        // one thread's handshake: flushing its barrier buffer
+  kAssist,           // a mutator marking to pay for its allocation
+  kFullStop,         // stop-the-world collection (non-concurrent mode, emergencies)
+};
+const char* to_string(PauseKind k);
+
+struct Pause {
+  PauseKind kind;
+  std::uint64_t start_ns;     // monotonic clock
+  std::uint64_t duration_ns;
+};
+
+struct PauseSummary {
+  std::size_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0, total_ms = 0;
+};
+
+struct Stats {
+  std::size_t heap_bytes = 0;         // committed span bytes
+  std::size_t heap_peak_bytes = 0;
+  std::size_t live_bytes = 0;         // marked at the end of the last cycle
+  std::size_t allocated_bytes = 0;    // total handed to mutators (counted per span refill)
+  std::size_t heap_goal = 0;
+  std::uint64_t cycles = 0;
+  std::uint64_t objects_freed = 0;
+  double mark_wall_ms = 0;            // all cycles, start to termination
+  double mark_cpu_ms = 0;             // marker threads' CPU
+  double assist_ms = 0;
+  PauseSummary global_pauses;         // kMarkStart + kMarkTermination + kFullStop
+  PauseSummary thread_pauses;         // kRootScan + kHandshake + kAssist, per thread
+  std::vector<Pause> pauses;          // every pause, in order (bounded: the last 1<<16)
+};
+
+using RootCallback = void (*)(Tracer& tracer, void* context);
+
+class Heap {
+ public:
+  explicit Heap(Config config = {});
+  ~Heap();
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  // A full collection, blocking the caller until marking is done and every span is swept, so that
+  // every unreachable object's destructor has run when it returns. Callable from attached threads
+  // (the caller's own roots count) and unattached ones.
+  void collect();
+  Stats stats() const;
+  const Config& config() const;
+
+  // Heap-wide root callback, scanned while the world is stopped at the start of each cycle, so the
+  // embedder needs no barrier on the slots it traces. Keep it short: its time is a global pause.
+  // Returns an id for remove_roots.
+  std::uint64_t add_roots(RootCallback callback, void* context, const char* name = nullptr);
+  void remove_roots(std::uint64_t id);
+
+  // Does p point at the payload of an object of this heap (allocated, not yet swept)?
+  bool contains(const void* p) const;
+
+  internal::HeapImpl& impl() { return *impl_; }
+
+ private:
+  internal::HeapImpl* impl_;
+};
+
+}  // namespace tricolor

@@ -1,0 +1,135 @@
+// What inline public code needs to see of the collector: the per-thread allocation cache layout,
+// the process-wide "a barrier is active" flag, and the out-of-line slow paths they call.
+// gc/ owns the rest of each structure; include/ never includes gc/.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "tricolor/internal/check.hpp"
+#include "tricolor/internal/size_classes.hpp"
+
+namespace tricolor {
+class Tracer;
+}
+
+namespace tricolor::internal {
+
+class HeapImpl;
+struct Span;
+
+// One word in front of every object. type_id indexes the process-wide type table; epoch is the
+// allocation epoch that LeakCheck scopes compare against.
+struct ObjectHeader {
+  std::uint32_t type_id;
+  std::uint32_t epoch;
+};
+static_assert(sizeof(ObjectHeader) == kHeaderSize);
+
+inline ObjectHeader* header_of(const void* obj) {
+  return reinterpret_cast<ObjectHeader*>(const_cast<char*>(static_cast<const char*>(obj)) - kHeaderSize);
+}
+
+// A thread's allocation window into its current span of one span class: the next (up to) 64 slots
+// starting at `window`, with bit i of free_mask set when slot i is free. Exhausted when the mask is 0.
+struct CacheEntry {
+  std::uint64_t free_mask = 0;
+  char* window = nullptr;
+};
+
+// Intrusive node of a thread's LIFO root list (Root<T> derives from it).
+struct RootNode {
+  RootNode* prev;
+  const void* ptr;
+  const char* name;
+};
+
+// The part of a mutator's state that inline code touches. Only the owning thread writes the cache and
+// the root list; the collector reads them only while the thread is parked at a safepoint or is in a
+// blocking scope (both transitions are release/acquire pairs in gc/safepoint.cpp).
+struct ThreadFast {
+  CacheEntry cache[kNumSpanClasses];
+  RootNode* roots = nullptr;
+  HeapImpl* heap = nullptr;
+  // Nonzero while the collector wants this thread to answer a handshake. relaxed in the poll: the
+  // acquire that orders the handshake's data is in the slow path (gc/safepoint.cpp).
+  std::atomic<std::uint32_t> poll{0};
+  // Set and cleared by this thread only, in handshakes: new objects are born marked while the
+  // collector marks ("allocate black"), and a thread whose roots are not yet scanned shades the
+  // new value of every pointer store (the insertion half of the hybrid barrier).
+  bool allocate_black = false;
+  bool roots_scanned = true;
+  std::uint32_t no_safepoint_depth = 0;  // >0 inside the collector's own callbacks
+};
+
+// The current thread's state, null when the thread is not attached. __thread: a plain TLS slot with no
+// initialisation guard, so the fast path is one %fs-relative load.
+extern __thread ThreadFast* tls_thread;
+
+// True while any heap marks. relaxed: it only changes while every mutator of the marking heap is
+// stopped, and the stop/resume handshake (acquire/release) orders it for them; a thread of another
+// heap that sees a stale value takes the slow path, which re-checks its own heap.
+extern std::atomic<bool> g_barrier_active;
+// Allocation epoch written into every header (LeakCheck). relaxed: an epoch is a label, not a fence.
+extern std::atomic<std::uint32_t> g_alloc_epoch;
+
+[[noreturn, gnu::cold]] void fail_not_attached(const char* what);
+[[noreturn, gnu::cold]] void fail_root_order(const RootNode* node);
+
+inline ThreadFast* current_thread(const char* what) {
+  ThreadFast* t = tls_thread;
+  if (t == nullptr) [[unlikely]]
+    fail_not_attached(what);
+  return t;
+}
+
+// Slow paths, out of line.
+[[gnu::noinline]] void* allocate_small_slow(ThreadFast* t, std::size_t span_class, bool may_fail);
+// Returns the payload, with header written and colored, or null (may_fail) at the heap limit.
+[[gnu::noinline]] void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
+                                     bool may_fail);
+[[gnu::noinline]] void mark_new_object(ThreadFast* t, std::size_t span_class, void* slot);
+[[gnu::noinline]] void write_barrier_slow(const void* old_value, const void* new_value);
+[[gnu::noinline]] void root_barrier_slow(const void* new_value);
+[[gnu::noinline]] void safepoint_slow(ThreadFast* t);
+void debug_check_heap_pointer(const void* p, const char* what);
+
+// Returns the slot (header address) or null when the heap limit is reached and may_fail is true.
+// The one unlikely exit is an exhausted window.
+template <std::size_t kSpanClass>
+inline void* allocate_small(ThreadFast* t, bool may_fail) {
+  CacheEntry& e = t->cache[kSpanClass];
+  std::uint64_t m = e.free_mask;
+  if (m == 0) [[unlikely]]
+    return allocate_small_slow(t, kSpanClass, may_fail);
+  e.free_mask = m & (m - 1);
+  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * class_size(class_of_span_class(kSpanClass));
+}
+
+inline void* allocate_small_dynamic(ThreadFast* t, std::size_t sc, bool may_fail) {
+  CacheEntry& e = t->cache[sc];
+  std::uint64_t m = e.free_mask;
+  if (m == 0) [[unlikely]]
+    return allocate_small_slow(t, sc, may_fail);
+  e.free_mask = m & (m - 1);
+  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+}
+
+// Writes the header and makes the slot an object of the current cycle's color. Returns the payload.
+inline void* finish_allocation(ThreadFast* t, std::size_t sc, void* slot, std::uint32_t type_id) {
+  auto* h = static_cast<ObjectHeader*>(slot);
+  h->type_id = type_id;
+  h->epoch = g_alloc_epoch.load(std::memory_order_relaxed);
+  if (t->allocate_black) [[unlikely]]
+    mark_new_object(t, sc, slot);
+  return static_cast<char*>(slot) + kHeaderSize;
+}
+
+// The write barrier's inline check: one load and one predictable branch while no heap marks.
+inline void write_barrier(const void* old_value, const void* new_value) {
+  if (g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
+    write_barrier_slow(old_value, new_value);
+}
+
+}  // namespace tricolor::internal

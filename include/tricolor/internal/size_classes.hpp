@@ -1,0 +1,87 @@
+// Size classes, computed at compile time (Go's mcache/mcentral model: every small object lives in a
+// span that holds slots of one size). The sizes include the 8-byte object header.
+//
+// Rule: up to 32 B classes step by 8, up to 128 B by 16; above that each power-of-two octave
+// [2^k, 2^(k+1)) is cut into 8 equal steps of 2^k/8. So a request that lands just above a class
+// wastes at most 1/8 of its slot for every class >= 128 B (alignment forces more below that),
+// and the classes from 8 B to 32 KiB number 74.
+//
+// Pages per span: the fewest 8 KiB pages whose tail (the bytes no slot fits in) is at most 1/8 of
+// the span, capped so that a span never holds more than kMaxSlotsPerSpan slots (fixed-size bitmaps).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace tricolor::internal {
+
+inline constexpr std::size_t kPageShift = 13;
+inline constexpr std::size_t kPageSize = std::size_t{1} << kPageShift;
+inline constexpr std::size_t kHeaderSize = 8;
+inline constexpr std::size_t kMinAlignment = 8;
+inline constexpr std::size_t kMaxSmallSize = 32 * 1024;
+inline constexpr std::size_t kMaxSlotsPerSpan = 1024;
+
+static_assert(kPageSize % kMinAlignment == 0);
+static_assert(kHeaderSize % kMinAlignment == 0);
+
+constexpr std::size_t next_class_size(std::size_t s) {
+  if (s < 32) return s + 8;
+  if (s < 128) return s + 16;
+  std::size_t octave = 128;
+  while (octave * 2 <= s) octave *= 2;
+  return s + octave / 8;
+}
+
+constexpr std::size_t count_classes() {
+  std::size_t n = 0;
+  for (std::size_t s = 8; s <= kMaxSmallSize; s = next_class_size(s)) ++n;
+  return n;
+}
+
+inline constexpr std::size_t kNumClasses = count_classes();
+// A span class is a size class plus whether its objects hold pointers: "noscan" spans are never
+// scanned, so the marker does not even read a pointer-free object's header (Go's spanClass).
+inline constexpr std::size_t kNumSpanClasses = kNumClasses * 2;
+
+struct ClassTables {
+  std::array<std::uint32_t, kNumClasses> size{};
+  std::array<std::uint32_t, kNumClasses> pages{};
+  std::array<std::uint32_t, kNumClasses> slots{};
+  // slot index = (offset * reciprocal) >> 32, exact for every offset inside a span (see the
+  // static_assert in gc/size_classes.hpp): no division on the marking path.
+  std::array<std::uint64_t, kNumClasses> reciprocal{};
+  std::array<std::uint8_t, kMaxSmallSize / 8 + 1> by_size8{};
+};
+
+constexpr ClassTables make_class_tables() {
+  ClassTables t{};
+  std::size_t c = 0;
+  for (std::size_t s = 8; s <= kMaxSmallSize; s = next_class_size(s), ++c) {
+    t.size[c] = static_cast<std::uint32_t>(s);
+    std::size_t pages = 1;
+    while (pages * kPageSize < s || (pages * kPageSize) % s > pages * kPageSize / 8) ++pages;
+    t.pages[c] = static_cast<std::uint32_t>(pages);
+    std::size_t slots = pages * kPageSize / s;
+    if (slots > kMaxSlotsPerSpan) slots = kMaxSlotsPerSpan;
+    t.slots[c] = static_cast<std::uint32_t>(slots);
+    t.reciprocal[c] = ((std::uint64_t{1} << 32) + s - 1) / s;
+  }
+  std::size_t cls = 0;
+  for (std::size_t i = 0; i < t.by_size8.size(); ++i) {
+    while (t.size[cls] < i * 8) ++cls;
+    t.by_size8[i] = static_cast<std::uint8_t>(cls);
+  }
+  return t;
+}
+
+inline constexpr ClassTables kClasses = make_class_tables();
+
+// Size class for a request of `bytes` (header included); bytes must be in [1, kMaxSmallSize].
+constexpr std::size_t size_to_class(std::size_t bytes) { return kClasses.by_size8[(bytes + 7) / 8]; }
+constexpr std::size_t class_size(std::size_t cls) { return kClasses.size[cls]; }
+constexpr std::size_t span_class(std::size_t cls, bool noscan) { return cls * 2 + (noscan ? 1 : 0); }
+constexpr std::size_t class_of_span_class(std::size_t sc) { return sc / 2; }
+constexpr bool span_class_noscan(std::size_t sc) { return sc & 1; }
+
+}  // namespace tricolor::internal

@@ -1,0 +1,200 @@
+// Traced objects and allocation.
+//
+//   struct Node : tricolor::Object<Node> {
+//     tricolor::Member<Node> next;
+//     void trace(tricolor::Tracer& t) const { t.trace(next, "next"); }
+//   };
+//   Node* n = tricolor::make<Node>();
+//
+// Per-type information (trace, destructor if not trivial, type name) is registered once per type, on
+// first allocation. Destructors run when the sweeper reclaims the object, on whichever thread sweeps
+// (an allocating mutator or the background sweeper): a destructor must not touch other collected
+// objects (they may already be gone) and must not allocate.
+//
+// A raw T* returned by make<>() or read from a Member is valid until the calling thread's next
+// safepoint (an allocation that takes the slow path, safepoint(), a BlockingScope): keep it in a
+// Root<T> across those.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "tricolor/internal/fast_path.hpp"
+#include "tricolor/tracer.hpp"
+
+namespace tricolor {
+
+// Base of every traced type (CRTP). It holds no data; it marks the type as a tricolor object.
+template <class T>
+class Object {
+ protected:
+  Object() = default;
+};
+
+template <class T>
+concept Traceable = requires(const T& obj, Tracer& t) {
+  { obj.trace(t) } -> std::same_as<void>;
+};
+
+namespace internal {
+
+struct TypeInfo {
+  const char* name;  // demangled; owned by the registry
+  void (*trace)(const void* obj, Tracer& t);  // null for pointer-free types
+  void (*destroy)(void* obj);                 // null when trivially destructible
+  std::size_t static_size;                    // sizeof(T)
+};
+
+std::uint32_t register_type(const std::type_info& ti, void (*trace)(const void*, Tracer&),
+                            void (*destroy)(void*), std::size_t size);
+const TypeInfo& type_info(std::uint32_t id);
+std::uint32_t buffer_type_id();
+
+template <class T>
+void trace_thunk(const void* obj, Tracer& t) {
+  if constexpr (Traceable<T>) static_cast<const T*>(obj)->trace(t);
+}
+template <class T>
+void destroy_thunk(void* obj) {
+  static_cast<T*>(obj)->~T();
+}
+
+template <class T>
+constexpr auto trace_fn() -> void (*)(const void*, Tracer&) {
+  if constexpr (Traceable<T>) return &trace_thunk<T>;
+  else return nullptr;
+}
+
+template <class T>
+std::uint32_t type_id() {
+  static const std::uint32_t id = register_type(
+      typeid(T), trace_fn<T>(), std::is_trivially_destructible_v<T> ? nullptr : &destroy_thunk<T>,
+      sizeof(T));
+  return id;
+}
+
+// The new object is reachable from this root while its constructor runs: a constructor that
+// allocates may reach a safepoint, and a collection there must keep (and may scan) the object.
+struct ConstructionRoot : RootNode {
+  ThreadFast* t;
+  ConstructionRoot(ThreadFast* thread, const void* obj) : RootNode{thread->roots, obj, "<object under construction>"}, t(thread) {
+    t->roots = this;
+  }
+  ~ConstructionRoot() { t->roots = prev; }
+};
+
+template <class T>
+constexpr void check_object_type() {
+  static_assert(std::is_base_of_v<Object<T>, T>,
+                "tricolor::make<T>: T must derive from tricolor::Object<T>");
+  static_assert(Traceable<T>,
+                "tricolor::make<T>: T must define `void trace(tricolor::Tracer&) const` visiting "
+                "each Member field (an empty body if it has none)");
+  static_assert(alignof(T) <= kMinAlignment, "tricolor: objects are 8-byte aligned");
+}
+
+template <class T, class... Args>
+T* construct_at_slot(ThreadFast* t, void* payload, std::size_t bytes, Args&&... args) {
+  std::memset(payload, 0, bytes);
+  if constexpr (std::is_nothrow_constructible_v<T, Args...> && std::is_trivially_constructible_v<T, Args...>) {
+    return new (payload) T(std::forward<Args>(args)...);
+  } else {
+    ConstructionRoot guard(t, payload);
+    try {
+      return new (payload) T(std::forward<Args>(args)...);
+    } catch (...) {
+      // The slot stays allocated until the next sweep; make it an inert buffer so no destructor or
+      // trace runs on a half-built object.
+      header_of(payload)->type_id = buffer_type_id();
+      throw;
+    }
+  }
+}
+
+template <class T, bool kMayFail, class... Args>
+T* make_impl(std::size_t trailing_bytes, Args&&... args) {
+  check_object_type<T>();
+  ThreadFast* t = current_thread("allocate");
+  const std::uint32_t tid = type_id<T>();
+  const std::size_t payload = sizeof(T) + trailing_bytes;
+  void* obj;
+  if (payload + kHeaderSize <= kMaxSmallSize) {
+    const std::size_t sc = span_class(size_to_class(payload + kHeaderSize), false);
+    void* slot = allocate_small_dynamic(t, sc, kMayFail);
+    if (slot == nullptr) [[unlikely]]
+      return nullptr;
+    obj = finish_allocation(t, sc, slot, tid);
+  } else {
+    obj = allocate_large(t, payload + kHeaderSize, tid, false, kMayFail);
+    if (obj == nullptr) [[unlikely]]
+      return nullptr;
+  }
+  return construct_at_slot<T>(t, obj, payload, std::forward<Args>(args)...);
+}
+
+// Fixed-size fast path: the span class is a compile-time constant.
+template <class T, bool kMayFail, class... Args>
+T* make_fixed(Args&&... args) {
+  check_object_type<T>();
+  constexpr std::size_t bytes = sizeof(T) + kHeaderSize;
+  if constexpr (bytes > kMaxSmallSize) {
+    return make_impl<T, kMayFail>(0, std::forward<Args>(args)...);
+  } else {
+    constexpr std::size_t sc = span_class(size_to_class(bytes), false);
+    ThreadFast* t = current_thread("allocate");
+    const std::uint32_t tid = type_id<T>();
+    void* slot = allocate_small<sc>(t, kMayFail);
+    if (slot == nullptr) [[unlikely]]
+      return nullptr;
+    void* obj = finish_allocation(t, sc, slot, tid);
+    return construct_at_slot<T>(t, obj, sizeof(T), std::forward<Args>(args)...);
+  }
+}
+
+void* make_buffer_impl(std::size_t bytes, bool may_fail);
+
+}  // namespace internal
+
+// Allocates and constructs a T. Throws std::bad_alloc when the heap limit is reached even after an
+// emergency collection.
+template <class T, class... Args>
+T* make(Args&&... args) {
+  T* p = internal::make_fixed<T, false>(std::forward<Args>(args)...);
+  return p;  // never null: the slow path throws
+}
+
+// As make<T>, but returns null instead of throwing when the heap limit is reached.
+template <class T, class... Args>
+T* try_make(Args&&... args) {
+  return internal::make_fixed<T, true>(std::forward<Args>(args)...);
+}
+
+// A variable-size object: sizeof(T) + trailing_bytes, zeroed; T ends in a trailing array
+// (e.g. `Member<Value> items[]` or `char bytes[]`) whose length T stores itself.
+template <class T, class... Args>
+T* make_with_trailing(std::size_t trailing_bytes, Args&&... args) {
+  return internal::make_impl<T, false>(trailing_bytes, std::forward<Args>(args)...);
+}
+template <class T, class... Args>
+T* try_make_with_trailing(std::size_t trailing_bytes, Args&&... args) {
+  return internal::make_impl<T, true>(trailing_bytes, std::forward<Args>(args)...);
+}
+
+// A pointer-free buffer that the collector never scans (Boehm's GC_MALLOC_ATOMIC). Its contents are
+// not initialised. Hold it like any object: Member<char>, Root<double>, ... (Member<T> takes any T).
+void* make_buffer(std::size_t bytes);
+void* try_make_buffer(std::size_t bytes);
+template <class T>
+T* make_buffer_of(std::size_t count) {
+  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= internal::kMinAlignment,
+                "make_buffer_of<T>: T must be trivially copyable plain data");
+  return static_cast<T*>(make_buffer(count * sizeof(T)));
+}
+
+// The type name registered for obj's type (leak reports, heap snapshots).
+const char* type_name_of(const void* obj);
+
+}  // namespace tricolor

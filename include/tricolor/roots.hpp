@@ -1,0 +1,94 @@
+// Roots: where marking starts.
+//  - Root<T>: a stack handle on the current thread's LIFO root list. Create it on the stack of an
+//    attached thread; destroy in reverse order (C++ scoping does this). Scanned by its own thread at
+//    a handshake, or on its behalf while the thread is blocked. No heap barrier is needed on assignment;
+//    while marking, the new value is shaded so objects handed between threads outside the heap survive.
+//  - Global<T>: a heap-wide root with a name (shows up in leak reports). Stores are barriered like
+//    Member stores, because marker threads scan globals concurrently.
+//  - Root callbacks (Heap::add_roots, Mutator::add_roots): trace an interpreter's own value stack or
+//    tables; see heap.hpp and mutator.hpp.
+#pragma once
+#include <atomic>
+#include <cstddef>
+
+#include "tricolor/internal/fast_path.hpp"
+
+namespace tricolor {
+
+class Heap;
+
+template <class T>
+class Root : private internal::RootNode {
+ public:
+  explicit Root(T* p = nullptr, const char* name = nullptr) : RootNode{nullptr, p, name} {
+    internal::ThreadFast* t = internal::current_thread("create a Root");
+    prev = t->roots;
+    t->roots = this;
+    barrier(p);
+  }
+  Root(const Root& other) : Root(other.get(), other.name) {}
+  Root& operator=(const Root& other) { return *this = other.get(); }
+  Root& operator=(T* p) {
+    barrier(p);
+    ptr = p;
+    return *this;
+  }
+  ~Root() {
+    internal::ThreadFast* t = internal::tls_thread;
+    if (t == nullptr || t->roots != this) [[unlikely]]
+      internal::fail_root_order(this);
+    t->roots = prev;
+  }
+
+  T* get() const { return static_cast<T*>(const_cast<void*>(ptr)); }
+  T* operator->() const { return get(); }
+  T& operator*() const { return *get(); }
+  operator T*() const { return get(); }  // NOLINT
+  explicit operator bool() const { return ptr != nullptr; }
+
+ private:
+  static void barrier(const void* p) {
+    if (internal::g_barrier_active.load(std::memory_order_relaxed) && p != nullptr) [[unlikely]]
+      internal::root_barrier_slow(p);
+  }
+};
+
+namespace internal {
+// A Global's slot, linked into its heap's global list (under the heap's roots lock).
+struct GlobalNode {
+  GlobalNode* prev = nullptr;
+  GlobalNode* next = nullptr;
+  std::atomic<const void*> ptr{nullptr};
+  const char* name = nullptr;
+  HeapImpl* heap = nullptr;
+};
+void register_global(Heap& heap, GlobalNode* node);
+void unregister_global(GlobalNode* node);
+}  // namespace internal
+
+template <class T>
+class Global : private internal::GlobalNode {
+ public:
+  explicit Global(Heap& heap, T* p = nullptr, const char* global_name = nullptr) {
+    name = global_name;
+    internal::register_global(heap, this);
+    *this = p;
+  }
+  Global(const Global&) = delete;
+  Global& operator=(const Global&) = delete;
+  ~Global() { internal::unregister_global(this); }
+
+  Global& operator=(T* p) {
+    if (p != nullptr) internal::current_thread("store into a Global");
+    internal::write_barrier(ptr.load(std::memory_order_relaxed), p);
+    ptr.store(p, std::memory_order_relaxed);
+    return *this;
+  }
+  T* get() const { return static_cast<T*>(const_cast<void*>(ptr.load(std::memory_order_relaxed))); }
+  T* operator->() const { return get(); }
+  T& operator*() const { return *get(); }
+  operator T*() const { return get(); }  // NOLINT
+  explicit operator bool() const { return get() != nullptr; }
+};
+
+}  // namespace tricolor

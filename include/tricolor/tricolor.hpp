@@ -1,0 +1,9 @@
+// tricolor: a concurrent, precise mark-sweep garbage collector for C++.
+#pragma once
+#include "tricolor/config.hpp"
+#include "tricolor/heap.hpp"
+#include "tricolor/member.hpp"
+#include "tricolor/mutator.hpp"
+#include "tricolor/object.hpp"
+#include "tricolor/roots.hpp"
+#include "tricolor/tracer.hpp"
