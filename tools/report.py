@@ -1,0 +1,818 @@
+#!/usr/bin/env python3
+"""Runs tricolor's benchmark suite side by side with Boehm (and Go where it is installed), then
+prints a table and writes build/bench-report.json and build/bench-report.html.
+
+Every workload runs once per collector, each in its own process (bench/{tricolor,boehm}/main.cpp
+write one JSON record each). All derived figures -- percentiles, MMU, histograms -- are computed
+here, by one piece of code for every collector, from the raw pause intervals and probe samples.
+
+Usage (tools/bench calls this after building):
+  tools/report.py --build-dir build-release [--full] [--only quad-tree,gcbench] [--threads 2]
+  tools/report.py --render build/bench-report.json      (re-render table and HTML from a report)
+
+python3 standard library only.
+"""
+
+import argparse
+import datetime
+import html
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Which recorded pause kinds stop every mutator at once ("stop-the-world"); the rest are one
+# thread's time spent working for the collector (tricolor's per-thread handshakes and assists).
+GLOBAL_KINDS = {"stw", "mark_start", "mark_termination", "full_stop"}
+
+# MMU windows: the table shows 1 ms and 10 ms, the curves cover 1 ms .. 1 s.
+MMU_WINDOWS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+COLLECTORS = ["tricolor", "boehm", "go"]
+COLORS = {"tricolor": "#1b9e77", "boehm": "#d95f02", "go": "#7570b3"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The suite
+
+
+def suite(full, threads, rounds):
+    """The workloads and their parameters. Quick sizes keep the default run to a few minutes on a
+    2-core machine; --full selects the standard sizes of issue 4."""
+    bt_depth = 21 if full else 18
+    qt_depth = 11 if full else 10
+    return [
+        {"name": "gcbench", "args": ["--workload", "gcbench"]},
+        {"name": "gcbench-mt", "args": ["--workload", "gcbench-mt", "--threads", str(threads)]},
+        {"name": "binary-trees", "args": ["--workload", "binary-trees", "--depth", str(bt_depth),
+                                          "--threads", str(threads)]},
+        {"name": "quad-tree", "args": ["--workload", "quad-tree", "--depth", str(qt_depth),
+                                       "--threads", str(threads), "--rounds", str(rounds)]},
+    ]
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_process(cmd, env, log_path, timeout):
+    """Runs one benchmark process; returns (returncode or None on timeout, stderr tail)."""
+    with open(log_path, "w") as logf:
+        try:
+            p = subprocess.run(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT, timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            rc = None
+    with open(log_path, errors="replace") as logf:
+        tail = logf.read()[-2000:]
+    return rc, tail
+
+
+def failed_record(collector, workload, status, message):
+    return {"collector": collector, "workload": workload, "status": status, "message": message,
+            "pauses": [], "probe": [], "marks": [], "extra": {}}
+
+
+def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple):
+    out = os.path.join(runs_dir, f"{wl['name']}-{collector}.json")
+    logp = os.path.join(runs_dir, f"{wl['name']}-{collector}.log")
+    if os.path.exists(out):
+        os.unlink(out)
+    cmd = [binary] + wl["args"] + ["--heap-multiple", str(heap_multiple), "--json", out] + args
+    log(f"  {collector:9s} {' '.join(os.path.relpath(c, ROOT) if c == binary else c for c in cmd)}")
+    rc, tail = run_process(cmd, dict(os.environ), logp, timeout)
+    if rc is None:
+        return failed_record(collector, wl["name"], "timeout", f"killed after {timeout} s; log: {logp}")
+    if os.path.exists(out) and os.path.getsize(out) > 0:
+        try:
+            with open(out) as f:
+                rec = json.load(f)
+            rec["log"] = logp
+            return rec
+        except json.JSONDecodeError:
+            pass
+    if rc < 0:
+        status = f"crashed ({signal.Signals(-rc).name})"
+    else:
+        status = f"failed (exit {rc})"
+    return failed_record(collector, wl["name"], status, tail.strip().splitlines()[-1] if tail.strip() else logp)
+
+
+# ---------------------------------------------------------------------------------------------
+# Go (optional): the same workloads as small Go programs, GOGC set for the same heap multiple.
+# Pauses come from GODEBUG=gctrace=1 (every cycle's two stop-the-world phases, with their times).
+
+GCTRACE_RE = re.compile(r"^gc (\d+) @([0-9.]+)s [0-9]+%: ([0-9.]+)\+([0-9.]+)\+([0-9.]+) ms clock")
+
+
+def parse_gctrace(text, start_offset_s):
+    """Returns [[start_ns, dur_ns, kind]] relative to the workload's start. gctrace times are since
+    process start; the program reports how long after process start its workload began."""
+    pauses = []
+    for line in text.splitlines():
+        m = GCTRACE_RE.match(line)
+        if not m:
+            continue
+        at = float(m.group(2)) - start_offset_s
+        stw1, conc, stw2 = (float(m.group(i)) for i in (3, 4, 5))
+        pauses.append([int(at * 1e9), int(stw1 * 1e6), "sweep_termination"])
+        pauses.append([int((at + (stw1 + conc) / 1e3) * 1e9), int(stw2 * 1e6), "mark_termination"])
+    return pauses
+
+
+def build_go(build_dir):
+    go = shutil.which("go")
+    src = os.path.join(ROOT, "bench", "go")
+    if go is None or not os.path.exists(os.path.join(src, "go.mod")):
+        return None
+    out = os.path.join(os.path.abspath(build_dir), "bench", "go-bench")
+    env = dict(os.environ)
+    env.setdefault("GOCACHE", os.path.join(os.path.abspath(build_dir), "go-cache"))
+    env["GOFLAGS"] = "-mod=mod"
+    env["GO111MODULE"] = "on"
+    env["GOPROXY"] = "off"
+    p = subprocess.run([go, "build", "-o", out, "."], cwd=src, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        log("go build failed; skipping the Go column:\n" + p.stdout)
+        return None
+    return out
+
+
+def run_go(binary, wl, runs_dir, timeout, heap_multiple):
+    out = os.path.join(runs_dir, f"{wl['name']}-go.json")
+    logp = os.path.join(runs_dir, f"{wl['name']}-go.log")
+    if os.path.exists(out):
+        os.unlink(out)
+    env = dict(os.environ)
+    env["GOGC"] = str(int(round((heap_multiple - 1) * 100)))
+    env["GODEBUG"] = "gctrace=1"
+    cmd = [binary] + wl["args"] + ["--heap-multiple", str(heap_multiple), "--json", out]
+    log(f"  {'go':9s} GOGC={env['GOGC']} {' '.join(os.path.relpath(c, ROOT) if c == binary else c for c in cmd)}")
+    rc, _ = run_process(cmd, env, logp, timeout)
+    if rc is None:
+        return failed_record("go", wl["name"], "timeout", f"killed after {timeout} s")
+    try:
+        with open(out) as f:
+            rec = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return failed_record("go", wl["name"], f"failed (exit {rc})", logp)
+    with open(logp, errors="replace") as f:
+        rec["pauses"] = [p for p in parse_gctrace(f.read(), rec.get("start_offset_s", 0.0))
+                         if p[0] + p[1] >= 0 and p[0] <= rec["duration_ns"]]
+    rec["collections"] = len(rec["pauses"]) // 2 if rec.get("collections") is None else rec["collections"]
+    rec["log"] = logp
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def percentile(sorted_vals, q):
+    """Nearest-rank percentile of an ascending list (q in 0..100); None when empty."""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, int(math.ceil(q / 100.0 * len(sorted_vals))) - 1))
+    return sorted_vals[k]
+
+
+def summarize(vals_ns):
+    v = sorted(vals_ns)
+    ms = lambda x: None if x is None else x / 1e6
+    return {"count": len(v), "p50_ms": ms(percentile(v, 50)), "p90_ms": ms(percentile(v, 90)),
+            "p99_ms": ms(percentile(v, 99)), "max_ms": ms(v[-1] if v else None),
+            "total_ms": sum(v) / 1e6}
+
+
+def merge_intervals(pauses, duration_ns):
+    """The union of the pause intervals, clipped to [0, duration]."""
+    iv = sorted((max(0, s), min(duration_ns, s + d)) for s, d, _ in pauses if d > 0)
+    merged = []
+    for s, e in iv:
+        if e <= s:
+            continue
+        if merged and s <= merged[-1][1]:
+            if e > merged[-1][1]:
+                merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    return merged
+
+
+def mmu(merged, duration_ns, window_ns):
+    """Minimum mutator utilisation for one window size: the least fraction of any window of that
+    length during which no pause ran. The worst window starts where a pause starts or ends where a
+    pause ends (the paused time in a sliding window is piecewise linear and peaks only there), so
+    those are the only candidates; a two-pointer sweep keeps each window size linear."""
+    if window_ns > duration_ns or duration_ns <= 0:
+        return None
+    if not merged:
+        return 1.0
+    cands = sorted({min(max(0, s), duration_ns - window_ns) for s, _ in merged} |
+                   {min(max(0, e - window_ns), duration_ns - window_ns) for _, e in merged})
+    n = len(merged)
+    cum = [0] * (n + 1)  # cum[i]: paused time of intervals [0, i)
+    for i, (s, e) in enumerate(merged):
+        cum[i + 1] = cum[i] + (e - s)
+
+    def make_paused_before():
+        idx = [0]
+
+        def paused_before(t):  # paused time in [0, t]; t must not decrease between calls
+            i = idx[0]
+            while i < n and merged[i][1] <= t:
+                i += 1
+            idx[0] = i
+            p = cum[i]
+            if i < n and merged[i][0] < t:
+                p += t - merged[i][0]
+            return p
+        return paused_before
+
+    at_start, at_end = make_paused_before(), make_paused_before()
+    worst = 0
+    for t in cands:
+        paused = at_end(t + window_ns) - at_start(t)
+        if paused > worst:
+            worst = paused
+    return max(0.0, 1.0 - worst / window_ns)
+
+
+def hist_bins():
+    """Log-spaced pause-duration bins in ms: 5 per decade from 1 us to 10 s."""
+    return [10 ** (k / 5.0) for k in range(-15, 21)]
+
+
+def histogram(vals_ms, edges):
+    counts = [0] * (len(edges) - 1)
+    for v in vals_ms:
+        if v < edges[0]:
+            counts[0] += 1
+            continue
+        for i in range(len(edges) - 1):
+            if v < edges[i + 1]:
+                counts[i] += 1
+                break
+        else:
+            counts[-1] += 1
+    return counts
+
+
+def analyse(rec):
+    """Adds the derived figures to a run record (in place) and returns it."""
+    if rec.get("status") != "ok":
+        return rec
+    dur = rec["duration_ns"]
+    pauses = rec.get("pauses", [])
+    glob = [p for p in pauses if p[2] in GLOBAL_KINDS]
+    thread = [p for p in pauses if p[2] not in GLOBAL_KINDS]
+    rec["cpu_s"] = rec.get("cpu_user_s", 0) + rec.get("cpu_sys_s", 0)
+    rec["stw"] = summarize([p[1] for p in glob])
+    rec["thread_pauses"] = summarize([p[1] for p in thread])
+    kinds = sorted({p[2] for p in pauses})
+    rec["by_kind"] = {k: summarize([p[1] for p in pauses if p[2] == k]) for k in kinds}
+    rec["probe_summary"] = summarize([s[1] for s in rec.get("probe", [])])
+    # MMU treats every recorded pause as stopping the mutators, per-thread handshakes and assists
+    # included: for tricolor that is the pessimistic reading (another thread's assist does not stop
+    # this one); "mmu_stw" counts global stops only.
+    merged_all = merge_intervals(pauses, dur)
+    merged_glob = merge_intervals(glob, dur)
+    rec["mmu"] = {str(w): mmu(merged_all, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
+    rec["mmu_stw"] = {str(w): mmu(merged_glob, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
+    rec["paused_fraction"] = sum(e - s for s, e in merged_all) / dur if dur else None
+    edges = hist_bins()
+    rec["pause_histogram"] = {"edges_ms": edges,
+                              "stw": histogram([p[1] / 1e6 for p in glob], edges),
+                              "thread": histogram([p[1] / 1e6 for p in thread], edges)}
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# Micro benchmarks (Google Benchmark JSON)
+
+
+def run_micro(binary, collector, runs_dir, min_time, timeout):
+    out = os.path.join(runs_dir, f"micro-{collector}.json")
+    logp = os.path.join(runs_dir, f"micro-{collector}.log")
+    cmd = [binary, "--benchmark_format=console", f"--benchmark_out={out}",
+           "--benchmark_out_format=json", f"--benchmark_min_time={min_time}"]
+    log(f"  {collector:9s} {os.path.relpath(binary, ROOT)} --benchmark_min_time={min_time}")
+    rc, tail = run_process(cmd, dict(os.environ), logp, timeout)
+    if rc != 0:
+        return {"collector": collector, "status": f"failed ({rc})", "message": tail[-500:], "benchmarks": []}
+    with open(out) as f:
+        data = json.load(f)
+    rows = []
+    for b in data.get("benchmarks", []):
+        row = {"name": b["name"].split("/")[0], "real_time_ns": b.get("real_time"),
+               "cpu_time_ns": b.get("cpu_time"), "iterations": b.get("iterations"),
+               "time_unit": b.get("time_unit", "ns")}
+        for k in ("allocs/op", "bytes/op", "ns/store", "collections", "discarded_batches"):
+            if k in b:
+                row[k] = b[k]
+        rows.append(row)
+    return {"collector": collector, "status": "ok", "benchmarks": rows, "context": data.get("context", {})}
+
+
+# ---------------------------------------------------------------------------------------------
+# Output: table
+
+
+def fmt(v, spec="{:.2f}", none="-"):
+    return none if v is None else spec.format(v)
+
+
+def fmt_ms(v):
+    if v is None:
+        return "-"
+    if v < 0.1:
+        return f"{v:.3f}"
+    if v < 10:
+        return f"{v:.2f}"
+    return f"{v:.0f}"
+
+
+def table_rows(report):
+    rows = []
+    for wl in report["workloads"]:
+        runs = wl["runs"]
+        base = runs.get("boehm")
+        base_wall = base.get("wall_s") if base and base.get("status") == "ok" else None
+        for c in COLLECTORS:
+            r = runs.get(c)
+            if r is None:
+                continue
+            if r.get("status") != "ok":
+                rows.append([wl["name"], c, r.get("status", "?")] + [""] * 9 +
+                            [(r.get("message") or "")[:60]])
+                continue
+            ratio = r["wall_s"] / base_wall if base_wall else None
+            stw, pr = r["stw"], r["probe_summary"]
+            rows.append([
+                wl["name"], c,
+                f"{r['wall_s']:.2f}",
+                fmt(ratio, "{:.2f}x"),
+                f"{r['cpu_s']:.2f}",
+                str(r.get("collections", "-")),
+                "/".join(fmt_ms(stw[k]) for k in ("p50_ms", "p99_ms", "max_ms")),
+                "/".join(fmt_ms(r["thread_pauses"][k]) for k in ("p99_ms", "max_ms"))
+                if r["thread_pauses"]["count"] else "-",
+                "/".join(fmt_ms(pr[k]) for k in ("p99_ms", "max_ms")) if pr["count"] else "-",
+                "/".join(fmt(r["mmu"][w], "{:.2f}") for w in ("1", "10")),
+                f"{r.get('max_rss_kb', 0) / 1024:.0f}",
+                f"{r.get('heap_limit_bytes', 0) / 2**20:.0f}" if r.get("heap_limit_bytes") else "-",
+                "",
+            ])
+    return rows
+
+
+TABLE_HEAD = ["workload", "collector", "wall s", "/Boehm", "cpu s", "GCs", "STW p50/p99/max ms",
+              "thr p99/max ms", "probe p99/max ms", "MMU 1/10ms", "RSS MB", "limit MB", "note"]
+
+
+def render_table(report):
+    rows = table_rows(report)
+    widths = [max(len(str(x)) for x in col) for col in zip(TABLE_HEAD, *rows)] if rows else []
+    lines = []
+    line = lambda cells: "  ".join(str(c).ljust(w) if i < 2 or i == len(cells) - 1 else str(c).rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    lines.append(line(TABLE_HEAD))
+    lines.append(line(["-" * w for w in widths]))
+    prev = None
+    for r in rows:
+        if prev is not None and r[0] != prev:
+            lines.append("")
+        prev = r[0]
+        lines.append(line(r))
+    micro = report.get("micro") or {}
+    if micro:
+        lines.append("")
+        lines.append("micro (Google Benchmark)           " +
+                     "  ".join(f"{c:>22s}" for c in ("tricolor", "boehm")))
+        names = []
+        for c in ("tricolor", "boehm"):
+            for b in (micro.get(c) or {}).get("benchmarks", []):
+                if b["name"] not in names:
+                    names.append(b["name"])
+        for n in names:
+            cells = []
+            for c in ("tricolor", "boehm"):
+                b = next((x for x in (micro.get(c) or {}).get("benchmarks", []) if x["name"] == n), None)
+                if b is None:
+                    cells.append("-")
+                elif "ns/store" in b:
+                    cells.append(f"{b['ns/store']:.2f} ns/store")
+                else:
+                    cells.append(f"{b['real_time_ns']:.1f} ns/op {b.get('allocs/op', 0):.0f} alloc/op")
+            lines.append(f"  {n:32s}" + "  ".join(f"{x:>22s}" for x in cells))
+    lines.append("")
+    lines.append("STW: pauses that stop every mutator (tricolor: mark start/termination, full stops; "
+                 "Boehm: stop-world to start-world;")
+    lines.append("     Go: gctrace's two STW phases). thr: tricolor's per-thread handshakes and assists. "
+                 "probe: how late a 1 ms sleeper wakes.")
+    lines.append("MMU counts every recorded pause (thread pauses included) as a stop. Heap limit = "
+                 f"{report['meta']['heap_multiple']}x each collector's own peak live bytes.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output: HTML with inline SVG
+
+
+class Plot:
+    """A small SVG chart: one x and one y axis, linear or log, with ticks and a grid."""
+
+    def __init__(self, title, xlabel, ylabel, xr, yr, xlog=False, ylog=False, w=440, h=280):
+        self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
+        self.xlog, self.ylog = xlog, ylog
+        self.w, self.h = w, h
+        self.ml, self.mr, self.mt, self.mb = 58, 14, 26, 40
+        self.x0, self.x1 = xr
+        self.y0, self.y1 = yr
+        self.parts = []
+
+    def _t(self, v, lo, hi, log_):
+        if log_:
+            v, lo, hi = math.log10(max(v, 1e-12)), math.log10(lo), math.log10(hi)
+        return 0.0 if hi == lo else (v - lo) / (hi - lo)
+
+    def X(self, v):
+        return self.ml + self._t(v, self.x0, self.x1, self.xlog) * (self.w - self.ml - self.mr)
+
+    def Y(self, v):
+        t = min(1.0, max(0.0, self._t(v, self.y0, self.y1, self.ylog)))
+        return self.h - self.mb - t * (self.h - self.mt - self.mb)
+
+    @staticmethod
+    def _ticks(lo, hi, log_):
+        if log_:
+            return [10 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                    if lo * 0.999 <= 10 ** k <= hi * 1.001]
+        span = hi - lo
+        if span <= 0:
+            return [lo]
+        step = 10 ** math.floor(math.log10(span / 5))
+        for m in (1, 2, 5, 10):
+            if span / (step * m) <= 6:
+                step *= m
+                break
+        first = math.ceil(lo / step) * step
+        return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+    @staticmethod
+    def _label(v):
+        if v == 0:
+            return "0"
+        if abs(v) >= 1000 or abs(v) < 0.01:
+            e = math.floor(math.log10(abs(v)))
+            m = v / 10 ** e
+            return f"1e{e}" if abs(m - 1) < 1e-9 else f"{m:g}e{e}"
+        return f"{v:g}"
+
+    def add(self, svg):
+        self.parts.append(svg)
+
+    def svg(self):
+        o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.w}" height="{self.h}" '
+             f'viewBox="0 0 {self.w} {self.h}" font-family="sans-serif" font-size="10">',
+             f'<text x="{self.w / 2}" y="14" text-anchor="middle" font-size="12" font-weight="bold">'
+             f'{html.escape(self.title)}</text>']
+        px0, px1 = self.ml, self.w - self.mr
+        py0, py1 = self.mt, self.h - self.mb
+        for t in self._ticks(self.x0, self.x1, self.xlog):
+            x = self.X(t)
+            o.append(f'<line x1="{x:.1f}" y1="{py0}" x2="{x:.1f}" y2="{py1}" stroke="#e4e4e4"/>')
+            o.append(f'<text x="{x:.1f}" y="{py1 + 13}" text-anchor="middle">{self._label(t)}</text>')
+        for t in self._ticks(self.y0, self.y1, self.ylog):
+            y = self.Y(t)
+            o.append(f'<line x1="{px0}" y1="{y:.1f}" x2="{px1}" y2="{y:.1f}" stroke="#e4e4e4"/>')
+            o.append(f'<text x="{px0 - 4}" y="{y + 3:.1f}" text-anchor="end">{self._label(t)}</text>')
+        o.append(f'<rect x="{px0}" y="{py0}" width="{px1 - px0}" height="{py1 - py0}" fill="none" stroke="#888"/>')
+        o.append(f'<text x="{(px0 + px1) / 2}" y="{self.h - 6}" text-anchor="middle">{html.escape(self.xlabel)}</text>')
+        o.append(f'<text transform="translate(12,{(py0 + py1) / 2}) rotate(-90)" text-anchor="middle">'
+                 f'{html.escape(self.ylabel)}</text>')
+        o.extend(self.parts)
+        o.append("</svg>")
+        return "\n".join(o)
+
+
+def legend(plot, names):
+    x = plot.ml + 8
+    for i, n in enumerate(names):
+        y = plot.mt + 12 + 13 * i
+        plot.add(f'<rect x="{x}" y="{y - 8}" width="10" height="10" fill="{COLORS[n]}"/>'
+                 f'<text x="{x + 14}" y="{y + 1}">{n}</text>')
+
+
+def sample_points(points, keep=2500):
+    """At most `keep` points, always including the largest ones (a chart must not hide a stall)."""
+    if len(points) <= keep:
+        return points, False
+    by_size = sorted(points, key=lambda p: -p[1])
+    top = by_size[: keep // 2]
+    rest = by_size[keep // 2:]
+    stride = max(1, len(rest) // (keep - len(top)))
+    return top + rest[::stride], True
+
+
+def chart_histogram(runs):
+    edges = hist_bins()
+    names = [c for c in COLLECTORS if c in runs]
+    data = {}
+    for c in names:
+        h = runs[c]["pause_histogram"]
+        counts = [a + b for a, b in zip(h["stw"], h["thread"])]
+        total = sum(counts) or 1
+        data[c] = [x / total for x in counts]
+    used = [i for i in range(len(edges) - 1) if any(data[c][i] > 0 for c in names)]
+    if not used:
+        return "<p>no pauses recorded</p>"
+    lo, hi = max(0, used[0] - 1), min(len(edges) - 2, used[-1] + 1)
+    ymax = max(max(data[c]) for c in names)
+    p = Plot("pause durations (all kinds)", "pause (ms, log)", "fraction of that collector's pauses",
+             (edges[lo], edges[hi + 1]), (0, max(0.05, ymax * 1.1)), xlog=True)
+    for k, c in enumerate(names):
+        for i in range(lo, hi + 1):
+            if data[c][i] <= 0:
+                continue
+            xa, xb = p.X(edges[i]), p.X(edges[i + 1])
+            bw = (xb - xa) / len(names)
+            x = xa + k * bw
+            y = p.Y(data[c][i])
+            p.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bw - 0.5, 0.5):.1f}" '
+                  f'height="{p.Y(0) - y:.1f}" fill="{COLORS[c]}"><title>{c}: {data[c][i] * 100:.1f}% in '
+                  f'[{edges[i]:.3g}, {edges[i + 1]:.3g}) ms</title></rect>')
+    legend(p, names)
+    return p.svg()
+
+
+def chart_over_time(runs, key, title, ylabel):
+    names = [c for c in COLLECTORS if c in runs]
+    series, sampled = {}, False
+    tmax, vmax, vmin = 0.0, 0.0, None
+    for c in names:
+        r = runs[c]
+        if key == "pauses":
+            pts = [(p[0] / 1e9, p[1] / 1e6, p[2] in GLOBAL_KINDS) for p in r.get("pauses", [])]
+        else:
+            pts = [(s[0] / 1e9, s[1] / 1e6, True) for s in r.get("probe", [])]
+        pts = [q for q in pts if q[1] > 0]
+        pts, s = sample_points(pts)
+        sampled |= s
+        series[c] = pts
+        tmax = max(tmax, r["duration_ns"] / 1e9)
+        for q in pts:
+            vmax = max(vmax, q[1])
+            vmin = q[1] if vmin is None else min(vmin, q[1])
+    if vmin is None:
+        return "<p>nothing recorded</p>"
+    lo = 10 ** math.floor(math.log10(max(vmin, 1e-4)))
+    hi = 10 ** math.ceil(math.log10(max(vmax, lo * 10)))
+    p = Plot(title + (" (sampled)" if sampled else ""), "time since start (s)", ylabel,
+             (0, max(tmax, 1e-3)), (lo, hi), ylog=True)
+    for c in names:
+        for t, v, solid in series[c]:
+            if solid:
+                p.add(f'<circle cx="{p.X(t):.1f}" cy="{p.Y(v):.1f}" r="2" fill="{COLORS[c]}" fill-opacity="0.7"/>')
+            else:
+                p.add(f'<circle cx="{p.X(t):.1f}" cy="{p.Y(v):.1f}" r="1.6" fill="none" '
+                      f'stroke="{COLORS[c]}" stroke-opacity="0.6"/>')
+    legend(p, names)
+    return p.svg()
+
+
+def chart_mmu(runs):
+    names = [c for c in COLLECTORS if c in runs]
+    p = Plot("minimum mutator utilisation", "window (ms, log)", "MMU", (1, 1000), (0, 1), xlog=True)
+    for c in names:
+        pts = [(float(w), v) for w, v in runs[c]["mmu"].items() if v is not None]
+        if not pts:
+            continue
+        d = " ".join(f"{p.X(w):.1f},{p.Y(v):.1f}" for w, v in pts)
+        p.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[c]}" stroke-width="2"/>')
+        for w, v in pts:
+            p.add(f'<circle cx="{p.X(w):.1f}" cy="{p.Y(v):.1f}" r="2.5" fill="{COLORS[c]}">'
+                  f'<title>{c}: MMU({w:g} ms) = {v:.3f}</title></circle>')
+    legend(p, names)
+    return p.svg()
+
+
+def render_html(report):
+    m = report["meta"]
+    o = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8"><title>tricolor benchmark report</title>',
+         "<style>body{font-family:sans-serif;margin:20px;max-width:1400px}"
+         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
+         "td:first-child,td:nth-child(2),th{text-align:left}.bad{background:#fde0d0}.good{background:#d8f3e8}"
+         ".charts{display:flex;flex-wrap:wrap;gap:10px}pre{background:#f6f6f6;padding:8px;overflow:auto}"
+         "h2{margin-top:32px;border-bottom:1px solid #ddd}</style></head><body>",
+         "<h1>tricolor vs Boehm" + (" vs Go" if m.get("go") else "") + "</h1>",
+         f"<p>{html.escape(m['date'])} &middot; {html.escape(m['mode'])} run &middot; "
+         f"{m['cpus']} CPUs ({html.escape(m['cpu_model'])}) &middot; commit {html.escape(m['commit'])} &middot; "
+         f"heap limit {m['heap_multiple']}&times; each collector's peak live data &middot; "
+         f"{m['threads']} mutator threads</p>",
+         f"<p>Command: <code>{html.escape(m['command'])}</code></p>"]
+    # Summary table, best value per workload highlighted.
+    o.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in TABLE_HEAD) + "</tr>")
+    for row in table_rows(report):
+        o.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    o.append("</table>")
+    o.append("<p>STW = pauses that stop every mutator. thr = tricolor's per-thread handshakes and mark "
+             "assists. probe = how late an attached thread sleeping 1 ms wakes (what a mutator feels). "
+             "MMU counts every recorded pause, thread pauses included, as a stop.</p>")
+    for wl in report["workloads"]:
+        runs = {c: r for c, r in wl["runs"].items() if r.get("status") == "ok"}
+        o.append(f"<h2>{html.escape(wl['name'])} <small><code>{html.escape(' '.join(wl['args']))}</code></small></h2>")
+        for c, r in wl["runs"].items():
+            if r.get("status") != "ok":
+                o.append(f"<p><b>{c}</b>: {html.escape(r.get('status', '?'))} "
+                         f"{html.escape(r.get('message') or '')}</p>")
+        if not runs:
+            continue
+        o.append('<div class="charts">')
+        o.append(chart_histogram(runs))
+        o.append(chart_over_time(runs, "pauses", "pauses over time (filled: stop-the-world)", "pause (ms, log)"))
+        o.append(chart_over_time(runs, "probe", "latency probe: lateness of a 1 ms sleep", "late (ms, log)"))
+        o.append(chart_mmu(runs))
+        o.append("</div>")
+        o.append("<table><tr><th>collector</th><th>kind</th><th>count</th><th>p50 ms</th><th>p90 ms</th>"
+                 "<th>p99 ms</th><th>max ms</th><th>total ms</th></tr>")
+        for c, r in runs.items():
+            rows = list(r["by_kind"].items()) + [("probe lateness", r["probe_summary"])]
+            for k, s in rows:
+                o.append(f"<tr><td>{c}</td><td>{html.escape(k)}</td><td>{s['count']}</td>" +
+                         "".join(f"<td>{fmt_ms(s[x])}</td>" for x in ("p50_ms", "p90_ms", "p99_ms", "max_ms")) +
+                         f"<td>{s['total_ms']:.1f}</td></tr>")
+        o.append("</table>")
+        o.append("<table><tr><th>collector</th>" + "".join(f"<th>MMU {w} ms</th>" for w in MMU_WINDOWS_MS) +
+                 "<th>paused %</th></tr>")
+        for c, r in runs.items():
+            o.append(f"<tr><td>{c}</td>" + "".join(f"<td>{fmt(r['mmu'][str(w)], '{:.3f}')}</td>"
+                                                     for w in MMU_WINDOWS_MS) +
+                     f"<td>{fmt((r['paused_fraction'] or 0) * 100, '{:.1f}')}</td></tr>")
+        o.append("</table>")
+    micro = report.get("micro") or {}
+    if micro:
+        o.append("<h2>micro benchmarks (Google Benchmark)</h2><table><tr><th>collector</th><th>benchmark</th>"
+                 "<th>time/iter</th><th>allocs/op</th><th>bytes/op</th><th>ns/store</th><th>collections</th></tr>")
+        for c, mrun in micro.items():
+            for b in mrun.get("benchmarks", []):
+                o.append(f"<tr><td>{c}</td><td>{html.escape(b['name'])}</td>"
+                         f"<td>{b['real_time_ns']:.1f} {b.get('time_unit', 'ns')}</td>" +
+                         "".join(f"<td>{fmt(b.get(k), '{:g}')}</td>"
+                                 for k in ("allocs/op", "bytes/op", "ns/store", "collections")) + "</tr>")
+        o.append("</table><p>MemberStore_MarkingOn: stores timed only in batches that ran wholly while a "
+                 "collection was marking (a background thread collects back to back on a ~100 MB heap). "
+                 "Boehm's PointerStore is a plain store: it has no barrier in its default mode.</p>")
+    o.append("<h2>table as printed</h2><pre>" + html.escape(render_table(report)) + "</pre>")
+    o.append("</body></html>")
+    return "\n".join(o)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def slim(rec):
+    """The report keeps every derived figure; the raw pause and probe lists stay in the per-run
+    files under bench-runs/ (the HTML is rendered before slimming)."""
+    out = {k: v for k, v in rec.items() if k not in ("pauses", "probe")}
+    out["pause_count"] = len(rec.get("pauses", []))
+    out["probe_count"] = len(rec.get("probe", []))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-release"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "build"), help="where the reports go")
+    ap.add_argument("--full", action="store_true", help="standard sizes (binary-trees 21, quad tree 11)")
+    ap.add_argument("--only", default="", help="comma-separated workloads (gcbench, gcbench-mt, "
+                    "binary-trees, quad-tree, micro)")
+    ap.add_argument("--collectors", default="tricolor,boehm,go")
+    ap.add_argument("--threads", type=int, default=2, help="mutator threads of the multi-threaded workloads")
+    ap.add_argument("--rounds", type=int, default=20, help="quad-tree churn rounds")
+    ap.add_argument("--heap-multiple", type=float, default=2.5)
+    ap.add_argument("--timeout", type=int, default=0, help="seconds per process (default 300, 1200 with --full)")
+    ap.add_argument("--no-micro", action="store_true")
+    ap.add_argument("--render", metavar="REPORT_JSON", help="re-render table and HTML from a saved report")
+    a = ap.parse_args()
+
+    if a.render:
+        with open(a.render) as f:
+            report = json.load(f)
+        for wl in report["workloads"]:
+            for c, r in wl["runs"].items():
+                raw = r.get("raw")
+                if raw and os.path.exists(raw):
+                    with open(raw) as f:
+                        wl["runs"][c] = analyse(json.load(f))
+        print(render_table(report))
+        out_html = os.path.splitext(a.render)[0] + ".html"
+        with open(out_html, "w") as f:
+            f.write(render_html(report))
+        log(f"wrote {out_html}")
+        return 0
+
+    bindir = os.path.join(os.path.abspath(a.build_dir), "bench")
+    bins = {"tricolor": os.path.join(bindir, "tricolor-bench"), "boehm": os.path.join(bindir, "boehm-bench")}
+    collectors = [c for c in a.collectors.split(",") if c]
+    only = [x for x in a.only.split(",") if x]
+    timeout = a.timeout or (1200 if a.full else 300)
+    os.makedirs(a.out, exist_ok=True)
+    runs_dir = os.path.join(a.out, "bench-runs")
+    os.makedirs(runs_dir, exist_ok=True)
+
+    go_bin = build_go(a.build_dir) if "go" in collectors else None
+    if "go" in collectors and go_bin is None:
+        log("go: not on PATH (TRICOLOR_SETUP_GO=1 tools/setup installs it); no Go column")
+
+    report = {"meta": {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "mode": "full" if a.full else "quick",
+        "cpus": os.cpu_count(), "cpu_model": cpu_model(), "commit": git_commit(),
+        "heap_multiple": a.heap_multiple, "threads": a.threads, "go": go_bin is not None,
+        "command": " ".join(["tools/bench"] + sys.argv[1:] if os.environ.get("TRICOLOR_BENCH_SCRIPT")
+                            else [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+    }, "workloads": [], "micro": {}}
+
+    t_start = time.time()
+    for wl in suite(a.full, a.threads, a.rounds):
+        if only and wl["name"] not in only:
+            continue
+        log(f"{wl['name']}:")
+        entry = {"name": wl["name"], "args": wl["args"], "runs": {}}
+        for c in collectors:
+            if c == "go":
+                if go_bin:
+                    entry["runs"]["go"] = run_go(go_bin, wl, runs_dir, timeout, a.heap_multiple)
+                continue
+            if not os.path.exists(bins.get(c, "")):
+                entry["runs"][c] = failed_record(c, wl["name"], "not built", bins.get(c, c))
+                continue
+            entry["runs"][c] = run_native(c, bins[c], wl, [], runs_dir, timeout, a.heap_multiple)
+        for c, r in entry["runs"].items():
+            r["raw"] = os.path.join(runs_dir, f"{wl['name']}-{c}.json")
+            analyse(r)
+            if r.get("status") == "ok":
+                log(f"    {c:9s} {r['wall_s']:.2f} s, {r.get('collections')} GCs, STW max "
+                    f"{fmt_ms(r['stw']['max_ms'])} ms, probe max {fmt_ms(r['probe_summary']['max_ms'])} ms")
+            else:
+                log(f"    {c:9s} {r.get('status')}: {r.get('message')}")
+        report["workloads"].append(entry)
+
+    if not a.no_micro and (not only or "micro" in only):
+        log("micro:")
+        for c in ("tricolor", "boehm"):
+            if c not in collectors:
+                continue
+            b = os.path.join(bindir, f"micro-{c}")
+            if os.path.exists(b):
+                report["micro"][c] = run_micro(b, c, runs_dir, 1.0 if a.full else 0.2, timeout)
+    report["meta"]["suite_seconds"] = round(time.time() - t_start, 1)
+
+    print(render_table(report))
+    html_path = os.path.join(a.out, "bench-report.html")
+    with open(html_path, "w") as f:
+        f.write(render_html(report))
+    for wl in report["workloads"]:
+        wl["runs"] = {c: slim(r) for c, r in wl["runs"].items()}
+    json_path = os.path.join(a.out, "bench-report.json")
+    with open(json_path, "w") as f:
+        json.dump(report, f, indent=1)
+    log(f"wrote {json_path} and {html_path} (suite took {report['meta']['suite_seconds']} s)")
+    failed = [f"{wl['name']}/{c}" for wl in report["workloads"] for c, r in wl["runs"].items()
+              if r.get("status") != "ok"]
+    if failed:
+        log("not ok: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
