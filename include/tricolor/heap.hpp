@@ -74,7 +74,7 @@ class Heap {
   std::uint64_t add_roots(RootCallback callback, void* context, const char* name = nullptr);
   void remove_roots(std::uint64_t id);
 
-  // Does p point at the payload of an object of this heap (allocated, not yet swept)?
+  // Does p point at the start of an object slot of this heap (a pointer make<>() could have returned)?
   bool contains(const void* p) const;
 
   internal::HeapImpl& impl() { return *impl_; }

@@ -96,6 +96,11 @@ constexpr void check_object_type() {
   static_assert(alignof(T) <= kMinAlignment, "tricolor: objects are 8-byte aligned");
 }
 
+template <class T>
+constexpr SpanKind span_kind_of() {
+  return std::is_trivially_destructible_v<T> ? SpanKind::kScan : SpanKind::kFinalize;
+}
+
 template <class T, class... Args>
 T* construct_at_slot(ThreadFast* t, void* payload, std::size_t bytes, Args&&... args) {
   std::memset(payload, 0, bytes);
@@ -122,11 +127,11 @@ T* make_impl(std::size_t trailing_bytes, Args&&... args) {
   const std::size_t payload = sizeof(T) + trailing_bytes;
   void* obj;
   if (payload + kHeaderSize <= kMaxSmallSize) {
-    const std::size_t sc = span_class(size_to_class(payload + kHeaderSize), false);
+    const std::size_t sc = span_class(size_to_class(payload + kHeaderSize), span_kind_of<T>());
     void* slot = allocate_small_dynamic(t, sc, kMayFail);
     if (slot == nullptr) [[unlikely]]
       return nullptr;
-    obj = finish_allocation(t, sc, slot, tid);
+    obj = finish_allocation(slot, tid);
   } else {
     obj = allocate_large(t, payload + kHeaderSize, tid, false, kMayFail);
     if (obj == nullptr) [[unlikely]]
@@ -143,13 +148,13 @@ T* make_fixed(Args&&... args) {
   if constexpr (bytes > kMaxSmallSize) {
     return make_impl<T, kMayFail>(0, std::forward<Args>(args)...);
   } else {
-    constexpr std::size_t sc = span_class(size_to_class(bytes), false);
+    constexpr std::size_t sc = span_class(size_to_class(bytes), span_kind_of<T>());
     ThreadFast* t = current_thread("allocate");
     const std::uint32_t tid = type_id<T>();
     void* slot = allocate_small<sc>(t, kMayFail);
     if (slot == nullptr) [[unlikely]]
       return nullptr;
-    void* obj = finish_allocation(t, sc, slot, tid);
+    void* obj = finish_allocation(slot, tid);
     return construct_at_slot<T>(t, obj, sizeof(T), std::forward<Args>(args)...);
   }
 }

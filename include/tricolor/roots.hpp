@@ -72,14 +72,14 @@ class Global : private internal::GlobalNode {
   explicit Global(Heap& heap, T* p = nullptr, const char* global_name = nullptr) {
     name = global_name;
     internal::register_global(heap, this);
-    *this = p;
+    if (p != nullptr) *this = p;
   }
   Global(const Global&) = delete;
   Global& operator=(const Global&) = delete;
   ~Global() { internal::unregister_global(this); }
 
   Global& operator=(T* p) {
-    if (p != nullptr) internal::current_thread("store into a Global");
+    internal::current_thread("store into a Global");
     internal::write_barrier(ptr.load(std::memory_order_relaxed), p);
     ptr.store(p, std::memory_order_relaxed);
     return *this;

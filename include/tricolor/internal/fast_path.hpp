@@ -55,10 +55,12 @@ struct ThreadFast {
   // Nonzero while the collector wants this thread to answer a handshake. relaxed in the poll: the
   // acquire that orders the handshake's data is in the slow path (gc/safepoint.cpp).
   std::atomic<std::uint32_t> poll{0};
-  // Set and cleared by this thread only, in handshakes: new objects are born marked while the
-  // collector marks ("allocate black"), and a thread whose roots are not yet scanned shades the
-  // new value of every pointer store (the insertion half of the hybrid barrier).
-  bool allocate_black = false;
+  // Changed only while the thread is stopped (or blocked and claimed) by the collector:
+  //  marking: this thread's heap marks: barrier on, and spans taken into the cache have their free
+  //           slots pre-marked, so new objects are born black ("allocate black").
+  //  roots_scanned: false between mark start and this thread's root scan; until then the barrier
+  //           also shades the new value of every store (the insertion half of the hybrid barrier).
+  bool marking = false;
   bool roots_scanned = true;
   std::uint32_t no_safepoint_depth = 0;  // >0 inside the collector's own callbacks
 };
@@ -89,7 +91,6 @@ inline ThreadFast* current_thread(const char* what) {
 // Returns the payload, with header written and colored, or null (may_fail) at the heap limit.
 [[gnu::noinline]] void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
                                      bool may_fail);
-[[gnu::noinline]] void mark_new_object(ThreadFast* t, std::size_t span_class, void* slot);
 [[gnu::noinline]] void write_barrier_slow(const void* old_value, const void* new_value);
 [[gnu::noinline]] void root_barrier_slow(const void* new_value);
 [[gnu::noinline]] void safepoint_slow(ThreadFast* t);
@@ -116,13 +117,11 @@ inline void* allocate_small_dynamic(ThreadFast* t, std::size_t sc, bool may_fail
   return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
 }
 
-// Writes the header and makes the slot an object of the current cycle's color. Returns the payload.
-inline void* finish_allocation(ThreadFast* t, std::size_t sc, void* slot, std::uint32_t type_id) {
+// Writes the header. Returns the payload. (The slot's color was set when its span entered the cache.)
+inline void* finish_allocation(void* slot, std::uint32_t type_id) {
   auto* h = static_cast<ObjectHeader*>(slot);
   h->type_id = type_id;
   h->epoch = g_alloc_epoch.load(std::memory_order_relaxed);
-  if (t->allocate_black) [[unlikely]]
-    mark_new_object(t, sc, slot);
   return static_cast<char*>(slot) + kHeaderSize;
 }
 

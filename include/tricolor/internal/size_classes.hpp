@@ -40,9 +40,13 @@ constexpr std::size_t count_classes() {
 }
 
 inline constexpr std::size_t kNumClasses = count_classes();
-// A span class is a size class plus whether its objects hold pointers: "noscan" spans are never
-// scanned, so the marker does not even read a pointer-free object's header (Go's spanClass).
-inline constexpr std::size_t kNumSpanClasses = kNumClasses * 2;
+// A span class is a size class plus what its objects need: "noscan" spans hold pointer-free objects
+// that the marker never scans (it does not even read their headers, as in Go's spanClass), and
+// "finalize" spans hold objects with C++ destructors, the only spans whose dead objects the sweeper
+// must visit one by one. So neither check costs anything per allocation.
+enum class SpanKind : std::size_t { kScan = 0, kNoScan = 1, kFinalize = 2 };
+inline constexpr std::size_t kSpanKinds = 3;
+inline constexpr std::size_t kNumSpanClasses = kNumClasses * kSpanKinds;
 
 struct ClassTables {
   std::array<std::uint32_t, kNumClasses> size{};
@@ -80,8 +84,8 @@ inline constexpr ClassTables kClasses = make_class_tables();
 // Size class for a request of `bytes` (header included); bytes must be in [1, kMaxSmallSize].
 constexpr std::size_t size_to_class(std::size_t bytes) { return kClasses.by_size8[(bytes + 7) / 8]; }
 constexpr std::size_t class_size(std::size_t cls) { return kClasses.size[cls]; }
-constexpr std::size_t span_class(std::size_t cls, bool noscan) { return cls * 2 + (noscan ? 1 : 0); }
-constexpr std::size_t class_of_span_class(std::size_t sc) { return sc / 2; }
-constexpr bool span_class_noscan(std::size_t sc) { return sc & 1; }
+constexpr std::size_t span_class(std::size_t cls, SpanKind kind) { return cls * kSpanKinds + std::size_t(kind); }
+constexpr std::size_t class_of_span_class(std::size_t sc) { return sc / kSpanKinds; }
+constexpr SpanKind span_class_kind(std::size_t sc) { return SpanKind(sc % kSpanKinds); }
 
 }  // namespace tricolor::internal

@@ -1,0 +1,251 @@
+// The cycle's phase machine, run by the controller thread.
+//
+// A concurrent cycle:
+//  1. Sweep termination: finish the previous cycle's sweep (mark bits must all be clear).
+//  2. Mark start, a global stop: barrier on and allocate black for every thread; every thread cache
+//     gives back its spans (so every span a thread allocates from is pre-marked); heap-wide root
+//     callbacks are scanned. Every mutator has the barrier on before any root is scanned.
+//  3. Root scan, a ragged handshake: each thread scans its own roots at its next safepoint (blocked
+//     threads are scanned on their behalf); markers scan the Globals and drain the worklists.
+//  4. Concurrent mark until the markers are idle; then handshakes flush every thread's barrier buffer
+//     until a round finds nothing new.
+//  5. Mark termination, a global stop: flush again (normally empty), drain what is left, process weak
+//     references, verify (if configured); thread caches give back their spans; barrier off;
+//     sweep_gen += 2, so every span becomes unswept. Stacks are never re-scanned.
+//  6. Sweep lazily (allocating threads) and in the background.
+// In stop-the-world mode (Config::concurrent = false) steps 2-5 happen inside one global stop.
+#include <cinttypes>
+#include <cstdio>
+
+#include "gc/heap_impl.hpp"
+
+namespace tricolor::internal {
+
+namespace {
+std::mutex g_barrier_mu;
+int g_marking_heaps = 0;  // guarded by g_barrier_mu
+}  // namespace
+
+void barrier_heap_started() {
+  std::lock_guard lock(g_barrier_mu);
+  if (g_marking_heaps++ == 0) g_barrier_active.store(true, std::memory_order_relaxed);
+}
+void barrier_heap_stopped() {
+  std::lock_guard lock(g_barrier_mu);
+  if (--g_marking_heaps == 0) g_barrier_active.store(false, std::memory_order_relaxed);
+}
+
+void HeapImpl::emit(Phase p) {
+  phase_.store(p, std::memory_order_relaxed);
+  if (config.on_event)
+    config.on_event(Event{p, started_.load(std::memory_order_relaxed), monotonic_ns(), pages.in_use_bytes()});
+}
+
+void HeapImpl::request_cycle() {
+  // One request per cycle: the flag is cleared at mark termination, when the next trigger is known.
+  if (cycle_requested_.exchange(true, std::memory_order_relaxed)) return;
+  {
+    std::lock_guard lock(ctl_mu_);
+    if (requested_ <= started_.load(std::memory_order_relaxed)) requested_ = started_.load(std::memory_order_relaxed) + 1;
+  }
+  ctl_cv_.notify_all();
+}
+
+void HeapImpl::collect() {
+  std::uint64_t target;
+  {
+    std::lock_guard lock(ctl_mu_);
+    // A cycle already under way may have missed objects that died just now: wait for the next one.
+    target = started_.load(std::memory_order_relaxed) + 1;
+    requested_ = std::max(requested_, target);
+  }
+  ctl_cv_.notify_all();
+  ThreadState* t = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
+  // Wait as a blocked thread: the cycle scans our roots on our behalf instead of waiting for us.
+  const bool block = t != nullptr && t->blocking_depth == 0;
+  if (block) {
+    ++t->blocking_depth;
+    safepoint.enter_blocking(t);
+  }
+  {
+    std::unique_lock lock(ctl_mu_);
+    ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
+  }
+  sweeper.finish(sweep_gen());
+  if (block) {
+    safepoint.leave_blocking(t);
+    --t->blocking_depth;
+  }
+}
+
+void HeapImpl::controller_main() {
+  for (;;) {
+    {
+      std::unique_lock lock(ctl_mu_);
+      ctl_cv_.wait(lock, [&] { return shutdown_ || requested_ > started_.load(std::memory_order_relaxed); });
+      if (shutdown_) return;
+      started_.fetch_add(1, std::memory_order_relaxed);
+    }
+    run_cycle();
+    {
+      std::lock_guard lock(ctl_mu_);
+      completed_.fetch_add(1, std::memory_order_release);
+    }
+    ctl_cv_.notify_all();
+    emit(Phase::kSweep);
+    sweeper.wake_background();
+  }
+}
+
+void HeapImpl::finish_sweep() {
+  emit(Phase::kSweepTermination);
+  sweeper.finish(sweep_gen());
+}
+
+void HeapImpl::run_cycle() {
+  finish_sweep();
+  if (config.concurrent) run_cycle_concurrent();
+  else run_cycle_stop_the_world();
+}
+
+void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
+  const std::uint64_t t0 = monotonic_ns();
+  if (actions & kActionScanRoots) {
+    scan_thread_roots(t, t->mark);
+    t->roots_scanned = true;
+    t->mark.work.publish();
+    marker.merge(t->mark);
+    if (!on_behalf) recorder.record(PauseKind::kRootScan, t0, monotonic_ns() - t0);
+  }
+  if (actions & kActionFlush) {
+    const std::size_t found = flush_barrier(t);
+    if (found != 0) flush_found_.fetch_add(found, std::memory_order_relaxed);
+    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+  }
+}
+
+void HeapImpl::run_cycle_concurrent() {
+  const std::uint64_t cycle_start = monotonic_ns();
+  const std::size_t heap_before = pages.in_use_bytes();
+  {
+    std::lock_guard lock(safepoint.threads_mu());
+    emit(Phase::kMarkStart);
+    const std::uint64_t t0 = monotonic_ns();
+    safepoint.stop_the_world();
+    marker.reset_cycle_counters();
+    allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
+    marking_.store(true, std::memory_order_release);
+    barrier_heap_started();
+    for (ThreadState* t : safepoint.threads()) {
+      release_caches(t);
+      t->marking = true;
+      t->roots_scanned = false;
+    }
+    scan_heap_callbacks(controller_cx_);
+    controller_cx_.work.publish();
+    marker.merge(controller_cx_);
+    safepoint.start_the_world();
+    recorder.record(PauseKind::kMarkStart, t0, monotonic_ns() - t0);
+
+    marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
+    emit(Phase::kRootScan);
+    safepoint.handshake(kActionScanRoots);
+  }
+  emit(Phase::kMark);
+  const std::uint64_t mark_start = monotonic_ns();
+  for (;;) {
+    marker.wait_quiescent();
+    std::lock_guard lock(safepoint.threads_mu());
+    flush_found_.store(0, std::memory_order_relaxed);
+    safepoint.handshake(kActionFlush);
+    const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (drain_pending_shades(controller_cx_) ? 1 : 0);
+    if (found == 0) break;
+  }
+  mark_termination_stopped(cycle_start, mark_start, heap_before);
+}
+
+void HeapImpl::run_cycle_stop_the_world() {
+  const std::uint64_t cycle_start = monotonic_ns();
+  const std::size_t heap_before = pages.in_use_bytes();
+  std::lock_guard lock(safepoint.threads_mu());
+  emit(Phase::kMarkStart);
+  safepoint.stop_the_world();
+  marker.reset_cycle_counters();
+  allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
+  marking_.store(true, std::memory_order_release);
+  for (ThreadState* t : safepoint.threads()) {
+    release_caches(t);
+    scan_thread_roots(t, controller_cx_);
+  }
+  scan_heap_callbacks(controller_cx_);
+  drain_pending_shades(controller_cx_);
+  controller_cx_.work.publish();
+  marker.merge(controller_cx_);
+  emit(Phase::kMark);
+  marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
+  marker.wait_quiescent();
+  finish_marking_stopped(cycle_start, cycle_start, heap_before, PauseKind::kFullStop, cycle_start);
+  marker.end_cycle();
+}
+
+void HeapImpl::mark_termination_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before) {
+  {
+    std::lock_guard lock(safepoint.threads_mu());
+    emit(Phase::kMarkTermination);
+    const std::uint64_t t0 = monotonic_ns();
+    safepoint.stop_the_world();
+    // Normally empty: the last handshake round found nothing. Whatever a thread shaded since is
+    // drained here, with the world stopped, so termination is certain.
+    for (ThreadState* t : safepoint.threads()) flush_barrier(t);
+    drain_pending_shades(controller_cx_);
+    controller_cx_.work.publish();
+    marker.wait_quiescent();
+    finish_marking_stopped(cycle_start, mark_start, heap_before, PauseKind::kMarkTermination, t0);
+  }
+  marker.end_cycle();
+}
+
+// World stopped, marking complete. Shared tail of both modes.
+void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
+                                      PauseKind pause, std::uint64_t pause_start) {
+  process_weak_references();
+  if (config.verify) verify_marking();
+  for (ThreadState* t : safepoint.threads()) {
+    release_caches(t);
+    t->marking = false;
+    t->roots_scanned = true;
+    t->assist_debt = 0;
+  }
+  const bool was_concurrent = config.concurrent;
+  marking_.store(false, std::memory_order_release);
+  if (was_concurrent) barrier_heap_stopped();
+  const std::size_t allocated = allocated_total_.load(std::memory_order_relaxed);
+  const std::size_t during = allocated - allocated_at_mark_start_;
+  const std::size_t live = marker.cycle_marked_bytes() + during;
+  const std::size_t heap_at_end = pages.in_use_bytes();
+  // Every in-use span is in a central list now; all become unswept with the flip.
+  sweeper.begin_generation(pages.in_use_spans());
+  sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
+  allocated_at_termination_.store(allocated, std::memory_order_relaxed);
+  pacer.end_cycle(live, during);
+  cycle_requested_.store(false, std::memory_order_relaxed);
+  safepoint.start_the_world();
+  const std::uint64_t end = monotonic_ns();
+  recorder.record(pause, pause_start, end - pause_start);
+  const double wall_ms = double(end - mark_start) / 1e6;
+  const double cpu_ms = double(marker.cycle_cpu_ns()) / 1e6;
+  recorder.add_cycle(wall_ms, cpu_ms);
+  if (config.gctrace) {
+    Stats s;
+    recorder.fill(s);
+    std::fprintf(stderr,
+                 "gc %" PRIu64 " @%.3fs: %s mark %.2f ms wall, %.2f ms marker cpu; pause %.3f ms; heap %.1f -> %.1f MB, "
+                 "live %.1f MB, goal %.1f MB, trigger %.1f MB; assists %.2f ms total; %u markers\n",
+                 started_.load(std::memory_order_relaxed), double(cycle_start) / 1e9,
+                 config.concurrent ? "concurrent" : "stw", wall_ms, cpu_ms, double(end - pause_start) / 1e6,
+                 double(heap_before) / 1e6, double(heap_at_end) / 1e6, double(live) / 1e6, double(pacer.goal()) / 1e6,
+                 double(pacer.trigger()) / 1e6, s.assist_ms, marker.threads());
+  }
+}
+
+}  // namespace tricolor::internal

@@ -1,0 +1,221 @@
+// HeapImpl: construction and teardown, thread attach/detach, and the allocation slow paths.
+#include "gc/heap_impl.hpp"
+
+#include <algorithm>
+#include <new>
+
+#include "gc/type_registry.hpp"
+
+namespace tricolor::internal {
+
+static unsigned default_markers() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return std::max(1u, n / 2);
+}
+
+ThreadState::ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_name)
+    : impl(h), name(thread_name ? thread_name : ""), mark(pool) {
+  heap = &h;
+}
+
+HeapImpl::HeapImpl(const Config& c)
+    : config(c),
+      pages(c.max_heap != 0 ? std::min(c.reserve, std::max<std::size_t>(c.max_heap * 2, 256u << 20)) : c.reserve,
+            c.max_heap),
+      marker(pages, c.marker_threads != 0 ? c.marker_threads : default_markers()),
+      pacer(c),
+      safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
+      sweeper(*this),
+      controller_cx_(marker.pool()) {
+  controller_ = std::thread([this] { controller_main(); });
+  if (config.background_sweeper) sweeper.start_background();
+}
+
+HeapImpl::~HeapImpl() {
+  {
+    std::lock_guard lock(ctl_mu_);
+    shutdown_ = true;
+  }
+  ctl_cv_.notify_all();
+  controller_.join();
+  sweeper.stop();
+  {
+    std::lock_guard lock(safepoint.threads_mu());
+    TC_CHECK(safepoint.threads().empty(),
+             "tricolor::Heap destroyed while %zu thread(s) are still attached: destroy every tricolor::Mutator "
+             "of this heap first",
+             safepoint.threads().size());
+  }
+  {
+    std::lock_guard lock(roots_mu_);
+    TC_CHECK(globals_ == nullptr,
+             "tricolor::Heap destroyed while a tricolor::Global (\"%s\") still refers to it: destroy Globals first",
+             globals_ && globals_->name ? globals_->name : "unnamed");
+  }
+  // Every object still allocated dies with the heap: run the destructors that are due.
+  sweeper.finish(sweep_gen());
+  const std::uint32_t sg = sweep_gen();
+  std::vector<Span*> spans;
+  for (auto& c : central) c.for_each_span([&](Span* s) { spans.push_back(s); });
+  large.for_each_span([&](Span* s) { spans.push_back(s); });
+  for (Span* s : spans) {
+    if (!s->has_destructors) continue;
+    for (std::size_t i = 0; i < s->nslots; ++i)
+      if (s->is_allocated(i))
+        if (auto destroy = type_info(header_of(s->payload(i))->type_id).destroy) destroy(s->payload(i));
+  }
+  (void)sg;
+}
+
+std::size_t HeapImpl::attached_threads() {
+  std::lock_guard lock(safepoint.threads_mu());
+  return safepoint.threads().size();
+}
+
+ThreadState* HeapImpl::attach(const char* name) {
+  auto* t = new ThreadState(*this, marker.pool(), name);
+  // Born blocked: the collector may act on its behalf until it is fully set up.
+  t->run_state.store(kBlocked, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(safepoint.threads_mu());
+    t->ordinal = next_thread_ordinal_++;
+    // The cycle's flags change only under threads_mu (with the world stopped): read a consistent pair.
+    t->marking = marking_.load(std::memory_order_relaxed);
+    t->roots_scanned = true;  // a new thread has no roots; pointers it obtains come from the heap
+    safepoint.threads().push_back(t);
+  }
+  tls_thread = t;
+  safepoint.leave_blocking(t);
+  return t;
+}
+
+void HeapImpl::detach(ThreadState* t) {
+  safepoint.enter_blocking(t);
+  {
+    // Holding threads_mu excludes every handshake, so nothing acts on our state meanwhile.
+    std::lock_guard lock(safepoint.threads_mu());
+    if (t->marking) flush_barrier(t);
+    release_caches(t);
+    auto& v = safepoint.threads();
+    v.erase(std::remove(v.begin(), v.end(), t), v.end());
+  }
+  if (tls_thread == t) tls_thread = nullptr;
+  delete t;
+}
+
+void HeapImpl::release_caches(ThreadState* t) {
+  const std::uint32_t sg = sweep_gen();
+  for (std::size_t sc = 0; sc < kNumSpanClasses; ++sc) {
+    if (Span* s = t->spans.release(t->cache[sc], sc)) central[sc].push_swept(s, sg, s->allocated_count() < s->nslots);
+  }
+}
+
+void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
+  allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
+  if (!cycle_requested_.load(std::memory_order_relaxed) && heap_live() >= pacer.trigger()) request_cycle();
+  if (t != nullptr && t->marking) assist(t, bytes);
+}
+
+void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
+  t->assist_debt += static_cast<std::int64_t>(
+      pacer.assist_work(bytes, heap_live(), marker.scanned_bytes_so_far()));
+  // Small debts are left to the background markers; pay in chunks so an assist is worth its entry cost.
+  constexpr std::int64_t kMinAssist = 64 * 1024;
+  if (t->assist_debt < kMinAssist) return;
+  const std::uint64_t t0 = monotonic_ns();
+  const std::size_t done = marker.drain(t->mark, static_cast<std::size_t>(t->assist_debt));
+  t->mark.work.publish();
+  marker.merge(t->mark);
+  t->assist_debt = done >= static_cast<std::size_t>(t->assist_debt) ? 0 : t->assist_debt - static_cast<std::int64_t>(done);
+  // No work to take: the markers hold it all; do not carry the debt forever.
+  if (done == 0) t->assist_debt = 0;
+  recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
+}
+
+Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, AllocFailure* why) {
+  if (Span* s = central[sc].pop_swept_partial(sg)) return s;
+  if (Span* s = sweeper.sweep_for_allocation(sc, sg)) return s;
+  const std::size_t cls = class_of_span_class(sc);
+  return pages.allocate(kClasses.pages[cls], static_cast<std::uint16_t>(sc), sg, why);
+}
+
+void HeapImpl::fail_allocation(std::size_t bytes, AllocFailure why) {
+  (void)bytes;
+  (void)why;
+  throw std::bad_alloc();
+}
+
+void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
+  if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
+  CacheEntry& e = t->cache[sc];
+  if (e.free_mask == 0 && !t->spans.advance(e, sc)) {
+    if (Span* old = t->spans.release(e, sc)) central[sc].push_swept(old, sweep_gen(), false);
+    for (int attempt = 0;; ++attempt) {
+      const std::uint32_t sg = sweep_gen();
+      AllocFailure why = AllocFailure::kNone;
+      if (Span* s = acquire_span(t, sc, sg, &why)) {
+        t->spans.install(e, sc, s, t->marking);
+        note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
+        break;
+      }
+      if (attempt == 0) {
+        collect();  // emergency: one full collection, then one more try
+        continue;
+      }
+      if (may_fail) return nullptr;
+      fail_allocation(class_size(class_of_span_class(sc)), why);
+    }
+  }
+  const std::uint64_t m = e.free_mask;
+  e.free_mask = m & (m - 1);
+  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+}
+
+void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
+  if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
+  const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
+  Span* s = nullptr;
+  for (int attempt = 0;; ++attempt) {
+    AllocFailure why = AllocFailure::kNone;
+    s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why);
+    if (s != nullptr) break;
+    if (attempt == 0) {
+      collect();
+      continue;
+    }
+    if (may_fail) return nullptr;
+    fail_allocation(bytes, why);
+  }
+  s->noscan = noscan;
+  s->alloc_bits[0] = 1;
+  s->has_destructors = type_info(type_id).destroy != nullptr;
+  // Allocate black. relaxed: published to markers with the object itself.
+  if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
+  void* payload = finish_allocation(reinterpret_cast<void*>(s->start), type_id);
+  large.push_swept(s, sweep_gen(), false);
+  note_allocated(t, s->bytes());
+  return payload;
+}
+
+bool HeapImpl::contains(const void* p) const {
+  Span* s = pages.span_of(p);
+  if (s == nullptr || s->state != SpanState::kInUse) return false;
+  const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+  if (a < s->start + kHeaderSize) return false;
+  const std::size_t i = s->slot_index(p);
+  return i < s->nslots && s->payload(i) == p;
+}
+
+Stats HeapImpl::stats() const {
+  Stats s;
+  recorder.fill(s);
+  s.heap_bytes = pages.in_use_bytes();
+  s.heap_peak_bytes = pages.peak_in_use_bytes();
+  s.live_bytes = pacer.last_live();
+  s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);
+  s.heap_goal = pacer.goal();
+  s.objects_freed = sweeper.objects_freed();
+  return s;
+}
+
+}  // namespace tricolor::internal

@@ -1,0 +1,150 @@
+// The heap: owns the page heap, the central lists, the marker team, the sweeper, the pacer, the
+// thread registry (safepoints) and the roots; runs the collector's controller thread.
+// Methods are defined by concept: allocation and threads in heap_impl.cpp, the cycle in collector.cpp,
+// roots in roots.cpp, the write barrier in write_barrier.cpp, verification in verifier.cpp.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gc/central_list.hpp"
+#include "gc/marker.hpp"
+#include "gc/pacer.hpp"
+#include "gc/page_heap.hpp"
+#include "gc/safepoint.hpp"
+#include "gc/stats_recorder.hpp"
+#include "gc/sweeper.hpp"
+#include "gc/thread_state.hpp"
+#include "tricolor/heap.hpp"
+#include "tricolor/roots.hpp"
+
+namespace tricolor::internal {
+
+// Process-wide count of heaps with marking on; g_barrier_active mirrors (count > 0).
+void barrier_heap_started();
+void barrier_heap_stopped();
+
+class HeapImpl {
+ public:
+  explicit HeapImpl(const Config& c);
+  ~HeapImpl();
+  HeapImpl(const HeapImpl&) = delete;
+  HeapImpl& operator=(const HeapImpl&) = delete;
+
+  // --- threads (heap_impl.cpp)
+  ThreadState* attach(const char* name);
+  void detach(ThreadState* t);
+  std::size_t attached_threads();
+
+  // --- allocation (heap_impl.cpp)
+  void* allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail);
+  void* allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
+  // Gives every cached span back to the central lists (world stopped, or the thread itself).
+  void release_caches(ThreadState* t);
+  void note_allocated(ThreadState* t, std::size_t bytes);
+  std::size_t heap_live() const {
+    return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
+                                allocated_at_termination_.load(std::memory_order_relaxed));
+  }
+
+  // --- the cycle (collector.cpp)
+  // Blocks until a full cycle that started after this call has completed and every span is swept.
+  void collect();
+  void request_cycle();
+  void perform(ThreadState* t, std::uint32_t actions, bool on_behalf);
+  bool marking() const { return marking_.load(std::memory_order_acquire); }
+  std::uint64_t cycles_completed() const { return completed_.load(std::memory_order_acquire); }
+  std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
+
+  // --- roots (roots.cpp)
+  void scan_thread_roots(ThreadState* t, MarkContext& cx);
+  void scan_globals(MarkContext& cx);
+  void scan_heap_callbacks(MarkContext& cx);
+  void register_global(GlobalNode* g);
+  void unregister_global(GlobalNode* g);
+  std::uint64_t add_heap_roots(RootCallback fn, void* ctx, const char* name);
+  void remove_heap_roots(std::uint64_t id);
+  // Drains values shaded by threads that are not mutators (a Global destroyed during marking).
+  bool drain_pending_shades(MarkContext& cx);
+  template <class F>
+  void for_each_global(F&& f) {
+    std::lock_guard lock(roots_mu_);
+    for (GlobalNode* g = globals_; g != nullptr; g = g->next) f(g);
+  }
+  template <class F>
+  void for_each_heap_callback(F&& f) {
+    std::lock_guard lock(roots_mu_);
+    for (auto& e : heap_callbacks_) f(e);
+  }
+
+  // --- write barrier (write_barrier.cpp)
+  // Marks what the thread's barrier buffer holds and publishes the grey objects; returns how many
+  // objects it made grey (including the thread's unpublished local work).
+  std::size_t flush_barrier(ThreadState* t);
+
+  // --- verification (verifier.cpp): world stopped, marking complete.
+  void verify_marking();
+
+  bool contains(const void* p) const;
+  Stats stats() const;
+
+  Config config;
+  PageHeap pages;
+  CentralList central[kNumSpanClasses];
+  CentralList large;
+  Marker marker;
+  Pacer pacer;
+  Safepoint safepoint;
+  Sweeper sweeper;
+  StatsRecorder recorder;
+
+ private:
+  friend class Sweeper;
+  void controller_main();
+  void run_cycle();
+  void run_cycle_concurrent();
+  void run_cycle_stop_the_world();
+  void mark_termination_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before);
+  void finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
+                              PauseKind pause, std::uint64_t pause_start);
+  void finish_sweep();
+  void emit(Phase p);
+  Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
+  [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);
+  void process_weak_references();
+  void assist(ThreadState* t, std::size_t bytes);
+
+  std::atomic<std::uint32_t> sweep_gen_{2};
+  std::atomic<bool> marking_{false};
+  std::atomic<Phase> phase_{Phase::kIdle};
+
+  std::atomic<std::size_t> allocated_total_{0};
+  std::atomic<std::size_t> allocated_at_termination_{0};
+  std::size_t allocated_at_mark_start_ = 0;
+  std::atomic<bool> cycle_requested_{false};
+  std::atomic<std::size_t> flush_found_{0};
+
+  std::mutex roots_mu_;
+  GlobalNode* globals_ = nullptr;
+  std::vector<RootCallbackEntry> heap_callbacks_;
+  std::vector<const void*> pending_shades_;
+  std::uint64_t next_roots_id_ = 1;
+  std::uint64_t next_thread_ordinal_ = 1;
+
+  std::thread controller_;
+  std::mutex ctl_mu_;
+  std::condition_variable ctl_cv_;
+  std::uint64_t requested_ = 0;  // guarded by ctl_mu_
+  std::atomic<std::uint64_t> started_{0};
+  std::atomic<std::uint64_t> completed_{0};
+  bool shutdown_ = false;
+  MarkContext controller_cx_;
+  std::vector<WeakSlot*> weak_slots_;
+  std::vector<std::pair<WeakSlot*, const void*>> ephemerons_;
+};
+
+}  // namespace tricolor::internal

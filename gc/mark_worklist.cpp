@@ -1,0 +1,127 @@
+#include "gc/mark_worklist.hpp"
+
+namespace tricolor::internal {
+
+MarkWorklist::~MarkWorklist() {
+  for (Segment* l : {head_, spare_})
+    while (l != nullptr) {
+      Segment* n = l->next;
+      delete l;
+      l = n;
+    }
+}
+
+void MarkWorklist::publish(Segment* s) {
+  bool wake;
+  {
+    std::lock_guard lock(mu_);
+    s->next = head_;
+    head_ = s;
+    count_.fetch_add(1, std::memory_order_release);
+    wake = idle_.load(std::memory_order_relaxed) > 0;
+  }
+  // notify_all: the controller may be waiting on the same condition for quiescence.
+  if (wake) cv_.notify_all();
+}
+
+Segment* MarkWorklist::take() {
+  if (count_.load(std::memory_order_acquire) == 0) return nullptr;
+  std::lock_guard lock(mu_);
+  Segment* s = head_;
+  if (s != nullptr) {
+    head_ = s->next;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return s;
+}
+
+Segment* MarkWorklist::take_or_wait(std::size_t team_size) {
+  std::unique_lock lock(mu_);
+  idle_.fetch_add(1, std::memory_order_relaxed);
+  if (idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr) cv_.notify_all();
+  cv_.wait(lock, [&] { return head_ != nullptr || stop_; });
+  idle_.fetch_sub(1, std::memory_order_relaxed);
+  Segment* s = head_;
+  if (s != nullptr) {
+    head_ = s->next;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return s;
+}
+
+void MarkWorklist::wait_quiescent(std::size_t team_size) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr; });
+}
+
+void MarkWorklist::stop_waiting() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+void MarkWorklist::reset_round() {
+  std::lock_guard lock(mu_);
+  stop_ = false;
+}
+
+Segment* MarkWorklist::new_segment() {
+  {
+    std::lock_guard lock(mu_);
+    if (Segment* s = spare_) {
+      spare_ = s->next;
+      s->next = nullptr;
+      s->n = 0;
+      return s;
+    }
+  }
+  return new Segment();
+}
+
+void MarkWorklist::free_segment(Segment* s) {
+  std::lock_guard lock(mu_);
+  s->n = 0;
+  s->next = spare_;
+  spare_ = s;
+}
+
+LocalWorklist::~LocalWorklist() {
+  if (cur_ != nullptr) {
+    if (cur_->n > 0) pool_->publish(cur_);
+    else pool_->free_segment(cur_);
+  }
+}
+
+void LocalWorklist::overflow() {
+  if (cur_ != nullptr) pool_->publish(cur_);
+  cur_ = pool_->new_segment();
+}
+
+const void* LocalWorklist::refill() {
+  Segment* s = pool_->take();
+  if (s == nullptr) return nullptr;
+  if (cur_ != nullptr) pool_->free_segment(cur_);
+  cur_ = s;
+  return cur_->items[--cur_->n];
+}
+
+void LocalWorklist::publish() {
+  if (cur_ != nullptr && cur_->n > 0) {
+    pool_->publish(cur_);
+    cur_ = nullptr;
+  }
+}
+
+void LocalWorklist::share_half() {
+  if (cur_ == nullptr || cur_->n < 2) return;
+  Segment* half = pool_->new_segment();
+  const std::size_t k = cur_->n / 2;
+  for (std::size_t i = 0; i < k; ++i) half->items[i] = cur_->items[cur_->n - k + i];
+  half->n = k;
+  cur_->n -= k;
+  pool_->publish(half);
+}
+
+}  // namespace tricolor::internal

@@ -1,0 +1,137 @@
+#include "gc/marker.hpp"
+
+#include <ctime>
+
+namespace tricolor::internal {
+
+std::uint64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+void MarkingTracer::visit_weak(WeakSlot* slot, const char*) { cx_.weak_slots.push_back(slot); }
+void MarkingTracer::visit_ephemeron(WeakSlot* key, const void* value, const char*) {
+  cx_.ephemerons.emplace_back(key, value);
+}
+
+Marker::Marker(PageHeap& pages, unsigned threads) : pages_(pages) {
+  if (threads == 0) threads = 1;
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
+}
+
+Marker::~Marker() {
+  {
+    std::lock_guard lock(mu_);
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+  pool_.stop_waiting();
+  for (auto& t : threads_) t.join();
+}
+
+void Marker::scan(const void* obj, MarkContext& cx) {
+  const ObjectHeader* h = header_of(obj);
+  const TypeInfo& ti = type_info(h->type_id);
+  if (ti.trace == nullptr) return;
+  MarkingTracer tracer(*this, cx);
+  ti.trace(obj, tracer);
+}
+
+std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
+  std::size_t scanned = 0;
+  unsigned since_share = 0;
+  while (scanned < budget_bytes) {
+    const void* obj = cx.work.pop();
+    if (obj == nullptr) break;
+    scan(obj, cx);
+    scanned += pages_.span_of(obj)->elem_size;
+    // Idle markers cannot steal from a local segment: hand them half now and then.
+    if (++since_share == 64) {
+      since_share = 0;
+      if (pool_.hungry() && cx.work.local_size() > 32) cx.work.share_half();
+    }
+  }
+  cx.scanned_bytes += scanned;
+  return scanned;
+}
+
+void Marker::merge(MarkContext& cx) {
+  cycle_marked_bytes_.fetch_add(cx.marked_bytes, std::memory_order_relaxed);
+  scanned_bytes_.fetch_add(cx.scanned_bytes, std::memory_order_relaxed);
+  cx.marked_bytes = 0;
+  cx.scanned_bytes = 0;
+  if (!cx.weak_slots.empty() || !cx.ephemerons.empty()) {
+    std::lock_guard lock(merge_mu_);
+    weak_slots_.insert(weak_slots_.end(), cx.weak_slots.begin(), cx.weak_slots.end());
+    ephemerons_.insert(ephemerons_.end(), cx.ephemerons.begin(), cx.ephemerons.end());
+  }
+  cx.weak_slots.clear();
+  cx.ephemerons.clear();
+}
+
+void Marker::take_weak(std::vector<WeakSlot*>& slots, std::vector<std::pair<WeakSlot*, const void*>>& eph) {
+  std::lock_guard lock(merge_mu_);
+  slots.insert(slots.end(), weak_slots_.begin(), weak_slots_.end());
+  eph.insert(eph.end(), ephemerons_.begin(), ephemerons_.end());
+  weak_slots_.clear();
+  ephemerons_.clear();
+}
+
+void Marker::reset_cycle_counters() {
+  cycle_marked_bytes_.store(0, std::memory_order_relaxed);
+  scanned_bytes_.store(0, std::memory_order_relaxed);
+  cycle_cpu_ns_.store(0, std::memory_order_relaxed);
+}
+
+void Marker::begin_cycle(std::function<void(MarkContext&)> root_task) {
+  pool_.reset_round();
+  {
+    std::lock_guard lock(mu_);
+    root_task_ = std::move(root_task);
+    root_task_claimed_.store(false, std::memory_order_relaxed);
+    ++cycle_;
+  }
+  cv_.notify_all();
+}
+
+void Marker::wait_quiescent() { pool_.wait_quiescent(threads_.size()); }
+
+void Marker::end_cycle() {
+  pool_.stop_waiting();
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return running_ == 0; });
+}
+
+void Marker::thread_main(unsigned) {
+  MarkContext cx(pool_);
+  std::uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return shutdown_ || cycle_ != seen; });
+      if (shutdown_) return;
+      seen = cycle_;
+      ++running_;
+    }
+    const std::uint64_t cpu0 = thread_cpu_ns();
+    // acq_rel: the winner reads root_task_, written under mu_ before the cycle began.
+    if (!root_task_claimed_.exchange(true, std::memory_order_acq_rel) && root_task_) root_task_(cx);
+    for (;;) {
+      drain(cx);
+      merge(cx);  // before going idle: quiescence implies every count is in
+      Segment* s = pool_.take_or_wait(threads_.size());
+      if (s == nullptr) break;  // end_cycle()
+      cx.work.adopt(s);
+    }
+    merge(cx);
+    cycle_cpu_ns_.fetch_add(thread_cpu_ns() - cpu0, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu_);
+      --running_;
+    }
+    cv_.notify_all();
+  }
+}
+
+}  // namespace tricolor::internal

@@ -1,0 +1,129 @@
+// The mark loop: shading, scanning, and the team of background marker threads.
+//
+// Colors: white = mark bit clear; grey = mark bit set and the object sits in a worklist segment;
+// black = mark bit set and scanned. shade() is the only white-to-grey transition (one atomic
+// fetch_or on the span's mark word; whoever flips the bit pushes the object, so each object is
+// scanned exactly once per cycle). Pointer-free (noscan) objects go straight to black.
+//
+// A cycle's marking, as the controller (gc/collector.cpp) drives it:
+//  1. begin_cycle(): markers wake and drain the pool; one of them runs the root task (globals).
+//  2. wait_quiescent(): every marker idle and the pool empty (mutators may still publish barrier work,
+//     which wakes markers again).
+//  3. end_cycle(): markers stop waiting and sleep until the next cycle.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gc/mark_worklist.hpp"
+#include "gc/page_heap.hpp"
+#include "tricolor/object.hpp"
+
+namespace tricolor::internal {
+
+struct WeakSlot;
+
+// Per marking thread (marker, or a mutator flushing/assisting): its local worklist and counters.
+struct MarkContext {
+  explicit MarkContext(MarkWorklist& pool) : work(pool) {}
+  LocalWorklist work;
+  std::size_t marked_bytes = 0;
+  std::size_t scanned_bytes = 0;
+  std::vector<WeakSlot*> weak_slots;                                // seen this cycle
+  std::vector<std::pair<WeakSlot*, const void*>> ephemerons;         // (key, value) seen this cycle
+};
+
+class Marker {
+ public:
+  Marker(PageHeap& pages, unsigned threads);
+  ~Marker();
+  Marker(const Marker&) = delete;
+  Marker& operator=(const Marker&) = delete;
+
+  // Marks obj grey if it was white (true then). obj must be a payload of this heap (checked in
+  // debug builds).
+  bool shade(const void* obj, MarkContext& cx) {
+    Span* s = pages_.span_of(obj);
+    TC_DCHECK(s != nullptr && s->state == SpanState::kInUse, "tricolor: traced a pointer %p that is not a live object of this heap", obj);
+    const std::size_t i = s->slot_index(obj);
+    TC_DCHECK(s->payload(i) == obj, "tricolor: traced an interior pointer %p (objects must be referenced at their start)", obj);
+    if (!s->mark_atomic(i)) return false;
+    cx.marked_bytes += s->elem_size;
+    if (!s->noscan) cx.work.push(obj);
+    return true;
+  }
+  bool is_marked(const void* obj) const {
+    const Span* s = pages_.span_of(obj);
+    return s != nullptr && s->is_marked(s->slot_index(obj));
+  }
+
+  // Scans grey objects until the local worklist and the pool are empty, or until budget_bytes of
+  // objects have been scanned (assists). Returns the bytes scanned.
+  std::size_t drain(MarkContext& cx, std::size_t budget_bytes = SIZE_MAX);
+  // Scans one object's fields.
+  void scan(const void* obj, MarkContext& cx);
+
+  void begin_cycle(std::function<void(MarkContext&)> root_task);
+  void wait_quiescent();
+  void end_cycle();
+
+  // Totals of the cycle that just ended (valid after end_cycle()).
+  std::size_t cycle_marked_bytes() const { return cycle_marked_bytes_.load(std::memory_order_relaxed); }
+  std::uint64_t cycle_cpu_ns() const { return cycle_cpu_ns_.load(std::memory_order_relaxed); }
+  std::size_t scanned_bytes_so_far() const { return scanned_bytes_.load(std::memory_order_relaxed); }
+  void add_marked_bytes(std::size_t n) { cycle_marked_bytes_.fetch_add(n, std::memory_order_relaxed); }
+  void add_scanned_bytes(std::size_t n) { scanned_bytes_.fetch_add(n, std::memory_order_relaxed); }
+  void reset_cycle_counters();
+  // Weak slots and ephemerons seen by the markers this cycle (after end_cycle()).
+  void take_weak(std::vector<WeakSlot*>& slots, std::vector<std::pair<WeakSlot*, const void*>>& eph);
+  void merge(MarkContext& cx);
+
+  MarkWorklist& pool() { return pool_; }
+  PageHeap& pages() { return pages_; }
+  unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
+
+ private:
+  void thread_main(unsigned index);
+
+  PageHeap& pages_;
+  MarkWorklist pool_;
+  std::vector<std::thread> threads_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t cycle_ = 0;        // incremented by begin_cycle
+  std::size_t running_ = 0;        // markers inside the current cycle's loop
+  bool shutdown_ = false;
+  std::function<void(MarkContext&)> root_task_;
+  std::atomic<bool> root_task_claimed_{false};
+
+  std::mutex merge_mu_;
+  std::vector<WeakSlot*> weak_slots_;
+  std::vector<std::pair<WeakSlot*, const void*>> ephemerons_;
+
+  std::atomic<std::size_t> cycle_marked_bytes_{0};
+  std::atomic<std::size_t> scanned_bytes_{0};
+  std::atomic<std::uint64_t> cycle_cpu_ns_{0};
+};
+
+// The Tracer that marks: every visited pointer is shaded into the context's worklist.
+class MarkingTracer final : public Tracer {
+ public:
+  MarkingTracer(Marker& m, MarkContext& cx) : m_(m), cx_(cx) {}
+  void visit(const void* obj, const char*, std::size_t) override { m_.shade(obj, cx_); }
+  void visit_weak(WeakSlot* slot, const char*) override;
+  void visit_ephemeron(WeakSlot* key, const void* value, const char*) override;
+
+ private:
+  Marker& m_;
+  MarkContext& cx_;
+};
+
+std::uint64_t thread_cpu_ns();
+
+}  // namespace tricolor::internal

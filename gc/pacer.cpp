@@ -1,0 +1,47 @@
+#include "gc/pacer.hpp"
+
+#include <algorithm>
+
+namespace tricolor::internal {
+
+Pacer::Pacer(const Config& c)
+    : gc_percent_(c.gc_percent), initial_(c.initial_heap), soft_limit_(c.soft_limit) {
+  recompute(0);
+}
+
+void Pacer::recompute(std::size_t live) {
+  live_.store(live, std::memory_order_relaxed);
+  if (gc_percent_ < 0 && soft_limit_ == 0) {
+    goal_.store(SIZE_MAX, std::memory_order_relaxed);
+    trigger_.store(SIZE_MAX, std::memory_order_relaxed);
+    return;
+  }
+  double goal = gc_percent_ < 0 ? double(SIZE_MAX) : double(live) * (1.0 + gc_percent_ / 100.0);
+  goal = std::max(goal, double(initial_));
+  if (soft_limit_ != 0) goal = std::min(goal, double(soft_limit_));
+  goal = std::max(goal, double(live) * 1.25);
+  const double span = goal - double(live);
+  double trigger = goal - runway_ * 1.1;
+  trigger = std::clamp(trigger, double(live) + 0.35 * span, double(live) + 0.95 * span);
+  if (live == 0) trigger = std::min(goal, double(initial_));
+  goal_.store(static_cast<std::size_t>(std::min(goal, double(SIZE_MAX / 2))), std::memory_order_relaxed);
+  trigger_.store(static_cast<std::size_t>(std::min(trigger, double(SIZE_MAX / 2))), std::memory_order_relaxed);
+}
+
+void Pacer::end_cycle(std::size_t live_bytes, std::size_t allocated_during_mark) {
+  // Exponentially weighted, so one quiet cycle does not make the next trigger late.
+  runway_ = runway_ == 0 ? double(allocated_during_mark) : 0.5 * runway_ + 0.5 * double(allocated_during_mark);
+  recompute(live_bytes);
+}
+
+std::size_t Pacer::assist_work(std::size_t bytes, std::size_t heap_live, std::size_t scanned_so_far) const {
+  const std::size_t expected = live_.load(std::memory_order_relaxed);
+  if (scanned_so_far >= expected) return 0;
+  const std::size_t remaining = expected - scanned_so_far;
+  const std::size_t g = goal();
+  const std::size_t headroom = g > heap_live ? std::max<std::size_t>(g - heap_live, 1u << 20) : (1u << 20);
+  const double work = double(bytes) * double(remaining) / double(headroom);
+  return static_cast<std::size_t>(std::min(work, double(remaining)));
+}
+
+}  // namespace tricolor::internal

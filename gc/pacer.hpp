@@ -1,0 +1,47 @@
+// The pacer (Go's GOGC / GOMEMLIMIT model, simplified).
+//
+//   goal    = live_after_last_mark * (1 + gc_percent/100), at least initial_heap, and no higher than
+//             the soft limit — but never below live * 1.25, so that near the soft limit collections
+//             come at most every quarter of live allocated (bounding the collector's CPU share near
+//             50% instead of letting it death-spiral).
+//   trigger = goal - runway, where runway is what mutators allocated during recent mark phases
+//             (so marking ends near the goal), clamped to [live + 35%, live + 95%] of (goal - live).
+//   assists: while marking, a thread that takes a span of n bytes owes
+//             n * remaining_scan_work / max(goal - heap_live, 1 MiB) bytes of scan work,
+//             where remaining_scan_work is estimated from the last cycle's live heap.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "tricolor/config.hpp"
+
+namespace tricolor::internal {
+
+class Pacer {
+ public:
+  explicit Pacer(const Config& c);
+
+  std::size_t trigger() const { return trigger_.load(std::memory_order_relaxed); }
+  std::size_t goal() const { return goal_.load(std::memory_order_relaxed); }
+  std::size_t last_live() const { return live_.load(std::memory_order_relaxed); }
+
+  // At mark termination: live bytes marked, and bytes allocated while marking ran.
+  void end_cycle(std::size_t live_bytes, std::size_t allocated_during_mark);
+
+  // Scan work owed for taking `bytes` while marking, given the heap's state.
+  std::size_t assist_work(std::size_t bytes, std::size_t heap_live, std::size_t scanned_so_far) const;
+
+ private:
+  void recompute(std::size_t live);
+
+  int gc_percent_;
+  std::size_t initial_;
+  std::size_t soft_limit_;
+  double runway_ = 0;
+  std::atomic<std::size_t> live_{0};
+  std::atomic<std::size_t> goal_{0};
+  std::atomic<std::size_t> trigger_{0};
+};
+
+}  // namespace tricolor::internal

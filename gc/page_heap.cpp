@@ -1,0 +1,221 @@
+#include "gc/page_heap.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "tricolor/internal/check.hpp"
+
+namespace tricolor::internal {
+
+std::uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+PageHeap::PageHeap(std::size_t reserve_bytes, std::size_t max_heap) : max_heap_(max_heap) {
+  reserved_bytes_ = (reserve_bytes + kArenaBytes - 1) / kArenaBytes * kArenaBytes;
+  // Reserve twice the arena size and align, so arenas are naturally aligned.
+  void* p = mmap(nullptr, reserved_bytes_ + kArenaBytes, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  TC_CHECK(p != MAP_FAILED, "cannot reserve %zu bytes of address space for the heap (%s); lower Config::reserve",
+           reserved_bytes_, std::strerror(errno));
+  std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+  std::uintptr_t aligned = (a + kArenaBytes - 1) & ~(std::uintptr_t{kArenaBytes} - 1);
+  if (aligned > a) munmap(p, aligned - a);
+  std::uintptr_t tail = aligned + reserved_bytes_;
+  std::uintptr_t map_end = a + reserved_bytes_ + kArenaBytes;
+  if (map_end > tail) munmap(reinterpret_cast<void*>(tail), map_end - tail);
+  base_ = aligned;
+
+  page_table_bytes_ = reserved_bytes_ / kPageSize * sizeof(std::atomic<Span*>);
+  void* pt = mmap(nullptr, page_table_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                  -1, 0);
+  TC_CHECK(pt != MAP_FAILED, "cannot map the page table (%s)", std::strerror(errno));
+  page_table_ = static_cast<std::atomic<Span*>*>(pt);  // zero pages: every entry null
+}
+
+PageHeap::~PageHeap() {
+  munmap(reinterpret_cast<void*>(base_), reserved_bytes_);
+  munmap(page_table_, page_table_bytes_);
+  for (Span* s : all_records_) delete s;
+}
+
+Span* PageHeap::new_span_record() {
+  if (!spare_records_.empty()) {
+    Span* s = spare_records_.back();
+    spare_records_.pop_back();
+    return s;
+  }
+  Span* s = new Span();
+  all_records_.push_back(s);
+  return s;
+}
+
+void PageHeap::delete_span_record(Span* s) { spare_records_.push_back(s); }
+
+void PageHeap::set_range(Span* s, Span* value, bool whole) {
+  const std::size_t first = (s->start - base_) >> kPageShift;
+  if (whole) {
+    for (std::size_t i = 0; i < s->npages; ++i) page_table_[first + i].store(value, std::memory_order_relaxed);
+  } else {
+    page_table_[first].store(value, std::memory_order_relaxed);
+    page_table_[first + s->npages - 1].store(value, std::memory_order_relaxed);
+  }
+}
+
+void PageHeap::insert_free(Span* s) {
+  s->state = SpanState::kFree;
+  free_by_size_.emplace(s->npages, s);
+  set_range(s, s, false);
+}
+
+void PageHeap::remove_free(Span* s) {
+  free_by_size_.erase({s->npages, s});
+  set_range(s, nullptr, false);
+}
+
+bool PageHeap::grow(std::size_t npages) {
+  const std::size_t want = (npages + kArenaPages - 1) / kArenaPages * kArenaPages;
+  const std::size_t have = committed_pages_.load(std::memory_order_relaxed);
+  if ((have + want) * kPageSize > reserved_bytes_) return false;
+  if (fail_commits_.load(std::memory_order_relaxed)) return false;
+  void* at = reinterpret_cast<void*>(base_ + have * kPageSize);
+  if (mprotect(at, want * kPageSize, PROT_READ | PROT_WRITE) != 0) return false;
+  committed_pages_.store(have + want, std::memory_order_relaxed);
+  Span* s = new_span_record();
+  s->start = reinterpret_cast<std::uintptr_t>(at);
+  s->npages = static_cast<std::uint32_t>(want);
+  s->scavenged = false;
+  s->free_since_ns = monotonic_ns();
+  // Coalesce with a free span that ends at the old frontier.
+  if (have > 0) {
+    Span* left = page_table_[have - 1].load(std::memory_order_relaxed);
+    if (left != nullptr && left->state == SpanState::kFree) {
+      remove_free(left);
+      if (left->scavenged) released_bytes_.fetch_sub(left->bytes(), std::memory_order_relaxed);
+      s->start = left->start;
+      s->npages += left->npages;
+      delete_span_record(left);
+    }
+  }
+  insert_free(s);
+  return true;
+}
+
+void PageHeap::init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen) {
+  s->span_class = span_class;
+  s->state = SpanState::kInUse;
+  s->has_destructors = false;
+  s->next = s->prev = nullptr;
+  if (span_class == kLargeSpanClass) {
+    s->noscan = false;
+    s->nslots = 1;
+    s->elem_size = static_cast<std::uint32_t>(std::min<std::size_t>(s->bytes(), UINT32_MAX));
+    s->reciprocal = 0;  // slot_index() is always 0: offset < 2^32 / (anything) times 0
+  } else {
+    const std::size_t cls = class_of_span_class(span_class);
+    s->noscan = span_class_kind(span_class) == SpanKind::kNoScan;
+    s->has_destructors = span_class_kind(span_class) == SpanKind::kFinalize;
+    s->nslots = kClasses.slots[cls];
+    s->elem_size = kClasses.size[cls];
+    s->reciprocal = kClasses.reciprocal[cls];
+  }
+  for (std::size_t w = 0; w < kBitmapWords; ++w) {
+    s->alloc_bits[w] = 0;
+    s->mark_bits[w].store(0, std::memory_order_relaxed);
+  }
+  s->sweep_gen.store(sweep_gen, std::memory_order_relaxed);
+}
+
+Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why) {
+  std::lock_guard lock(mu_);
+  const std::size_t bytes = npages * kPageSize;
+  if (max_heap_ != 0 && in_use_bytes_.load(std::memory_order_relaxed) + bytes > max_heap_) {
+    *why = AllocFailure::kHeapLimit;
+    return nullptr;
+  }
+  auto it = free_by_size_.lower_bound({static_cast<std::uint32_t>(npages), nullptr});
+  if (it == free_by_size_.end()) {
+    if (!grow(npages)) {
+      *why = fail_commits_.load(std::memory_order_relaxed) ||
+                     (committed_pages_.load(std::memory_order_relaxed) + npages) * kPageSize <= reserved_bytes_
+                 ? AllocFailure::kCommitFailed
+                 : AllocFailure::kReservationExhausted;
+      return nullptr;
+    }
+    it = free_by_size_.lower_bound({static_cast<std::uint32_t>(npages), nullptr});
+    TC_CHECK(it != free_by_size_.end(), "page heap: grown arena does not fit %zu pages", npages);
+  }
+  Span* s = it->second;
+  remove_free(s);
+  if (s->npages > npages) {
+    Span* rest = new_span_record();
+    rest->start = s->start + bytes;
+    rest->npages = s->npages - static_cast<std::uint32_t>(npages);
+    rest->scavenged = s->scavenged;
+    rest->free_since_ns = s->free_since_ns;
+    insert_free(rest);
+    s->npages = static_cast<std::uint32_t>(npages);
+  }
+  if (s->scavenged) released_bytes_.fetch_sub(s->bytes(), std::memory_order_relaxed);
+  s->scavenged = false;
+  init_span(s, span_class, sweep_gen);
+  set_range(s, s, true);
+  const std::size_t now = in_use_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if (now > peak_in_use_bytes_.load(std::memory_order_relaxed)) peak_in_use_bytes_.store(now, std::memory_order_relaxed);
+  in_use_spans_.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+void PageHeap::free(Span* s) {
+  std::lock_guard lock(mu_);
+  TC_CHECK(s->state == SpanState::kInUse, "page heap: double free of span at %p", reinterpret_cast<void*>(s->start));
+  in_use_bytes_.fetch_sub(s->bytes(), std::memory_order_relaxed);
+  in_use_spans_.fetch_sub(1, std::memory_order_relaxed);
+  set_range(s, nullptr, true);
+  s->state = SpanState::kFree;
+  s->scavenged = false;
+  s->free_since_ns = monotonic_ns();
+  const std::size_t first = (s->start - base_) >> kPageShift;
+  if (first > 0) {
+    Span* left = page_table_[first - 1].load(std::memory_order_relaxed);
+    if (left != nullptr && left->state == SpanState::kFree) {
+      remove_free(left);
+      if (left->scavenged) released_bytes_.fetch_sub(left->bytes(), std::memory_order_relaxed);
+      s->start = left->start;
+      s->npages += left->npages;
+      delete_span_record(left);
+    }
+  }
+  const std::size_t right_first = ((s->start - base_) >> kPageShift) + s->npages;
+  if (right_first < committed_pages_.load(std::memory_order_relaxed)) {
+    Span* right = page_table_[right_first].load(std::memory_order_relaxed);
+    if (right != nullptr && right->state == SpanState::kFree) {
+      remove_free(right);
+      if (right->scavenged) released_bytes_.fetch_sub(right->bytes(), std::memory_order_relaxed);
+      s->npages += right->npages;
+      delete_span_record(right);
+    }
+  }
+  insert_free(s);
+}
+
+std::size_t PageHeap::scavenge(std::uint64_t free_before_ns) {
+  std::lock_guard lock(mu_);
+  std::size_t released = 0;
+  for (auto& [npages, s] : free_by_size_) {
+    if (s->scavenged || s->free_since_ns > free_before_ns) continue;
+    if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) == 0) {
+      s->scavenged = true;
+      released += s->bytes();
+    }
+  }
+  released_bytes_.fetch_add(released, std::memory_order_relaxed);
+  return released;
+}
+
+}  // namespace tricolor::internal

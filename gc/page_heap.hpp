@@ -1,0 +1,93 @@
+// The page heap (Go: mheap): one large virtual reservation, committed arena by arena on demand, carved
+// into spans of 8 KiB pages. Any address maps to its span in O(1) through the page table.
+//
+// Invariants:
+//  - page_table_[i] is the span that covers page i while that span is in use; for a free span only its
+//    first and last pages are set (for coalescing); everything else is null.
+//  - in_use_bytes_ never exceeds max_heap (when set): allocate() fails instead.
+//  - A free span is never adjacent to another free span (coalesced on free).
+//  - The scavenger returns free spans' pages to the OS (madvise DONTNEED); their contents read as zero.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "gc/span.hpp"
+
+namespace tricolor::internal {
+
+enum class AllocFailure : std::uint8_t { kNone, kHeapLimit, kCommitFailed, kReservationExhausted };
+
+class PageHeap {
+ public:
+  static constexpr std::size_t kArenaBytes = std::size_t{64} << 20;
+  static constexpr std::size_t kArenaPages = kArenaBytes / kPageSize;
+
+  PageHeap(std::size_t reserve_bytes, std::size_t max_heap);
+  ~PageHeap();
+  PageHeap(const PageHeap&) = delete;
+  PageHeap& operator=(const PageHeap&) = delete;
+
+  // A span of npages, initialised for span_class (kLargeSpanClass: one slot of npages pages), swept in
+  // generation sweep_gen. Null on failure, with *why set.
+  Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why);
+  void free(Span* s);
+
+  // The in-use span covering p, or null. relaxed: spans are published to markers and mutators by the
+  // handshakes that publish the objects inside them.
+  Span* span_of(const void* p) const {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+    if (a - base_ >= reserved_bytes_) return nullptr;
+    return page_table_[(a - base_) >> kPageShift].load(std::memory_order_relaxed);
+  }
+  bool in_reservation(const void* p) const {
+    return reinterpret_cast<std::uintptr_t>(p) - base_ < reserved_bytes_;
+  }
+
+  std::size_t in_use_bytes() const { return in_use_bytes_.load(std::memory_order_relaxed); }
+  std::size_t peak_in_use_bytes() const { return peak_in_use_bytes_.load(std::memory_order_relaxed); }
+  std::size_t committed_bytes() const { return committed_pages_.load(std::memory_order_relaxed) * kPageSize; }
+  std::size_t released_bytes() const { return released_bytes_.load(std::memory_order_relaxed); }
+  std::size_t max_heap() const { return max_heap_; }
+  std::size_t in_use_spans() const { return in_use_spans_.load(std::memory_order_relaxed); }
+
+  // Returns to the OS the free spans that have been free since before `free_before_ns`; returns bytes.
+  std::size_t scavenge(std::uint64_t free_before_ns);
+
+  // Test hook: make the next commits fail as if mmap/mprotect had.
+  void fail_commits_for_testing(bool fail) { fail_commits_.store(fail, std::memory_order_relaxed); }
+
+ private:
+  Span* new_span_record();
+  void delete_span_record(Span* s);
+  void set_range(Span* s, Span* value, bool whole);
+  void insert_free(Span* s);
+  void remove_free(Span* s);
+  bool grow(std::size_t npages);
+  static void init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen);
+
+  std::uintptr_t base_ = 0;
+  std::size_t reserved_bytes_ = 0;
+  std::size_t max_heap_ = 0;
+  std::atomic<Span*>* page_table_ = nullptr;
+  std::size_t page_table_bytes_ = 0;
+
+  std::mutex mu_;
+  std::set<std::pair<std::uint32_t, Span*>> free_by_size_;  // (npages, span): best fit
+  std::vector<Span*> spare_records_;
+  std::vector<Span*> all_records_;
+  std::atomic<std::size_t> committed_pages_{0};
+  std::atomic<std::size_t> in_use_bytes_{0};
+  std::atomic<std::size_t> peak_in_use_bytes_{0};
+  std::atomic<std::size_t> released_bytes_{0};
+  std::atomic<std::size_t> in_use_spans_{0};
+  std::atomic<bool> fail_commits_{false};
+};
+
+std::uint64_t monotonic_ns();
+
+}  // namespace tricolor::internal

@@ -1,0 +1,71 @@
+// Safepoints and handshakes (no signals). Each attached thread has a run state and a word of pending
+// actions (ThreadFast::poll). The collector posts an action; a running thread performs it itself at its
+// next poll (allocation slow path, safepoint(), entering a blocking scope); for a thread in a blocking
+// scope the collector claims it and performs the action on its behalf (its roots cannot change while
+// it is blocked, and leaving the scope waits while it is claimed).
+//
+// Protocol, as run by the collector while holding threads_mu():
+//   1. poll.fetch_or(action)                 for every thread  (seq_cst: pairs with the thread's
+//                                            run-state store; either it sees the action at its next
+//                                            poll, or we see it Blocked and claim it)
+//   2. for each thread: wait until it clears the action (acquire: we see everything it did), or
+//      CAS Blocked -> Claimed and do it ourselves.
+// Stop-the-world is the handshake "park": a running thread clears the bit and waits for the resume
+// epoch to change; blocked threads stay claimed until start_the_world().
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "tricolor/internal/fast_path.hpp"
+
+namespace tricolor::internal {
+
+struct ThreadState;
+
+enum Action : std::uint32_t {
+  kActionScanRoots = 1u << 0,
+  kActionFlush = 1u << 1,
+  kActionPark = 1u << 2,
+};
+
+enum RunState : std::uint32_t { kRunning = 0, kBlocked = 1, kClaimed = 2 };
+
+class Safepoint {
+ public:
+  // `perform` runs actions (not park) for a thread, by itself or on its behalf.
+  explicit Safepoint(std::function<void(ThreadState*, std::uint32_t actions, bool on_behalf)> perform)
+      : perform_(std::move(perform)) {}
+
+  // Collector side; the caller holds threads_mu().
+  void handshake(std::uint32_t action);
+  void stop_the_world();
+  void start_the_world();
+  std::mutex& threads_mu() { return threads_mu_; }
+  std::vector<ThreadState*>& threads() { return threads_; }  // guarded by threads_mu()
+
+  // Mutator side.
+  void poll_slow(ThreadState* t);
+  void enter_blocking(ThreadState* t);
+  void leave_blocking(ThreadState* t);
+
+  void notify_progress() {
+    // release: a waiter that sees the new count sees the state change that preceded it.
+    progress_.fetch_add(1, std::memory_order_release);
+    progress_.notify_all();
+  }
+
+ private:
+  void wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed);
+
+  std::function<void(ThreadState*, std::uint32_t, bool)> perform_;
+  std::mutex threads_mu_;
+  std::vector<ThreadState*> threads_;
+  std::vector<ThreadState*> claimed_;  // claimed by stop_the_world, released by start_the_world
+  std::atomic<std::uint32_t> progress_{0};
+  std::atomic<std::uint32_t> resume_epoch_{0};
+};
+
+}  // namespace tricolor::internal

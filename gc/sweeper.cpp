@@ -1,0 +1,145 @@
+#include "gc/sweeper.hpp"
+
+#include "gc/heap_impl.hpp"
+#include "gc/type_registry.hpp"
+
+namespace tricolor::internal {
+
+Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
+  std::size_t freed = 0;
+  std::size_t live = 0;
+  for (std::size_t w = 0; w < s->nwords(); ++w) {
+    const std::uint64_t alloc = s->alloc_bits[w];
+    const std::uint64_t mark = all_dead ? 0 : s->mark_bits[w].load(std::memory_order_relaxed);
+    std::uint64_t dead = alloc & ~mark;
+    freed += static_cast<std::size_t>(__builtin_popcountll(dead));
+    if (s->has_destructors)
+      while (dead != 0) {
+        const std::size_t i = w * 64 + static_cast<std::size_t>(__builtin_ctzll(dead));
+        dead &= dead - 1;
+        void* obj = s->payload(i);
+        if (auto destroy = type_info(header_of(obj)->type_id).destroy) destroy(obj);
+      }
+    // Free slots pre-marked for allocate-black but never handed out drop their mark here.
+    s->alloc_bits[w] = alloc & mark;
+    live += static_cast<std::size_t>(__builtin_popcountll(alloc & mark));
+    s->mark_bits[w].store(0, std::memory_order_relaxed);
+  }
+  objects_freed_.fetch_add(freed, std::memory_order_relaxed);
+  // release: whoever sees the span swept (and takes it from a list) sees its new bitmaps.
+  s->sweep_gen.store(sg, std::memory_order_release);
+  if (live == 0) {
+    h_.pages.free(s);
+    return Result::kFreed;
+  }
+  return live == s->nslots ? Result::kFull : Result::kPartial;
+}
+
+static bool claim(Span* s, std::uint32_t sg) {
+  std::uint32_t expected = sg - 2;
+  // acq_rel: the sweeper sees the marking's bits (ordered by the termination stop anyway) and nobody
+  // else can claim the span.
+  return s->sweep_gen.compare_exchange_strong(expected, sg - 1, std::memory_order_acq_rel);
+}
+
+void Sweeper::finished_one() {
+  if (unswept_.fetch_sub(1, std::memory_order_acq_rel) == 1) unswept_.notify_all();
+}
+
+void Sweeper::put_back(Span* s, Result r, std::uint32_t sg) {
+  if (r == Result::kFreed) return;
+  CentralList& c = s->span_class == kLargeSpanClass ? h_.large : h_.central[s->span_class];
+  c.push_swept(s, sg, r == Result::kPartial);
+}
+
+// A caller that read the sweep generation before a flip pops from what is now a swept list: the
+// span is already swept in the newer generation. Put it back where it belongs.
+void Sweeper::put_back_stale(Span* s) {
+  const std::uint32_t gen = s->sweep_gen.load(std::memory_order_acquire);
+  CentralList& c = s->span_class == kLargeSpanClass ? h_.large : h_.central[s->span_class];
+  c.push_swept(s, gen, s->allocated_count() < s->nslots);
+}
+
+Span* Sweeper::sweep_for_allocation(std::size_t sc, std::uint32_t sg) {
+  CentralList& c = h_.central[sc];
+  while (Span* s = c.pop_unswept(sg)) {
+    if (!claim(s, sg)) {
+      put_back_stale(s);
+      return nullptr;
+    }
+    const Result r = sweep_span(s, sg);
+    if (r == Result::kPartial) {
+      finished_one();
+      return s;
+    }
+    put_back(s, r, sg);
+    finished_one();
+  }
+  return nullptr;
+}
+
+bool Sweeper::sweep_one(std::uint32_t sg) {
+  const std::size_t start = next_class_.load(std::memory_order_relaxed);
+  for (std::size_t k = 0; k <= kNumSpanClasses; ++k) {
+    const std::size_t sc = (start + k) % (kNumSpanClasses + 1);
+    CentralList& c = sc == kNumSpanClasses ? h_.large : h_.central[sc];
+    if (Span* s = c.pop_unswept(sg)) {
+      next_class_.store(sc, std::memory_order_relaxed);
+      if (!claim(s, sg)) {
+        put_back_stale(s);
+        return false;
+      }
+      const Result r = sweep_span(s, sg);
+      put_back(s, r, sg);
+      finished_one();
+      return true;
+    }
+  }
+  return false;
+}
+
+void Sweeper::finish(std::uint32_t sg) {
+  while (sweep_one(sg)) {
+  }
+  for (std::size_t n; (n = unswept_.load(std::memory_order_acquire)) != 0;) unswept_.wait(n, std::memory_order_acquire);
+}
+
+void Sweeper::begin_generation(std::size_t spans) { unswept_.store(spans, std::memory_order_release); }
+
+void Sweeper::start_background() { thread_ = std::thread([this] { background_main(); }); }
+
+void Sweeper::wake_background() {
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Sweeper::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void Sweeper::background_main() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return wake_ || stop_; });
+      if (stop_) return;
+      wake_ = false;
+    }
+    const std::uint32_t sg = h_.sweep_gen();
+    while (sweep_one(sg)) {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+    }
+  }
+}
+
+}  // namespace tricolor::internal

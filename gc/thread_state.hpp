@@ -1,0 +1,53 @@
+// Everything the collector keeps per attached thread. The ThreadFast base is what inline code in
+// include/ sees; the rest is private to gc/. Owned by the thread; the collector reads it only under
+// the handshake rules of gc/safepoint.hpp.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gc/marker.hpp"
+#include "gc/thread_cache.hpp"
+#include "tricolor/heap.hpp"
+
+namespace tricolor::internal {
+
+class HeapImpl;
+
+struct RootCallbackEntry {
+  std::uint64_t id;
+  RootCallback fn;
+  void* context;
+  const char* name;
+};
+
+// Pointers shaded by the write barrier, recorded without any atomic read-modify-write; marked and
+// pushed in bulk when full or when the collector asks (flush handshake).
+struct BarrierBuffer {
+  static constexpr std::size_t kCapacity = 256;
+  std::size_t n = 0;
+  const void* items[kCapacity];
+};
+
+struct ThreadState : ThreadFast {
+  ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_name);
+
+  HeapImpl& impl;
+  std::string name;
+  std::uint64_t ordinal = 0;  // attach order, for reports
+  // Running / Blocked / Claimed (gc/safepoint.hpp). seq_cst stores and CAS: see the protocol there.
+  std::atomic<std::uint32_t> run_state{kRunning};
+  std::uint32_t blocking_depth = 0;
+
+  ThreadCache spans;
+  BarrierBuffer barrier;
+  MarkContext mark;                       // barrier flushes, root scans and assists
+  std::vector<RootCallbackEntry> root_callbacks;
+  std::int64_t assist_debt = 0;           // bytes of scan work this thread owes (pacer)
+};
+
+inline ThreadState* as_state(ThreadFast* t) { return static_cast<ThreadState*>(t); }
+
+}  // namespace tricolor::internal

@@ -1,0 +1,68 @@
+// The write barrier's slow path (the inline check is in include/tricolor/internal/fast_path.hpp).
+//
+// Go's hybrid barrier. For a store *slot = new while this thread's heap marks:
+//     shade(old value of *slot);   if this thread's roots are not yet scanned: shade(new)
+// and objects allocated while marking are black. Shading only records the pointer in the thread's
+// buffer (no atomic read-modify-write); the buffer is marked and published when full or at a handshake.
+//
+// Why this keeps every object that is reachable at mark termination marked, without re-scanning
+// any stack. Let X be reachable at termination through a path from a root R.
+//  - If X was allocated during marking it is black. Otherwise X existed at mark start.
+//  - Snapshot part (deletion half): every object reachable from the heap or the roots *at the moment a
+//    given thread's roots were scanned* stays reachable from something the marker visits, because any
+//    pointer removed from the heap after mark start is shaded when it is overwritten. Globals are heap
+//    slots for this purpose (barriered stores, scanned by the markers).
+//  - Root part: a thread's roots are scanned once, atomically with respect to that thread (at its own
+//    safepoint, or on its behalf while it is blocked). After that, every pointer it holds came either
+//    from the heap (where its old location is protected by the deletion half until the load, and a
+//    root store does not delete anything from the heap), or from an allocation (black), or from
+//    another thread outside the heap (Root<T> assignment shades during marking, covering that case).
+//  - Before its roots are scanned, a thread may move a pointer from its roots into a heap object that
+//    is already black and then drop it from its roots; the insertion half (shade(new) while unscanned)
+//    covers exactly this window.
+//  - Every thread turns the barrier on in the mark-start stop, before any root is scanned: otherwise
+//    thread A could scan its roots, load p from X.f, and thread B (barrier still off) could overwrite
+//    X.f, leaving p only in A's already-scanned roots.
+// Termination: when no buffer, local worklist or pool holds a grey object with the world stopped,
+// every reachable object is black. The verifier (gc/verifier.cpp) checks this claim after each cycle
+// in tests.
+#include "gc/heap_impl.hpp"
+
+namespace tricolor::internal {
+
+static void record(ThreadState* t, const void* p) {
+  BarrierBuffer& b = t->barrier;
+  if (b.n == BarrierBuffer::kCapacity) [[unlikely]]
+    t->impl.flush_barrier(t);
+  b.items[b.n++] = p;
+}
+
+void write_barrier_slow(const void* old_value, const void* new_value) {
+  ThreadFast* tf = tls_thread;
+  TC_CHECK(tf != nullptr,
+           "store into a tricolor::Member from a thread that is not attached to a heap: create a "
+           "tricolor::Mutator on this thread first");
+  if (!tf->marking) return;  // another heap is marking, not ours
+  ThreadState* t = as_state(tf);
+  if (old_value != nullptr) record(t, old_value);
+  if (new_value != nullptr && !t->roots_scanned) record(t, new_value);
+}
+
+void root_barrier_slow(const void* new_value) {
+  ThreadFast* tf = tls_thread;
+  if (tf == nullptr || !tf->marking) return;
+  record(as_state(tf), new_value);
+}
+
+std::size_t HeapImpl::flush_barrier(ThreadState* t) {
+  BarrierBuffer& b = t->barrier;
+  std::size_t grey = 0;
+  for (std::size_t i = 0; i < b.n; ++i) grey += marker.shade(b.items[i], t->mark) ? 1 : 0;
+  b.n = 0;
+  grey += t->mark.work.local_size();  // left over from an assist
+  t->mark.work.publish();
+  marker.merge(t->mark);
+  return grey;
+}
+
+}  // namespace tricolor::internal

@@ -1,0 +1,53 @@
+// Shared fixture: a heap with the verifier on, small so collections happen often, and an attached
+// main thread. Tests read as allocate, act, assert.
+#pragma once
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "tricolor/tricolor.hpp"
+
+namespace tctest {
+
+inline tricolor::Config test_config() {
+  tricolor::Config c;
+  c.verify = true;
+  c.initial_heap = 1u << 20;
+  c.reserve = std::size_t{4} << 30;
+  c.marker_threads = 2;
+  return c;
+}
+
+struct TestHeap {
+  explicit TestHeap(tricolor::Config c = test_config()) : heap(c), mutator(heap, "test-main") {}
+  void collect_now() { heap.collect(); }
+  tricolor::Stats stats() const { return heap.stats(); }
+  tricolor::Heap heap;
+  tricolor::Mutator mutator;
+};
+
+// A node with two children and a check value verified on every visit.
+struct Node : tricolor::Object<Node> {
+  static constexpr std::uint64_t kMagic = 0x7C0F'FEE0'0000'0000ull;
+  explicit Node(std::uint64_t v = 0) : value(v), check(v ^ kMagic) {}
+  tricolor::Member<Node> left, right;
+  std::uint64_t value;
+  std::uint64_t check;
+  bool intact() const { return (value ^ kMagic) == check; }
+  void trace(tricolor::Tracer& t) const {
+    t.trace(left, "left");
+    t.trace(right, "right");
+  }
+};
+
+// Counts destructor calls (objects reclaimed).
+struct Counted : tricolor::Object<Counted> {
+  static inline std::atomic<long> live{0};
+  Counted() { live.fetch_add(1, std::memory_order_relaxed); }
+  ~Counted() { live.fetch_sub(1, std::memory_order_relaxed); }
+  tricolor::Member<Counted> next;
+  void trace(tricolor::Tracer& t) const { t.trace(next, "next"); }
+};
+
+}  // namespace tctest
