@@ -84,6 +84,14 @@ void Marker::reset_cycle_counters() {
   cycle_cpu_ns_.store(0, std::memory_order_relaxed);
 }
 
+void Marker::hold_for_testing(bool hold) {
+  {
+    std::lock_guard lock(mu_);
+    held_ = hold;
+  }
+  cv_.notify_all();
+}
+
 void Marker::begin_cycle(std::function<void(MarkContext&)> root_task) {
   pool_.reset_round();
   {
@@ -109,7 +117,7 @@ void Marker::thread_main(unsigned) {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return shutdown_ || cycle_ != seen; });
+      cv_.wait(lock, [&] { return shutdown_ || (cycle_ != seen && !held_); });
       if (shutdown_) return;
       seen = cycle_;
       ++running_;

@@ -84,6 +84,7 @@ class Marker {
   void merge(MarkContext& cx);
 
   MarkWorklist& pool() { return pool_; }
+  void hold_for_testing(bool hold);
   PageHeap& pages() { return pages_; }
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
 
@@ -101,6 +102,7 @@ class Marker {
   bool shutdown_ = false;
   std::function<void(MarkContext&)> root_task_;
   std::atomic<bool> root_task_claimed_{false};
+  bool held_ = false;  // guarded by mu_ (test hook)
 
   std::mutex merge_mu_;
   std::vector<WeakSlot*> weak_slots_;

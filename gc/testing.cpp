@@ -1,0 +1,24 @@
+#include "gc/testing.hpp"
+
+#include "gc/heap_impl.hpp"
+
+namespace tricolor::internal {
+
+void hold_markers_for_testing(Heap& heap, bool hold) { heap.impl().marker.hold_for_testing(hold); }
+
+void blacken_for_testing(Heap& heap, const void* obj) {
+  HeapImpl& h = heap.impl();
+  MarkContext cx(h.marker.pool());
+  h.marker.shade(obj, cx);
+  if (cx.work.pop_local() != nullptr) {
+  }  // obj itself need not be scanned again by a marker
+  h.marker.scan(obj, cx);  // its children become grey
+  cx.work.publish();
+  h.marker.merge(cx);
+}
+
+bool is_marked_for_testing(Heap& heap, const void* obj) { return heap.impl().marker.is_marked(obj); }
+
+void wait_for_sweeping_for_testing(Heap& heap) { heap.impl().sweeper.finish(heap.impl().sweep_gen()); }
+
+}  // namespace tricolor::internal

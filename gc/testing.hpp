@@ -1,0 +1,16 @@
+// Test hooks, named openly. They let a test put the collector into an exact state (a grey object the
+// markers have not reached, a black object) so that each barrier rule has a test that fails without it.
+#pragma once
+#include "tricolor/heap.hpp"
+
+namespace tricolor::internal {
+
+// While held, marker threads do not scan anything (the cycle's marking waits for release).
+void hold_markers_for_testing(Heap& heap, bool hold);
+// Marks obj and scans its fields now (its children become grey), as a marker would.
+void blacken_for_testing(Heap& heap, const void* obj);
+bool is_marked_for_testing(Heap& heap, const void* obj);
+// Finishes sweeping now (the background sweeper may still be at it).
+void wait_for_sweeping_for_testing(Heap& heap);
+
+}  // namespace tricolor::internal
