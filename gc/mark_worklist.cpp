@@ -26,17 +26,26 @@ void MarkWorklist::publish(Segment* s) {
 
 Segment* MarkWorklist::take() {
   if (count_.load(std::memory_order_acquire) == 0) return nullptr;
-  std::lock_guard lock(mu_);
-  Segment* s = head_;
-  if (s != nullptr) {
-    head_ = s->next;
-    count_.fetch_sub(1, std::memory_order_relaxed);
+  bool quiescent = false;
+  Segment* s;
+  {
+    std::lock_guard lock(mu_);
+    s = head_;
+    if (s != nullptr) {
+      head_ = s->next;
+      count_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    // A thread outside the team (an assisting mutator) may take the segment whose publication woke
+    // the idle team: then nobody in the team will notify, so do it here for wait_quiescent().
+    quiescent = head_ == nullptr && idle_.load(std::memory_order_relaxed) == team_size_;
   }
+  if (quiescent) cv_.notify_all();
   return s;
 }
 
 Segment* MarkWorklist::take_or_wait(std::size_t team_size) {
   std::unique_lock lock(mu_);
+  team_size_ = team_size;
   idle_.fetch_add(1, std::memory_order_relaxed);
   if (idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr) cv_.notify_all();
   cv_.wait(lock, [&] { return head_ != nullptr || stop_; });

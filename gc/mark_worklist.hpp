@@ -55,6 +55,7 @@ class MarkWorklist {
   Segment* spare_ = nullptr;
   std::atomic<std::size_t> count_{0};
   std::atomic<std::size_t> idle_{0};
+  std::size_t team_size_ = SIZE_MAX;  // guarded by mu_
   bool stop_ = false;
 };
 

@@ -22,3 +22,7 @@ bool is_marked_for_testing(Heap& heap, const void* obj) { return heap.impl().mar
 void wait_for_sweeping_for_testing(Heap& heap) { heap.impl().sweeper.finish(heap.impl().sweep_gen()); }
 
 }  // namespace tricolor::internal
+
+namespace tricolor::internal {
+void fail_commits_for_testing(Heap& heap, bool fail) { heap.impl().pages.fail_commits_for_testing(fail); }
+}  // namespace tricolor::internal

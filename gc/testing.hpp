@@ -10,6 +10,8 @@ void hold_markers_for_testing(Heap& heap, bool hold);
 // Marks obj and scans its fields now (its children become grey), as a marker would.
 void blacken_for_testing(Heap& heap, const void* obj);
 bool is_marked_for_testing(Heap& heap, const void* obj);
+// Makes the page heap's commits fail as if mmap/mprotect had.
+void fail_commits_for_testing(Heap& heap, bool fail);
 // Finishes sweeping now (the background sweeper may still be at it).
 void wait_for_sweeping_for_testing(Heap& heap);
 

@@ -1,0 +1,53 @@
+; Core forms: define, lambda, let family, if, set!, begin, cond, and/or, when/unless, quote.
+(define (show . xs) (for-each display xs) (newline))
+
+(show "arith " (+ 1 2) " " (- 10 4) " " (* 6 7) " " (- 5) " " (+) " " (*))
+(show "div " (quotient 17 5) " " (remainder 17 5) " " (modulo -7 3) " " (remainder -7 3))
+(show "cmp " (< 1 2 3) " " (< 1 3 2) " " (= 4 4 4) " " (>= 3 3 1) " " (> 1 2))
+
+(define x 10)
+(define (square n) (* n n))
+(show "define " x " " (square 12))
+
+(define make-adder (lambda (n) (lambda (m) (+ n m))))
+(define add5 (make-adder 5))
+(show "closure " (add5 37))
+
+(show "let " (let ((a 1) (b 2)) (+ a b)))
+(show "let* " (let* ((a 1) (b (+ a 1)) (c (* b 10))) (list a b c)))
+(show "letrec " (letrec ((ev? (lambda (n) (if (= n 0) #t (od? (- n 1)))))
+                         (od? (lambda (n) (if (= n 0) #f (ev? (- n 1))))))
+                  (list (ev? 10) (od? 7))))
+(show "named let " (let loop ((i 0) (acc '())) (if (= i 5) (reverse acc) (loop (+ i 1) (cons (* i i) acc)))))
+(show "let shadows " (let ((x 1)) (let ((x (+ x 1))) x)) " " x)
+
+(show "if " (if #t 'yes 'no) " " (if #f 'yes 'no) " " (if '() 'nil-is-true 'nil-is-false))
+(define counter 0)
+(set! counter (+ counter 1))
+(set! counter (+ counter 1))
+(show "set! " counter)
+(show "begin " (begin 1 2 3))
+
+(define (classify n)
+  (cond ((< n 0) 'negative)
+        ((= n 0) 'zero)
+        ((assq n '((1 . one) (2 . two))) (cdr (assq n '((1 . one) (2 . two)))))
+        (else 'many)))
+(show "cond " (classify -3) " " (classify 0) " " (classify 2) " " (classify 7))
+(show "cond no body " (cond ((memq 'b '(a b c))) (else 'no)))
+(show "and " (and) " " (and 1 2) " " (and 1 #f 3))
+(show "or " (or) " " (or #f 2) " " (or #f #f))
+(show "when " (when (> 1 0) 'a 'b) " unless " (unless (> 1 0) 'a))
+
+(define (f)
+  (define a 1)
+  (define (g) (* a 100))
+  (set! a 2)
+  (g))
+(show "internal define " (f))
+
+(show "quote " '(a (b . c) #(1 2) "s") " " (quote sym))
+(write '(a "str\n" #t #f ()))
+(newline)
+(show "varargs " ((lambda args args) 1 2 3) " " ((lambda (a . rest) rest) 1) " " (apply + 1 2 '(3 4)))
+(show "procedures " car " " square " " (lambda (x) x))

@@ -1,0 +1,20 @@
+; Strings and symbols; symbols are interned.
+(define (show . xs) (for-each display xs) (newline))
+(show "hello" " " (string-length "hello") " " (string-append "foo" "bar" "" "baz"))
+(write "quote\" backslash\\ tab\t newline\n")
+(newline)
+(show (string=? "abc" "abc") " " (string=? "abc" "abd") " " (substring "hello world" 6 11))
+(show (symbol->string 'abc) " " (string->symbol "xyz") " " (eq? 'abc (string->symbol "abc")))
+(show (number->string 42) " " (string->number "-17") " " (string->number "nope"))
+(show (symbol? 'a) " " (symbol? "a") " " (string? "a") " " (procedure? car) " " (boolean? #f))
+; Many symbols: the table grows several times and every name still maps to one symbol.
+(define (make-symbols n)
+  (let loop ((i 0) (acc '()))
+    (if (= i n) acc
+        (loop (+ i 1) (cons (string->symbol (string-append "sym-" (number->string i))) acc)))))
+(define syms (make-symbols 5000))
+(collect-garbage)
+(define again (make-symbols 5000))
+(show (length syms) " " (equal? syms again)
+      " " (let loop ((a syms) (b again)) (cond ((null? a) #t) ((eq? (car a) (car b)) (loop (cdr a) (cdr b))) (else #f))))
+(show (car syms) " " (eq? (car syms) 'sym-4999))
