@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Which recorded pause kinds stop every mutator at once ("stop-the-world"); the rest are one
 # thread's time spent working for the collector (tricolor's per-thread handshakes and assists).
-GLOBAL_KINDS = {"stw", "mark_start", "mark_termination", "full_stop"}
+GLOBAL_KINDS = {"stw", "mark_start", "mark_termination", "full_stop", "sweep_termination"}
 
 # MMU windows: the table shows 1 ms and 10 ms, the curves cover 1 ms .. 1 s.
 MMU_WINDOWS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -47,7 +47,7 @@ COLORS = {"tricolor": "#1b9e77", "boehm": "#d95f02", "go": "#7570b3"}
 def suite(full, threads, rounds):
     """The workloads and their parameters. Quick sizes keep the default run to a few minutes on a
     2-core machine; --full selects the standard sizes of issue 4."""
-    bt_depth = 21 if full else 18
+    bt_depth = 21 if full else 19
     qt_depth = 11 if full else 10
     return [
         {"name": "gcbench", "args": ["--workload", "gcbench"]},
@@ -81,9 +81,9 @@ def failed_record(collector, workload, status, message):
             "pauses": [], "probe": [], "marks": [], "extra": {}}
 
 
-def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple):
-    out = os.path.join(runs_dir, f"{wl['name']}-{collector}.json")
-    logp = os.path.join(runs_dir, f"{wl['name']}-{collector}.log")
+def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple, tag=""):
+    out = os.path.join(runs_dir, f"{wl['name']}-{collector}{tag}.json")
+    logp = os.path.join(runs_dir, f"{wl['name']}-{collector}{tag}.log")
     if os.path.exists(out):
         os.unlink(out)
     cmd = [binary] + wl["args"] + ["--heap-multiple", str(heap_multiple), "--json", out] + args
@@ -96,6 +96,7 @@ def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple):
             with open(out) as f:
                 rec = json.load(f)
             rec["log"] = logp
+            rec["raw"] = out
             return rec
         except json.JSONDecodeError:
             pass
@@ -147,9 +148,9 @@ def build_go(build_dir):
     return out
 
 
-def run_go(binary, wl, runs_dir, timeout, heap_multiple):
-    out = os.path.join(runs_dir, f"{wl['name']}-go.json")
-    logp = os.path.join(runs_dir, f"{wl['name']}-go.log")
+def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag=""):
+    out = os.path.join(runs_dir, f"{wl['name']}-go{tag}.json")
+    logp = os.path.join(runs_dir, f"{wl['name']}-go{tag}.log")
     if os.path.exists(out):
         os.unlink(out)
     env = dict(os.environ)
@@ -170,6 +171,10 @@ def run_go(binary, wl, runs_dir, timeout, heap_multiple):
                          if p[0] + p[1] >= 0 and p[0] <= rec["duration_ns"]]
     rec["collections"] = len(rec["pauses"]) // 2 if rec.get("collections") is None else rec["collections"]
     rec["log"] = logp
+    rec["raw"] = out
+    # The pauses came from the log: keep them with the record so --render finds them.
+    with open(out, "w") as f:
+        json.dump(rec, f)
     return rec
 
 
@@ -303,9 +308,12 @@ def analyse(rec):
 def run_micro(binary, collector, runs_dir, min_time, timeout):
     out = os.path.join(runs_dir, f"micro-{collector}.json")
     logp = os.path.join(runs_dir, f"micro-{collector}.log")
+    # Three repetitions, median reported: a timed batch that the OS preempts (the collector's threads
+    # share the cores) would otherwise decide a single run.
     cmd = [binary, "--benchmark_format=console", f"--benchmark_out={out}",
-           "--benchmark_out_format=json", f"--benchmark_min_time={min_time}"]
-    log(f"  {collector:9s} {os.path.relpath(binary, ROOT)} --benchmark_min_time={min_time}")
+           "--benchmark_out_format=json", f"--benchmark_min_time={min_time}",
+           "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"]
+    log(f"  {collector:9s} {os.path.relpath(binary, ROOT)} {' '.join(cmd[4:])}")
     rc, tail = run_process(cmd, dict(os.environ), logp, timeout)
     if rc != 0:
         return {"collector": collector, "status": f"failed ({rc})", "message": tail[-500:], "benchmarks": []}
@@ -313,7 +321,9 @@ def run_micro(binary, collector, runs_dir, min_time, timeout):
         data = json.load(f)
     rows = []
     for b in data.get("benchmarks", []):
-        row = {"name": b["name"].split("/")[0], "real_time_ns": b.get("real_time"),
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        row = {"name": b["name"].split("/")[0].split("_median")[0], "real_time_ns": b.get("real_time"),
                "cpu_time_ns": b.get("cpu_time"), "iterations": b.get("iterations"),
                "time_unit": b.get("time_unit", "ns")}
         for k in ("allocs/op", "bytes/op", "ns/store", "collections", "discarded_batches"):
@@ -341,10 +351,30 @@ def fmt_ms(v):
     return f"{v:.0f}"
 
 
-def table_rows(report):
+def best_cells(runs):
+    """For each collector, the table columns in which it has the best value of its workload: lowest
+    wall time, lowest STW max, lowest probe p99, highest MMU(10 ms)."""
+    ok = {c: r for c, r in runs.items() if r.get("status") == "ok"}
+    keys = {2: lambda r: r["wall_s"], 6: lambda r: r["stw"]["max_ms"] or 0.0,
+            8: lambda r: r["probe_summary"]["p99_ms"], 9: lambda r: -(r["mmu"].get("10") or 0.0)}
+    best = {c: set() for c in runs}
+    if len(ok) < 2:
+        return best
+    for col, key in keys.items():
+        vals = {c: key(r) for c, r in ok.items() if key(r) is not None}
+        if vals:
+            m = min(vals.values())
+            for c, v in vals.items():
+                if v == m:
+                    best[c].add(col)
+    return best
+
+
+def table_rows(report, with_best=False):
     rows = []
     for wl in report["workloads"]:
         runs = wl["runs"]
+        best = best_cells(runs)
         base = runs.get("boehm")
         base_wall = base.get("wall_s") if base and base.get("status") == "ok" else None
         for c in COLLECTORS:
@@ -352,12 +382,12 @@ def table_rows(report):
             if r is None:
                 continue
             if r.get("status") != "ok":
-                rows.append([wl["name"], c, r.get("status", "?")] + [""] * 9 +
-                            [(r.get("message") or "")[:60]])
+                cells = [wl["name"], c, r.get("status", "?")] + [""] * 9 + [(r.get("message") or "")[:60]]
+                rows.append((cells, set()) if with_best else cells)
                 continue
             ratio = r["wall_s"] / base_wall if base_wall else None
             stw, pr = r["stw"], r["probe_summary"]
-            rows.append([
+            cells = [
                 wl["name"], c,
                 f"{r['wall_s']:.2f}",
                 fmt(ratio, "{:.2f}x"),
@@ -371,7 +401,8 @@ def table_rows(report):
                 f"{r.get('max_rss_kb', 0) / 1024:.0f}",
                 f"{r.get('heap_limit_bytes', 0) / 2**20:.0f}" if r.get("heap_limit_bytes") else "-",
                 "",
-            ])
+            ]
+            rows.append((cells, best[c]) if with_best else cells)
     return rows
 
 
@@ -472,7 +503,7 @@ class Plot:
     def _label(v):
         if v == 0:
             return "0"
-        if abs(v) >= 1000 or abs(v) < 0.01:
+        if abs(v) >= 10000 or abs(v) < 0.01:
             e = math.floor(math.log10(abs(v)))
             m = v / 10 ** e
             return f"1e{e}" if abs(m - 1) < 1e-9 else f"{m:g}e{e}"
@@ -622,12 +653,14 @@ def render_html(report):
          f"<p>Command: <code>{html.escape(m['command'])}</code></p>"]
     # Summary table, best value per workload highlighted.
     o.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in TABLE_HEAD) + "</tr>")
-    for row in table_rows(report):
-        o.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    for row, best in table_rows(report, with_best=True):
+        o.append("<tr>" + "".join(f'<td{" class=good" if i in best else ""}>{html.escape(str(c))}</td>'
+                                  for i, c in enumerate(row)) + "</tr>")
     o.append("</table>")
     o.append("<p>STW = pauses that stop every mutator. thr = tricolor's per-thread handshakes and mark "
              "assists. probe = how late an attached thread sleeping 1 ms wakes (what a mutator feels). "
-             "MMU counts every recorded pause, thread pauses included, as a stop.</p>")
+             "MMU counts every recorded pause, thread pauses included, as a stop. Green: the best of its "
+             "workload in that column.</p>")
     for wl in report["workloads"]:
         runs = {c: r for c, r in wl["runs"].items() if r.get("status") == "ok"}
         o.append(f"<h2>{html.escape(wl['name'])} <small><code>{html.escape(' '.join(wl['args']))}</code></small></h2>")
@@ -719,7 +752,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="mutator threads of the multi-threaded workloads")
     ap.add_argument("--rounds", type=int, default=20, help="quad-tree churn rounds")
     ap.add_argument("--heap-multiple", type=float, default=2.5)
-    ap.add_argument("--timeout", type=int, default=0, help="seconds per process (default 300, 1200 with --full)")
+    ap.add_argument("--timeout", type=int, default=0, help="seconds per process (default 180, 1200 with --full)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per workload and collector; the median "
+                    "wall time's run is reported")
     ap.add_argument("--no-micro", action="store_true")
     ap.add_argument("--render", metavar="REPORT_JSON", help="re-render table and HTML from a saved report")
     a = ap.parse_args()
@@ -744,7 +779,7 @@ def main():
     bins = {"tricolor": os.path.join(bindir, "tricolor-bench"), "boehm": os.path.join(bindir, "boehm-bench")}
     collectors = [c for c in a.collectors.split(",") if c]
     only = [x for x in a.only.split(",") if x]
-    timeout = a.timeout or (1200 if a.full else 300)
+    timeout = a.timeout or (1200 if a.full else 180)
     os.makedirs(a.out, exist_ok=True)
     runs_dir = os.path.join(a.out, "bench-runs")
     os.makedirs(runs_dir, exist_ok=True)
@@ -758,6 +793,7 @@ def main():
         "mode": "full" if a.full else "quick",
         "cpus": os.cpu_count(), "cpu_model": cpu_model(), "commit": git_commit(),
         "heap_multiple": a.heap_multiple, "threads": a.threads, "go": go_bin is not None,
+        "repeat": a.repeat,
         "command": " ".join(["tools/bench"] + sys.argv[1:] if os.environ.get("TRICOLOR_BENCH_SCRIPT")
                             else [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
     }, "workloads": [], "micro": {}}
@@ -767,22 +803,36 @@ def main():
         if only and wl["name"] not in only:
             continue
         log(f"{wl['name']}:")
-        entry = {"name": wl["name"], "args": wl["args"], "runs": {}}
-        for c in collectors:
-            if c == "go":
-                if go_bin:
-                    entry["runs"]["go"] = run_go(go_bin, wl, runs_dir, timeout, a.heap_multiple)
+        entry = {"name": wl["name"], "args": wl["args"], "runs": {}, "repeats": {}}
+        attempts = {c: [] for c in collectors}
+        # Repetitions interleave the collectors, so a noisy stretch of the machine hits all alike.
+        for k in range(a.repeat):
+            tag = f"-r{k + 1}" if a.repeat > 1 else ""
+            for c in collectors:
+                if c == "go":
+                    if go_bin:
+                        attempts[c].append(run_go(go_bin, wl, runs_dir, timeout, a.heap_multiple, tag))
+                    continue
+                if not os.path.exists(bins.get(c, "")):
+                    attempts[c].append(failed_record(c, wl["name"], "not built", bins.get(c, c)))
+                    continue
+                attempts[c].append(run_native(c, bins[c], wl, [], runs_dir, timeout, a.heap_multiple, tag))
+        for c, recs in attempts.items():
+            if not recs:
                 continue
-            if not os.path.exists(bins.get(c, "")):
-                entry["runs"][c] = failed_record(c, wl["name"], "not built", bins.get(c, c))
-                continue
-            entry["runs"][c] = run_native(c, bins[c], wl, [], runs_dir, timeout, a.heap_multiple)
-        for c, r in entry["runs"].items():
-            r["raw"] = os.path.join(runs_dir, f"{wl['name']}-{c}.json")
-            analyse(r)
+            bad = [r for r in recs if r.get("status") != "ok"]
+            # Any failure is the result; otherwise the run with the median wall time stands for all.
+            chosen = bad[0] if bad else sorted(recs, key=lambda r: r["wall_s"])[len(recs) // 2]
+            entry["runs"][c] = analyse(chosen)
+            if len(recs) > 1:
+                entry["repeats"][c] = [r.get("wall_s") if r.get("status") == "ok" else r.get("status")
+                                       for r in recs]
+            r = chosen
             if r.get("status") == "ok":
                 log(f"    {c:9s} {r['wall_s']:.2f} s, {r.get('collections')} GCs, STW max "
-                    f"{fmt_ms(r['stw']['max_ms'])} ms, probe max {fmt_ms(r['probe_summary']['max_ms'])} ms")
+                    f"{fmt_ms(r['stw']['max_ms'])} ms, probe max {fmt_ms(r['probe_summary']['max_ms'])} ms"
+                    + (f" (walls {', '.join(f'{w:.2f}' if isinstance(w, float) else str(w) for w in entry['repeats'][c])})"
+                       if c in entry["repeats"] else ""))
             else:
                 log(f"    {c:9s} {r.get('status')}: {r.get('message')}")
         report["workloads"].append(entry)
@@ -794,7 +844,7 @@ def main():
                 continue
             b = os.path.join(bindir, f"micro-{c}")
             if os.path.exists(b):
-                report["micro"][c] = run_micro(b, c, runs_dir, 1.0 if a.full else 0.2, timeout)
+                report["micro"][c] = run_micro(b, c, runs_dir, 1.0 if a.full else 0.2, min(timeout, 240))
     report["meta"]["suite_seconds"] = round(time.time() - t_start, 1)
 
     print(render_table(report))

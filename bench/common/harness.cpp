@@ -64,7 +64,10 @@ Options parse_options(int argc, char** argv) {
 
 // A minute of probing at one sample per ~1.05 ms fits with room to spare; a longer run drops samples
 // and says how many.
-ProbeSamples::ProbeSamples() : woke_(1u << 20), late_(1u << 20) {}
+ProbeSamples::ProbeSamples() {
+  woke_.reserve(1u << 20);
+  late_.reserve(1u << 20);
+}
 
 void tighten_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); }
 

@@ -42,24 +42,24 @@ struct PauseRecord {
 class ProbeSamples {
  public:
   ProbeSamples();
-  // Called by the probe thread only.
+  // Called by the probe thread only. Never grows the buffers (reserved up front, so their pages are
+  // touched only as samples arrive and the probe adds nothing to peak RSS it does not use).
   void add(std::uint64_t woke_ns, std::uint64_t late_ns) {
-    if (n_ < woke_.size()) {
-      woke_[n_] = woke_ns;
-      late_[n_] = late_ns;
-      ++n_;
+    if (woke_.size() < woke_.capacity()) {
+      woke_.push_back(woke_ns);
+      late_.push_back(late_ns);
     } else {
       ++dropped_;
     }
   }
-  std::size_t size() const { return n_; }
+  std::size_t size() const { return woke_.size(); }
   std::uint64_t woke(std::size_t i) const { return woke_[i]; }
   std::uint64_t late(std::size_t i) const { return late_[i]; }
   std::size_t dropped() const { return dropped_; }
 
  private:
   std::vector<std::uint64_t> woke_, late_;
-  std::size_t n_ = 0, dropped_ = 0;
+  std::size_t dropped_ = 0;
 };
 
 // Lowers this thread's timer slack to 1 ns so that a 1 ms sleep is not rounded up by the kernel's

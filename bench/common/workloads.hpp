@@ -46,7 +46,7 @@ constexpr std::size_t peak_live(std::size_t node_bytes, std::size_t array_bytes)
 // binary-trees (the Computer Language Benchmarks Game), depth loop split over threads.
 namespace binary_trees {
 inline constexpr int kMinDepth = 4;
-inline constexpr int kDefaultDepth = 18;   // the standard run is 21 (--full)
+inline constexpr int kDefaultDepth = 19;   // the standard run is 21 (--full)
 constexpr int max_depth(int n) { return std::max(kMinDepth + 2, n); }
 constexpr std::uint64_t iterations(int max_depth, int depth) {
   return std::uint64_t{1} << (max_depth - depth + kMinDepth);

@@ -140,6 +140,9 @@ BENCHMARK(BM_MemberStore_MarkingOn)->UseManualTime();
 
 int main(int argc, char** argv) {
   tricolor::Config cfg;
+  // Far above what any benchmark here keeps live (~100 MB): a guard, so that a collector bug that
+  // stops reclaiming fails this process instead of exhausting the machine.
+  cfg.max_heap = std::size_t{2} << 30;
   cfg.apply_env();
   tricolor::Heap heap(cfg);
   g_heap = &heap;

@@ -1,0 +1,3 @@
+module tricolor/bench/go
+
+go 1.19
