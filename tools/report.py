@@ -14,6 +14,7 @@ python3 standard library only.
 """
 
 import argparse
+import bisect
 import datetime
 import html
 import json
@@ -258,17 +259,11 @@ def hist_bins():
 
 
 def histogram(vals_ms, edges):
+    """Counts per bin; values below the first edge land in the first bin, above the last in the last."""
     counts = [0] * (len(edges) - 1)
     for v in vals_ms:
-        if v < edges[0]:
-            counts[0] += 1
-            continue
-        for i in range(len(edges) - 1):
-            if v < edges[i + 1]:
-                counts[i] += 1
-                break
-        else:
-            counts[-1] += 1
+        i = bisect.bisect_right(edges, v) - 1
+        counts[min(max(i, 0), len(counts) - 1)] += 1
     return counts
 
 
@@ -286,6 +281,9 @@ def analyse(rec):
     kinds = sorted({p[2] for p in pauses})
     rec["by_kind"] = {k: summarize([p[1] for p in pauses if p[2] == k]) for k in kinds}
     rec["probe_summary"] = summarize([s[1] for s in rec.get("probe", [])])
+    # The part of each lateness spent after the sleep returned: for tricolor, leaving the blocking
+    # scope plus the safepoint (the collector's doing); Boehm and Go stop threads inside the sleep.
+    rec["probe_after_wake"] = summarize([s[2] for s in rec.get("probe", []) if len(s) > 2])
     # MMU treats every recorded pause as stopping the mutators, per-thread handshakes and assists
     # included: for tricolor that is the pessimistic reading (another thread's assist does not stop
     # this one); "mmu_stw" counts global stops only.
@@ -556,33 +554,40 @@ def sample_points(points, keep=2500):
 
 
 def chart_histogram(runs):
+    """Pause counts per duration bin, log-log: stop-the-world pauses solid, per-thread pauses
+    (tricolor's handshakes and assists) pale, so thousands of tiny assists do not hide one long stop."""
     edges = hist_bins()
-    names = [c for c in COLLECTORS if c in runs]
-    data = {}
-    for c in names:
+    series = []  # (label, collector, counts, opacity)
+    for c in COLLECTORS:
+        if c not in runs:
+            continue
         h = runs[c]["pause_histogram"]
-        counts = [a + b for a, b in zip(h["stw"], h["thread"])]
-        total = sum(counts) or 1
-        data[c] = [x / total for x in counts]
-    used = [i for i in range(len(edges) - 1) if any(data[c][i] > 0 for c in names)]
+        series.append((f"{c} STW", c, h["stw"], 0.95))
+        if any(h["thread"]):
+            series.append((f"{c} per-thread", c, h["thread"], 0.35))
+    used = [i for i in range(len(edges) - 1) if any(sr[2][i] for sr in series)]
     if not used:
         return "<p>no pauses recorded</p>"
     lo, hi = max(0, used[0] - 1), min(len(edges) - 2, used[-1] + 1)
-    ymax = max(max(data[c]) for c in names)
-    p = Plot("pause durations (all kinds)", "pause (ms, log)", "fraction of that collector's pauses",
-             (edges[lo], edges[hi + 1]), (0, max(0.05, ymax * 1.1)), xlog=True)
-    for k, c in enumerate(names):
+    cmax = max(max(sr[2]) for sr in series)
+    p = Plot("pause durations", "pause (ms, log)", "pauses (log)",
+             (edges[lo], edges[hi + 1]), (0.7, max(10, cmax * 1.5)), xlog=True, ylog=True)
+    for k, (label, c, counts, op) in enumerate(series):
         for i in range(lo, hi + 1):
-            if data[c][i] <= 0:
+            if counts[i] <= 0:
                 continue
             xa, xb = p.X(edges[i]), p.X(edges[i + 1])
-            bw = (xb - xa) / len(names)
+            bw = (xb - xa) / len(series)
             x = xa + k * bw
-            y = p.Y(data[c][i])
+            y = p.Y(counts[i])
             p.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bw - 0.5, 0.5):.1f}" '
-                  f'height="{p.Y(0) - y:.1f}" fill="{COLORS[c]}"><title>{c}: {data[c][i] * 100:.1f}% in '
-                  f'[{edges[i]:.3g}, {edges[i + 1]:.3g}) ms</title></rect>')
-    legend(p, names)
+                  f'height="{p.Y(0.7) - y:.1f}" fill="{COLORS[c]}" fill-opacity="{op}"><title>{label}: '
+                  f'{counts[i]} in [{edges[i]:.3g}, {edges[i + 1]:.3g}) ms</title></rect>')
+    x = p.ml + 8
+    for k, (label, c, _, op) in enumerate(series):
+        y = p.mt + 12 + 13 * k
+        p.add(f'<rect x="{x}" y="{y - 8}" width="10" height="10" fill="{COLORS[c]}" fill-opacity="{op}"/>'
+              f'<text x="{x + 14}" y="{y + 1}">{html.escape(label)}</text>')
     return p.svg()
 
 
@@ -680,6 +685,8 @@ def render_html(report):
                  "<th>p99 ms</th><th>max ms</th><th>total ms</th></tr>")
         for c, r in runs.items():
             rows = list(r["by_kind"].items()) + [("probe lateness", r["probe_summary"])]
+            if r.get("probe_after_wake", {}).get("max_ms"):
+                rows.append(("probe: after the sleep returned", r["probe_after_wake"]))
             for k, s in rows:
                 o.append(f"<tr><td>{c}</td><td>{html.escape(k)}</td><td>{s['count']}</td>" +
                          "".join(f"<td>{fmt_ms(s[x])}</td>" for x in ("p50_ms", "p90_ms", "p99_ms", "max_ms")) +

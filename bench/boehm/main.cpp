@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
         const std::uint64_t t0 = now_ns();
         std::this_thread::sleep_for(std::chrono::nanoseconds(kProbeSleepNs));
         const std::uint64_t t1 = now_ns();
-        probe.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0);
+        probe.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0, 0);
       }
       GC_unregister_my_thread();
     });

@@ -67,6 +67,7 @@ Options parse_options(int argc, char** argv) {
 ProbeSamples::ProbeSamples() {
   woke_.reserve(1u << 20);
   late_.reserve(1u << 20);
+  after_wake_.reserve(1u << 20);
 }
 
 void tighten_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); }
@@ -142,9 +143,10 @@ void write_record(const Record& r) {
   std::fprintf(f, "],\n  \"probe_dropped\": %zu,\n  \"probe\": [", r.probe ? r.probe->dropped() : 0);
   if (r.probe != nullptr) {
     for (std::size_t i = 0; i < r.probe->size(); ++i) {
-      std::fprintf(f, "%s[%lld, %llu]", i ? (i % 8 ? ", " : ",\n    ") : "",
+      std::fprintf(f, "%s[%lld, %llu, %llu]", i ? (i % 8 ? ", " : ",\n    ") : "",
                    static_cast<long long>(r.probe->woke(i)) - static_cast<long long>(r.start_ns),
-                   static_cast<unsigned long long>(r.probe->late(i)));
+                   static_cast<unsigned long long>(r.probe->late(i)),
+                   static_cast<unsigned long long>(r.probe->after_wake(i)));
     }
   }
   std::fprintf(f, "]\n}\n");

@@ -44,10 +44,14 @@ class ProbeSamples {
   ProbeSamples();
   // Called by the probe thread only. Never grows the buffers (reserved up front, so their pages are
   // touched only as samples arrive and the probe adds nothing to peak RSS it does not use).
-  void add(std::uint64_t woke_ns, std::uint64_t late_ns) {
+  // woke_ns: when the probe could run again; late_ns: how much later than asked that was;
+  // after_wake_ns: the part of it spent after the sleep itself returned (tricolor: leaving the
+  // blocking scope and the safepoint; 0 where the collector stops threads inside the sleep).
+  void add(std::uint64_t woke_ns, std::uint64_t late_ns, std::uint64_t after_wake_ns) {
     if (woke_.size() < woke_.capacity()) {
       woke_.push_back(woke_ns);
       late_.push_back(late_ns);
+      after_wake_.push_back(after_wake_ns);
     } else {
       ++dropped_;
     }
@@ -55,10 +59,11 @@ class ProbeSamples {
   std::size_t size() const { return woke_.size(); }
   std::uint64_t woke(std::size_t i) const { return woke_[i]; }
   std::uint64_t late(std::size_t i) const { return late_[i]; }
+  std::uint64_t after_wake(std::size_t i) const { return after_wake_[i]; }
   std::size_t dropped() const { return dropped_; }
 
  private:
-  std::vector<std::uint64_t> woke_, late_;
+  std::vector<std::uint64_t> woke_, late_, after_wake_;
   std::size_t dropped_ = 0;
 };
 

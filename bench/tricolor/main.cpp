@@ -1,11 +1,13 @@
 // One tricolor workload process: a heap with the limit, the main thread and the latency probe
 // attached, the workload, then the record with every pause from the heap's own accounting.
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "tricolor/runtime.hpp"
 
@@ -61,6 +63,56 @@ const char* kind_name(tricolor::PauseKind k) {
   return "unknown";
 }
 
+// Heap::stats().pauses keeps only the last 1<<16 pauses, and a long run records more than that
+// (per-thread handshakes and assists). A monitor thread (not attached: it only reads statistics)
+// snapshots the list every 50 ms and appends what is new since the last pause it saw.
+class PauseMonitor {
+ public:
+  explicit PauseMonitor(tricolor::Heap& heap) : heap_(heap) {
+    thread_ = std::thread([this] {
+      while (!stop_.load(std::memory_order_relaxed)) {
+        poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+  // Stops the monitor and takes a last snapshot; returns every pause seen, in recording order.
+  std::vector<tricolor::Pause> finish(bool* truncated) {
+    stop_.store(true);
+    thread_.join();
+    poll();
+    *truncated = truncated_;
+    return std::move(all_);
+  }
+
+ private:
+  static bool same(const tricolor::Pause& a, const tricolor::Pause& b) {
+    return a.start_ns == b.start_ns && a.duration_ns == b.duration_ns && a.kind == b.kind;
+  }
+  void poll() {
+    const std::vector<tricolor::Pause> snap = heap_.stats().pauses;
+    std::size_t from = 0;
+    if (!all_.empty()) {
+      // The newest pause we already hold; everything after it in the snapshot is new. If it has
+      // been pushed out of the ring, pauses were lost between two polls.
+      std::size_t i = snap.size();
+      while (i > 0 && !same(snap[i - 1], all_.back())) --i;
+      if (i == 0 && !snap.empty()) truncated_ = true;
+      from = i;
+    } else if (snap.size() >= kRing) {
+      truncated_ = true;
+    }
+    all_.insert(all_.end(), snap.begin() + static_cast<std::ptrdiff_t>(from), snap.end());
+  }
+
+  static constexpr std::size_t kRing = std::size_t{1} << 16;
+  tricolor::Heap& heap_;
+  std::vector<tricolor::Pause> all_;
+  bool truncated_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 }  // namespace
 }  // namespace bench::tc
 
@@ -92,6 +144,7 @@ int main(int argc, char** argv) {
 
   ProbeSamples probe;
   std::atomic<bool> stop{false};
+  PauseMonitor monitor(heap);
   {
     tricolor::Mutator main_thread(heap, "main");
     std::thread probe_thread;
@@ -106,13 +159,15 @@ int main(int argc, char** argv) {
         tighten_timer_slack();
         while (!stop.load(std::memory_order_relaxed)) {
           const std::uint64_t t0 = now_ns();
+          std::uint64_t slept;
           {
             tricolor::BlockingScope sleeping;
             std::this_thread::sleep_for(std::chrono::nanoseconds(kProbeSleepNs));
+            slept = now_ns();  // the clock only: no heap access inside the scope
           }
           tricolor::safepoint();
           const std::uint64_t t1 = now_ns();
-          probe.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0);
+          probe.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0, t1 - slept);
         }
       });
       rec.probe = &probe;
@@ -144,11 +199,10 @@ int main(int argc, char** argv) {
   const tricolor::Stats st = heap.stats();
   rec.collections = st.cycles;
   rec.heap_peak_bytes = st.heap_peak_bytes;
-  for (const tricolor::Pause& p : st.pauses) {
+  for (const tricolor::Pause& p : monitor.finish(&rec.pauses_truncated)) {
     if (p.start_ns + p.duration_ns < rec.start_ns || p.start_ns > rec.end_ns) continue;
     rec.pauses.push_back({p.start_ns, p.duration_ns, kind_name(p.kind)});
   }
-  rec.pauses_truncated = st.global_pauses.count + st.thread_pauses.count > st.pauses.size();
   rec.note("tricolor_gc_percent", cfg.gc_percent);
   rec.note("tricolor_mark_wall_ms", st.mark_wall_ms);
   rec.note("tricolor_mark_cpu_ms", st.mark_cpu_ms);
