@@ -177,7 +177,10 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   Span* s = nullptr;
   for (int attempt = 0;; ++attempt) {
     AllocFailure why = AllocFailure::kNone;
-    s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why);
+    const SpanKind kind = noscan                                    ? SpanKind::kNoScan
+                          : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
+                                                                  : SpanKind::kScan;
+    s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why, kind);
     if (s != nullptr) break;
     if (attempt == 0) {
       collect();
@@ -186,9 +189,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     if (may_fail) return nullptr;
     fail_allocation(bytes, why);
   }
-  s->noscan = noscan;
   s->alloc_bits[0] = 1;
-  s->has_destructors = type_info(type_id).destroy != nullptr;
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(reinterpret_cast<void*>(s->start), type_id);

@@ -60,7 +60,7 @@ void PageHeap::delete_span_record(Span* s) { spare_records_.push_back(s); }
 void PageHeap::set_range(Span* s, Span* value, bool whole) {
   const std::size_t first = (s->start - base_) >> kPageShift;
   if (whole) {
-    for (std::size_t i = 0; i < s->npages; ++i) page_table_[first + i].store(value, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < s->npages; ++i) page_table_[first + i].store(value, std::memory_order_release);
   } else {
     page_table_[first].store(value, std::memory_order_relaxed);
     page_table_[first + s->npages - 1].store(value, std::memory_order_relaxed);
@@ -106,13 +106,14 @@ bool PageHeap::grow(std::size_t npages) {
   return true;
 }
 
-void PageHeap::init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen) {
+void PageHeap::init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen, SpanKind large_kind) {
   s->span_class = span_class;
   s->state = SpanState::kInUse;
   s->has_destructors = false;
   s->next = s->prev = nullptr;
   if (span_class == kLargeSpanClass) {
-    s->noscan = false;
+    s->noscan = large_kind == SpanKind::kNoScan;
+    s->has_destructors = large_kind == SpanKind::kFinalize;
     s->nslots = 1;
     s->elem_size = static_cast<std::uint32_t>(std::min<std::size_t>(s->bytes(), UINT32_MAX));
     s->reciprocal = 0;  // slot_index() is always 0: offset < 2^32 / (anything) times 0
@@ -131,7 +132,8 @@ void PageHeap::init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_
   s->sweep_gen.store(sweep_gen, std::memory_order_relaxed);
 }
 
-Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why) {
+Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why,
+                         SpanKind large_kind) {
   std::lock_guard lock(mu_);
   const std::size_t bytes = npages * kPageSize;
   if (max_heap_ != 0 && in_use_bytes_.load(std::memory_order_relaxed) + bytes > max_heap_) {
@@ -163,7 +165,7 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
   }
   if (s->scavenged) released_bytes_.fetch_sub(s->bytes(), std::memory_order_relaxed);
   s->scavenged = false;
-  init_span(s, span_class, sweep_gen);
+  init_span(s, span_class, sweep_gen, large_kind);
   set_range(s, s, true);
   const std::size_t now = in_use_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if (now > peak_in_use_bytes_.load(std::memory_order_relaxed)) peak_in_use_bytes_.store(now, std::memory_order_relaxed);

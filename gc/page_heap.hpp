@@ -32,17 +32,19 @@ class PageHeap {
   PageHeap(const PageHeap&) = delete;
   PageHeap& operator=(const PageHeap&) = delete;
 
-  // A span of npages, initialised for span_class (kLargeSpanClass: one slot of npages pages), swept in
-  // generation sweep_gen. Null on failure, with *why set.
-  Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why);
+  // A span of npages, initialised for span_class (kLargeSpanClass: one slot of npages pages, of
+  // large_kind), swept in generation sweep_gen. Null on failure, with *why set.
+  Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why,
+                 SpanKind large_kind = SpanKind::kScan);
   void free(Span* s);
 
-  // The in-use span covering p, or null. relaxed: spans are published to markers and mutators by the
-  // handshakes that publish the objects inside them.
+  // The in-use span covering p, or null. acquire: pairs with the release in set_range(), so whoever
+  // finds a span through an object sees its metadata (size, noscan) as initialised, even when the
+  // object was allocated concurrently with marking and reached through a Member.
   Span* span_of(const void* p) const {
     const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
     if (a - base_ >= reserved_bytes_) return nullptr;
-    return page_table_[(a - base_) >> kPageShift].load(std::memory_order_relaxed);
+    return page_table_[(a - base_) >> kPageShift].load(std::memory_order_acquire);
   }
   bool in_reservation(const void* p) const {
     return reinterpret_cast<std::uintptr_t>(p) - base_ < reserved_bytes_;
@@ -68,7 +70,7 @@ class PageHeap {
   void insert_free(Span* s);
   void remove_free(Span* s);
   bool grow(std::size_t npages);
-  static void init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen);
+  static void init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen, SpanKind large_kind);
 
   std::uintptr_t base_ = 0;
   std::size_t reserved_bytes_ = 0;

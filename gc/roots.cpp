@@ -17,7 +17,7 @@ void HeapImpl::scan_thread_roots(ThreadState* t, MarkContext& cx) {
 void HeapImpl::scan_globals(MarkContext& cx) {
   std::lock_guard lock(roots_mu_);
   for (GlobalNode* g = globals_; g != nullptr; g = g->next)
-    if (const void* p = g->ptr.load(std::memory_order_relaxed)) marker.shade(p, cx);
+    if (const void* p = g->ptr.load(std::memory_order_acquire)) marker.shade(p, cx);
 }
 
 void HeapImpl::scan_heap_callbacks(MarkContext& cx) {

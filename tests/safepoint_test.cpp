@@ -91,8 +91,9 @@ TEST_CASE("a thread in a blocking scope does not hold up collections and keeps i
 
 TEST_CASE("a thread that exits without destroying its Mutator is detached", "[threads]") {
   Heap heap(tctest::test_config());
+  alignas(Mutator) unsigned char storage[sizeof(Mutator)];
   std::thread t([&] {
-    new Mutator(heap, "leaky");  // never destroyed: the thread-exit hook detaches it
+    new (storage) Mutator(heap, "leaky");  // never destroyed: the thread-exit hook detaches it
     make<Node>(1);
   });
   t.join();

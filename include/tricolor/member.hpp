@@ -2,10 +2,10 @@
 // (include/tricolor/internal/fast_path.hpp: one relaxed load and a predictable branch while no heap
 // is marking; gc/write_barrier.cpp has the slow path and the argument for its correctness).
 //
-// The slot is atomic because a marker thread may read it while a mutator stores: loads and stores are
-// relaxed, since ordering of the pointed-to object's contents comes from the collector's handshakes
-// (an object is either born black during marking and never scanned by that cycle, or was published
-// before the cycle's start handshake).
+// The slot is atomic because a marker thread may read it while a mutator stores. Stores are release and
+// loads acquire (plain moves on x86): a thread, marker or mutator, that reads a pointer from a Member
+// also sees the header and fields the allocating thread wrote before storing it, so publishing an
+// object to another thread through the heap needs no further synchronisation.
 //
 // T may be any type: a traced Object, or the element type of a pointer-free buffer.
 #pragma once
@@ -36,13 +36,13 @@ class Member {
     return *this;
   }
 
-  T* get() const { return ptr_.load(std::memory_order_relaxed); }
+  T* get() const { return ptr_.load(std::memory_order_acquire); }
   T* operator->() const { return get(); }
   T& operator*() const { return *get(); }
   explicit operator bool() const { return get() != nullptr; }
   operator T*() const { return get(); }  // NOLINT
 
-  const void* get_for_tracing() const { return ptr_.load(std::memory_order_relaxed); }
+  const void* get_for_tracing() const { return ptr_.load(std::memory_order_acquire); }
 
  private:
   void store(T* p) {
@@ -50,7 +50,7 @@ class Member {
     internal::debug_check_heap_pointer(p, "Member<T>");
 #endif
     internal::write_barrier(ptr_.load(std::memory_order_relaxed), p);
-    ptr_.store(p, std::memory_order_relaxed);
+    ptr_.store(p, std::memory_order_release);  // pairs with the acquire in get()
   }
 
   std::atomic<T*> ptr_{nullptr};

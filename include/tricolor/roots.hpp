@@ -81,10 +81,10 @@ class Global : private internal::GlobalNode {
   Global& operator=(T* p) {
     internal::current_thread("store into a Global");
     internal::write_barrier(ptr.load(std::memory_order_relaxed), p);
-    ptr.store(p, std::memory_order_relaxed);
+    ptr.store(p, std::memory_order_release);  // publication, as for Member
     return *this;
   }
-  T* get() const { return static_cast<T*>(const_cast<void*>(ptr.load(std::memory_order_relaxed))); }
+  T* get() const { return static_cast<T*>(const_cast<void*>(ptr.load(std::memory_order_acquire))); }
   T* operator->() const { return get(); }
   T& operator*() const { return *get(); }
   operator T*() const { return get(); }  // NOLINT

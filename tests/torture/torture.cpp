@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
     cycles = static_cast<long>(heap.stats().cycles);
     {
       Mutator m(heap, "teardown");
-      for (int i = 0; i < Table::kSlots; ++i) walk(table->slots[i], *new std::mt19937_64(i), 100);
+      std::mt19937_64 rng(o.seed);
+      for (int i = 0; i < Table::kSlots; ++i) walk(table->slots[i], rng, 100);
       table = nullptr;
     }
     heap.collect();
