@@ -324,7 +324,7 @@ def run_micro(binary, collector, runs_dir, min_time, timeout):
         row = {"name": b["name"].split("/")[0].split("_median")[0], "real_time_ns": b.get("real_time"),
                "cpu_time_ns": b.get("cpu_time"), "iterations": b.get("iterations"),
                "time_unit": b.get("time_unit", "ns")}
-        for k in ("allocs/op", "bytes/op", "ns/store", "collections", "discarded_batches"):
+        for k in ("allocs/op", "bytes/op", "ns/store", "collections", "discarded_batches", "heap_peak_MB"):
             if k in b:
                 row[k] = b[k]
         rows.append(row)
@@ -702,13 +702,15 @@ def render_html(report):
     micro = report.get("micro") or {}
     if micro:
         o.append("<h2>micro benchmarks (Google Benchmark)</h2><table><tr><th>collector</th><th>benchmark</th>"
-                 "<th>time/iter</th><th>allocs/op</th><th>bytes/op</th><th>ns/store</th><th>collections</th></tr>")
+                 "<th>time/iter</th><th>allocs/op</th><th>bytes/op</th><th>ns/store</th><th>collections</th>"
+                 "<th>heap peak MB</th></tr>")
         for c, mrun in micro.items():
             for b in mrun.get("benchmarks", []):
                 o.append(f"<tr><td>{c}</td><td>{html.escape(b['name'])}</td>"
                          f"<td>{b['real_time_ns']:.1f} {b.get('time_unit', 'ns')}</td>" +
                          "".join(f"<td>{fmt(b.get(k), '{:g}')}</td>"
-                                 for k in ("allocs/op", "bytes/op", "ns/store", "collections")) + "</tr>")
+                                 for k in ("allocs/op", "bytes/op", "ns/store", "collections", "heap_peak_MB"))
+                         + "</tr>")
         o.append("</table><p>MemberStore_MarkingOn: stores timed only in batches that ran wholly while a "
                  "collection was marking (a background thread collects back to back on a ~100 MB heap). "
                  "Boehm's PointerStore is a plain store: it has no barrier in its default mode.</p>")

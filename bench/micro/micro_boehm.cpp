@@ -41,6 +41,7 @@ void BM_Alloc32(benchmark::State& state) {
   }
   set_alloc_counters(state, sizeof(Obj32));
   state.counters["collections"] = double(GC_get_gc_no() - gc0);
+  state.counters["heap_peak_MB"] = double(GC_get_heap_size()) / double(1 << 20);
   benchmark::DoNotOptimize(live);
 }
 BENCHMARK(BM_Alloc32);
