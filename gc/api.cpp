@@ -7,6 +7,7 @@
 #include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
 #include "tricolor/mutator.hpp"
+#include "tricolor/weak.hpp"
 
 namespace tricolor {
 
@@ -72,8 +73,9 @@ void* make_buffer_impl(std::size_t bytes, bool may_fail) {
 
 }  // namespace internal
 
-void Tracer::visit_ephemeron(internal::WeakSlot*, const void* value, const char* field) {
-  if (value != nullptr) visit(value, field, kNoIndex);
+void Tracer::visit_ephemeron(internal::WeakSlot* key, std::atomic<const void*>* value_slot, const char* field) {
+  const void* v = value_slot->load(std::memory_order_acquire);
+  if (v != nullptr && key->target.load(std::memory_order_acquire) != nullptr) visit(v, field, kNoIndex);
 }
 
 void* make_buffer(std::size_t bytes) { return internal::make_buffer_impl(bytes, false); }
@@ -143,6 +145,9 @@ const Config& Heap::config() const { return impl_->config; }
 std::uint64_t Heap::add_roots(RootCallback cb, void* ctx, const char* name) { return impl_->add_heap_roots(cb, ctx, name); }
 void Heap::remove_roots(std::uint64_t id) { impl_->remove_heap_roots(id); }
 bool Heap::contains(const void* p) const { return impl_->contains(p); }
+void Heap::set_finalizer(void* obj, void (*fn)(void*, void*), void* ctx) { impl_->set_finalizer(obj, fn, ctx); }
+std::size_t Heap::run_finalizers(std::size_t max) { return impl_->run_finalizers(max); }
+std::size_t Heap::pending_finalizers() const { return impl_->pending_finalizers(); }
 
 // ---- Mutator
 

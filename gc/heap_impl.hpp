@@ -5,6 +5,8 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <unordered_map>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -21,6 +23,7 @@
 #include "gc/thread_state.hpp"
 #include "tricolor/heap.hpp"
 #include "tricolor/roots.hpp"
+#include "tricolor/weak.hpp"
 
 namespace tricolor::internal {
 
@@ -144,7 +147,31 @@ class HeapImpl {
   bool shutdown_ = false;
   MarkContext controller_cx_;
   std::vector<WeakSlot*> weak_slots_;
-  std::vector<std::pair<WeakSlot*, const void*>> ephemerons_;
+  std::vector<Ephemeron> ephemerons_;
+
+  // Finalizers (gc/finalizer_queue.cpp). Registered ones are not roots; ready ones are, until run.
+  struct Finalizer {
+    FinalizerFn fn;
+    void* context;
+  };
+  mutable std::mutex finalizers_mu_;
+  std::unordered_map<const void*, Finalizer> finalizers_;
+  std::deque<std::pair<const void*, Finalizer>> ready_finalizers_;
+  std::vector<WeakSlotSet*> weak_sets_;  // guarded by finalizers_mu_
+  // Moves unmarked finalizable objects to the ready queue and shades them; true if any.
+  bool queue_finalizers(MarkContext& cx);
+ public:
+  void set_finalizer(const void* obj, FinalizerFn fn, void* ctx);
+  std::size_t run_finalizers(std::size_t max);
+  std::size_t pending_finalizers() const;
+  void scan_ready_finalizers(MarkContext& cx);
+  template <class F>
+  void for_each_ready_finalizer(F&& f) {
+    std::lock_guard lock(finalizers_mu_);
+    for (auto& e : ready_finalizers_) f(e.first);
+  }
+  void register_weak_set(WeakSlotSet* s);
+  void unregister_weak_set(WeakSlotSet* s);
 };
 
 }  // namespace tricolor::internal

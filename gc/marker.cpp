@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "tricolor/weak.hpp"
+
 namespace tricolor::internal {
 
 std::uint64_t thread_cpu_ns() {
@@ -11,8 +13,13 @@ std::uint64_t thread_cpu_ns() {
 }
 
 void MarkingTracer::visit_weak(WeakSlot* slot, const char*) { cx_.weak_slots.push_back(slot); }
-void MarkingTracer::visit_ephemeron(WeakSlot* key, const void* value, const char*) {
-  cx_.ephemerons.emplace_back(key, value);
+void MarkingTracer::visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char*) {
+  const void* k = key->target.load(std::memory_order_acquire);
+  const void* v = value_slot->load(std::memory_order_acquire);
+  if (v == nullptr) return;
+  // A live key makes the value strong now; otherwise decide at termination, when all keys are known.
+  if (k != nullptr && m_.is_marked(k)) m_.shade(v, cx_);
+  else cx_.ephemerons.emplace_back(key, value_slot);
 }
 
 Marker::Marker(PageHeap& pages, unsigned threads) : pages_(pages) {
@@ -70,7 +77,7 @@ void Marker::merge(MarkContext& cx) {
   cx.ephemerons.clear();
 }
 
-void Marker::take_weak(std::vector<WeakSlot*>& slots, std::vector<std::pair<WeakSlot*, const void*>>& eph) {
+void Marker::take_weak(std::vector<WeakSlot*>& slots, std::vector<Ephemeron>& eph) {
   std::lock_guard lock(merge_mu_);
   slots.insert(slots.end(), weak_slots_.begin(), weak_slots_.end());
   eph.insert(eph.end(), ephemerons_.begin(), ephemerons_.end());

@@ -27,6 +27,8 @@
 namespace tricolor::internal {
 
 struct WeakSlot;
+// (key slot, value slot) of an ephemeron whose key was not marked when its owner was scanned.
+using Ephemeron = std::pair<WeakSlot*, std::atomic<const void*>*>;
 
 // Per marking thread (marker, or a mutator flushing/assisting): its local worklist and counters.
 struct MarkContext {
@@ -34,8 +36,8 @@ struct MarkContext {
   LocalWorklist work;
   std::size_t marked_bytes = 0;
   std::size_t scanned_bytes = 0;
-  std::vector<WeakSlot*> weak_slots;                                // seen this cycle
-  std::vector<std::pair<WeakSlot*, const void*>> ephemerons;         // (key, value) seen this cycle
+  std::vector<WeakSlot*> weak_slots;   // seen this cycle
+  std::vector<Ephemeron> ephemerons;   // seen this cycle with an unmarked key
 };
 
 class Marker {
@@ -80,7 +82,7 @@ class Marker {
   void add_scanned_bytes(std::size_t n) { scanned_bytes_.fetch_add(n, std::memory_order_relaxed); }
   void reset_cycle_counters();
   // Weak slots and ephemerons seen by the markers this cycle (after end_cycle()).
-  void take_weak(std::vector<WeakSlot*>& slots, std::vector<std::pair<WeakSlot*, const void*>>& eph);
+  void take_weak(std::vector<WeakSlot*>& slots, std::vector<Ephemeron>& eph);
   void merge(MarkContext& cx);
 
   MarkWorklist& pool() { return pool_; }
@@ -106,7 +108,7 @@ class Marker {
 
   std::mutex merge_mu_;
   std::vector<WeakSlot*> weak_slots_;
-  std::vector<std::pair<WeakSlot*, const void*>> ephemerons_;
+  std::vector<Ephemeron> ephemerons_;
 
   std::atomic<std::size_t> cycle_marked_bytes_{0};
   std::atomic<std::size_t> scanned_bytes_{0};
@@ -119,7 +121,7 @@ class MarkingTracer final : public Tracer {
   MarkingTracer(Marker& m, MarkContext& cx) : m_(m), cx_(cx) {}
   void visit(const void* obj, const char*, std::size_t) override { m_.shade(obj, cx_); }
   void visit_weak(WeakSlot* slot, const char*) override;
-  void visit_ephemeron(WeakSlot* key, const void* value, const char*) override;
+  void visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char*) override;
 
  private:
   Marker& m_;

@@ -24,6 +24,7 @@ void HeapImpl::scan_heap_callbacks(MarkContext& cx) {
   std::lock_guard lock(roots_mu_);
   MarkingTracer tracer(marker, cx);
   for (const RootCallbackEntry& e : heap_callbacks_) e.fn(tracer, e.context);
+  scan_ready_finalizers(cx);
 }
 
 void HeapImpl::register_global(GlobalNode* g) {

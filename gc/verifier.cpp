@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "gc/heap_impl.hpp"
+#include "tricolor/weak.hpp"
 
 namespace tricolor::internal {
 
@@ -22,7 +23,12 @@ class WalkTracer final : public Tracer {
   // The walk follows what marking keeps alive: weak references are not followed, and an ephemeron
   // value only through its key (approximated: followed, the verifier then only checks it if marked
   // keys kept it alive; see process_weak_references).
-  void visit_ephemeron(WeakSlot*, const void*, const char*) override {}
+  void visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char* field) override {
+    const void* k = key->target.load(std::memory_order_relaxed);
+    const void* v = value_slot->load(std::memory_order_relaxed);
+    if (k != nullptr && v != nullptr && is_live_key(k)) visit(v, field, Tracer::kNoIndex);
+  }
+  std::function<bool(const void*)> is_live_key;
 
  private:
   std::vector<HeapWalk::Node>& nodes_;
@@ -33,6 +39,9 @@ class WalkTracer final : public Tracer {
 void HeapWalk::run(const std::function<bool(const void* obj)>& on_object) {
   std::unordered_set<const void*> seen;
   WalkTracer tracer(nodes_, seen);
+  // An ephemeron's value is reachable through it only while its key is alive by other paths, which
+  // marking has decided: follow values of marked keys.
+  tracer.is_live_key = [this](const void* k) { return h_.marker.is_marked(k); };
   root_names_.clear();
   root_names_.reserve(1024);
   auto root = [&](std::string name) -> const char* {
@@ -64,6 +73,10 @@ void HeapWalk::run(const std::function<bool(const void* obj)>& on_object) {
   h_.for_each_heap_callback([&](RootCallbackEntry& e) {
     tracer.root_name = root(std::string("heap root callback") + (e.name ? std::string(" \"") + e.name + "\"" : std::string()));
     e.fn(tracer, e.context);
+  });
+  h_.for_each_ready_finalizer([&](const void* p) {
+    tracer.root_name = "finalizer queue";
+    tracer.visit(p, nullptr, Tracer::kNoIndex);
   });
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const void* obj = nodes_[i].obj;

@@ -1,12 +1,104 @@
-// Weak references and ephemerons, processed at mark termination with the world stopped.
+// Weak references, ephemerons and pools, processed at mark termination with the world stopped, after
+// marking has reached its fixpoint:
+//  1. Ephemerons: a value whose key is marked gets marked (and scanned); repeat until no ephemeron
+//     changes, since a value may hold the key of another one.
+//  2. Clear every weak slot whose target is unmarked; clear both fields of every ephemeron whose key
+//     is unmarked; drop unmarked objects from pools.
+//  3. Finalizers: unmarked finalizable objects move to the ready queue and are marked, with
+//     everything they reach (they stay valid until their finalizer has run); the weak slots and
+//     ephemerons found in what this resurrects go through 1 and 2 again.
+// All of it runs on the controller with the world stopped, so mutators never see a dead target.
 #include "gc/heap_impl.hpp"
 
 namespace tricolor::internal {
 
 void HeapImpl::process_weak_references() {
-  weak_slots_.clear();
-  ephemerons_.clear();
-  marker.take_weak(weak_slots_, ephemerons_);
+  std::vector<WeakSlot*> slots;
+  std::vector<Ephemeron> pending;
+  auto collect_recorded = [&] {
+    marker.merge(controller_cx_);
+    marker.take_weak(slots, pending);
+  };
+  auto drain_here = [&] {
+    marker.drain(controller_cx_);
+    collect_recorded();
+  };
+  collect_recorded();
+  for (;;) {
+    // 1. Ephemeron fixpoint.
+    for (bool progress = true; progress;) {
+      progress = false;
+      std::vector<Ephemeron> still;
+      for (const Ephemeron& e : pending) {
+        const void* k = e.first->target.load(std::memory_order_relaxed);
+        const void* v = e.second->load(std::memory_order_relaxed);
+        if (v == nullptr) continue;
+        if (k != nullptr && marker.is_marked(k)) progress |= marker.shade(v, controller_cx_);
+        else still.push_back(e);
+      }
+      pending.swap(still);
+      if (progress) drain_here();
+    }
+    // 2. Clear what died.
+    for (WeakSlot* s : slots) {
+      const void* t = s->target.load(std::memory_order_relaxed);
+      if (t != nullptr && !marker.is_marked(t)) s->target.store(nullptr, std::memory_order_relaxed);
+    }
+    for (const Ephemeron& e : pending) {
+      const void* k = e.first->target.load(std::memory_order_relaxed);
+      if (k == nullptr || !marker.is_marked(k)) {
+        e.first->target.store(nullptr, std::memory_order_relaxed);
+        e.second->store(nullptr, std::memory_order_relaxed);
+      }
+    }
+    slots.clear();
+    pending.clear();
+    {
+      std::lock_guard lock(finalizers_mu_);
+      for (WeakSlotSet* set : weak_sets_) set->sweep([&](const void* p) { return marker.is_marked(p); });
+    }
+    // 3. Finalizers resurrect; process what they bring back.
+    if (!queue_finalizers(controller_cx_)) break;
+    drain_here();
+  }
+}
+
+void weak_read_barrier_slow(const void* target) { root_barrier_slow(target); }
+
+WeakSlotSet::WeakSlotSet(Heap& heap) : heap_(heap) { heap.impl().register_weak_set(this); }
+WeakSlotSet::~WeakSlotSet() { heap_.impl().unregister_weak_set(this); }
+
+void WeakSlotSet::push(const void* p) {
+  std::lock_guard lock(mu_);
+  items_.push_back(p);
+}
+
+const void* WeakSlotSet::pop() {
+  const void* p = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (items_.empty()) return nullptr;
+    p = items_.back();
+    items_.pop_back();
+  }
+  // Taking an object out of the pool while marking makes it strongly held: shade it, as for Weak::get.
+  if (g_barrier_active.load(std::memory_order_relaxed)) root_barrier_slow(p);
+  return p;
+}
+
+std::size_t WeakSlotSet::size() {
+  std::lock_guard lock(mu_);
+  return items_.size();
+}
+
+void HeapImpl::register_weak_set(WeakSlotSet* s) {
+  std::lock_guard lock(finalizers_mu_);
+  weak_sets_.push_back(s);
+}
+
+void HeapImpl::unregister_weak_set(WeakSlotSet* s) {
+  std::lock_guard lock(finalizers_mu_);
+  std::erase(weak_sets_, s);
 }
 
 }  // namespace tricolor::internal

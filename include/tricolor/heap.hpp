@@ -74,6 +74,13 @@ class Heap {
   std::uint64_t add_roots(RootCallback callback, void* context, const char* name = nullptr);
   void remove_roots(std::uint64_t id);
 
+  // Runs fn(obj, context) once, on a thread calling run_finalizers(), after obj becomes unreachable.
+  // One finalizer per object; null fn removes it. obj must be an object of this heap.
+  void set_finalizer(void* obj, void (*fn)(void* obj, void* context), void* context = nullptr);
+  // Runs up to max pending finalizers on the calling (attached) thread; returns how many ran.
+  std::size_t run_finalizers(std::size_t max = SIZE_MAX);
+  std::size_t pending_finalizers() const;
+
   // Does p point at the start of an object slot of this heap (a pointer make<>() could have returned)?
   bool contains(const void* p) const;
 

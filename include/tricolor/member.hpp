@@ -43,6 +43,11 @@ class Member {
   operator T*() const { return get(); }  // NOLINT
 
   const void* get_for_tracing() const { return ptr_.load(std::memory_order_acquire); }
+  // The slot as an untyped atomic pointer, for ephemeron processing (which may clear it).
+  std::atomic<const void*>* slot_for_tracing() const {
+    static_assert(sizeof(std::atomic<T*>) == sizeof(std::atomic<const void*>));
+    return reinterpret_cast<std::atomic<const void*>*>(const_cast<std::atomic<T*>*>(&ptr_));
+  }
 
  private:
   void store(T* p) {

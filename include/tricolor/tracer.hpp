@@ -5,6 +5,7 @@
 // must read only Members (atomic) and fields that never change after construction (e.g. the length
 // of a trailing array, set before the constructor allocates anything).
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -44,16 +45,16 @@ class Tracer {
   // An ephemeron: `value` is kept alive only while `key` is (weak hash tables).
   template <class K, class V>
   void trace_ephemeron(const Weak<K>& key, const Member<V>& value, const char* field = nullptr) {
-    visit_ephemeron(key.slot_for_tracing(), value.get_for_tracing(), field);
+    visit_ephemeron(key.slot_for_tracing(), value.slot_for_tracing(), field);
   }
 
   // obj is a payload address returned by make<>() (never null here).
   virtual void visit(const void* obj, const char* field, std::size_t index) = 0;
   // Default: a weak reference is not followed (marking); path finders may override.
   virtual void visit_weak(internal::WeakSlot*, const char*) {}
-  // Default: treat the value as strong (tracers that do not compute liveness, e.g. the verifier's
-  // path printer, follow everything).
-  virtual void visit_ephemeron(internal::WeakSlot* key, const void* value, const char* field);
+  // value_slot is the value Member's storage. Default: follow the value if the key is set (tracers
+  // that do not compute liveness, e.g. path printers).
+  virtual void visit_ephemeron(internal::WeakSlot* key, std::atomic<const void*>* value_slot, const char* field);
 
  protected:
   ~Tracer() = default;

@@ -7,3 +7,4 @@
 #include "tricolor/object.hpp"
 #include "tricolor/roots.hpp"
 #include "tricolor/tracer.hpp"
+#include "tricolor/weak.hpp"

@@ -1,0 +1,107 @@
+// Weak references, ephemerons, finalizers and pools.
+//
+//  - Weak<T>: a field of a traced object (visit it with t.trace(weak)) that does not keep its target
+//    alive. It reads null once the target has died: cleared at mark termination with the world
+//    stopped, so no mutator can observe a dead target. Reading a Weak while the collector marks makes
+//    the target strongly reachable for that cycle (the mutator now holds it).
+//  - Ephemerons: t.trace_ephemeron(key, value) in a trace function keeps `value` alive only while
+//    `key` is alive by other paths; when the key dies both fields are cleared. Chains (a value that
+//    holds the key of another ephemeron) resolve at termination. The building block of weak tables.
+//  - Finalizers: Heap::set_finalizer(obj, fn, ctx) runs fn(obj, ctx) once after obj becomes
+//    unreachable, on a mutator thread that calls Heap::run_finalizers() — never on the sweeper, never
+//    during marking. Until it has run, obj and everything it references stay valid; the finalizer may
+//    resurrect obj by storing it somewhere reachable. Weak references to it are cleared first (as in
+//    Java's WeakReference).
+//  - Pool<T>: Go's sync.Pool. put() and get() reusable objects; a collection drops every pooled object
+//    that nothing else references.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+#include "tricolor/heap.hpp"
+#include "tricolor/internal/fast_path.hpp"
+#include "tricolor/tracer.hpp"
+
+namespace tricolor {
+
+namespace internal {
+struct WeakSlot {
+  std::atomic<const void*> target{nullptr};
+};
+// While marking, the thread now holds the target strongly: shade it.
+void weak_read_barrier_slow(const void* target);
+inline const void* weak_load(const WeakSlot& s) {
+  const void* p = s.target.load(std::memory_order_acquire);
+  if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
+    weak_read_barrier_slow(p);
+  return p;
+}
+}  // namespace internal
+
+template <class T>
+class Weak {
+ public:
+  Weak() = default;
+  Weak(T* p) { slot_.target.store(p, std::memory_order_release); }  // NOLINT
+  Weak(const Weak& o) : Weak(o.get()) {}
+  Weak& operator=(const Weak& o) { return *this = o.get(); }
+  Weak& operator=(T* p) {
+    // No barrier: a weak slot is not a strong edge, and the old target needs no protection.
+    slot_.target.store(p, std::memory_order_release);
+    return *this;
+  }
+  T* get() const { return static_cast<T*>(const_cast<void*>(internal::weak_load(slot_))); }
+  explicit operator bool() const { return get() != nullptr; }
+
+  internal::WeakSlot* slot_for_tracing() const { return const_cast<internal::WeakSlot*>(&slot_); }
+
+ private:
+  internal::WeakSlot slot_;
+};
+
+using FinalizerFn = void (*)(void* obj, void* context);
+
+namespace internal {
+// A registered set of weak slots outside the heap (pools). Processed at every mark termination.
+class WeakSlotSet {
+ public:
+  explicit WeakSlotSet(Heap& heap);
+  ~WeakSlotSet();
+  WeakSlotSet(const WeakSlotSet&) = delete;
+  WeakSlotSet& operator=(const WeakSlotSet&) = delete;
+  void push(const void* p);
+  const void* pop();  // null when empty (dropped entries are skipped)
+  std::size_t size();
+  // Called by the collector with the world stopped.
+  template <class F>
+  void sweep(F&& is_live) {
+    std::lock_guard lock(mu_);
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < items_.size(); ++i)
+      if (is_live(items_[i])) items_[j++] = items_[i];
+    items_.resize(j);
+  }
+
+ private:
+  Heap& heap_;
+  std::mutex mu_;
+  std::vector<const void*> items_;
+};
+}  // namespace internal
+
+template <class T>
+class Pool {
+ public:
+  explicit Pool(Heap& heap) : set_(heap) {}
+  void put(T* obj) { set_.push(obj); }
+  // A pooled object, or null if the pool is empty (make a new one then).
+  T* get() { return static_cast<T*>(const_cast<void*>(set_.pop())); }
+  std::size_t size() { return set_.size(); }
+
+ private:
+  internal::WeakSlotSet set_;
+};
+
+}  // namespace tricolor
