@@ -219,14 +219,18 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   const bool was_concurrent = config.concurrent;
   marking_.store(false, std::memory_order_release);
   if (was_concurrent) barrier_heap_stopped();
+  // Live heap for pacing: what marking found reachable from the snapshot. Objects allocated black
+  // during the cycle are not counted as live but as allocation since the snapshot (heap_live()
+  // starts at live + during): counting them as live would let a long cycle under a fast allocator
+  // ratchet the goal up without bound.
   const std::size_t allocated = allocated_total_.load(std::memory_order_relaxed);
   const std::size_t during = allocated - allocated_at_mark_start_;
-  const std::size_t live = marker.cycle_marked_bytes() + during;
+  const std::size_t live = marker.cycle_marked_bytes();
   const std::size_t heap_at_end = pages.in_use_bytes();
   // Every in-use span is in a central list now; all become unswept with the flip.
   sweeper.begin_generation(pages.in_use_spans());
   sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
-  allocated_at_termination_.store(allocated, std::memory_order_relaxed);
+  allocated_at_termination_.store(allocated_at_mark_start_, std::memory_order_relaxed);
   pacer.end_cycle(live, during);
   cycle_requested_.store(false, std::memory_order_relaxed);
   safepoint.start_the_world();

@@ -112,8 +112,35 @@ void HeapImpl::release_caches(ThreadState* t) {
 
 void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
   allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
-  if (!cycle_requested_.load(std::memory_order_relaxed) && heap_live() >= pacer.trigger()) request_cycle();
-  if (t != nullptr && t->marking) assist(t, bytes);
+  const std::size_t live = heap_live();
+  if (!cycle_requested_.load(std::memory_order_relaxed) && live >= pacer.trigger()) request_cycle();
+  if (t == nullptr) return;
+  if (t->marking) assist(t, bytes);
+  // Past the goal by more than the slack, with a cycle under way or requested, and no marking work to
+  // help with: wait for the cycle to end (Go parks such an assist). This bounds how far any
+  // allocation rate can overshoot the goal, whatever the scheduler does to the collector's threads.
+  const std::size_t goal = pacer.goal();
+  if (goal < SIZE_MAX / 4 && live > goal + goal / 8 + (1u << 20)) wait_for_cycle(t);
+}
+
+void HeapImpl::wait_for_cycle(ThreadState* t) {
+  request_cycle();
+  std::uint64_t target;
+  {
+    std::lock_guard lock(ctl_mu_);
+    target = std::max(requested_, started_.load(std::memory_order_relaxed));
+  }
+  if (completed_.load(std::memory_order_acquire) >= target) return;
+  const std::uint64_t t0 = monotonic_ns();
+  ++t->blocking_depth;
+  safepoint.enter_blocking(t);
+  {
+    std::unique_lock lock(ctl_mu_);
+    ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
+  }
+  safepoint.leave_blocking(t);
+  --t->blocking_depth;
+  recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 
 void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
@@ -122,13 +149,20 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   // Small debts are left to the background markers; pay in chunks so an assist is worth its entry cost.
   constexpr std::int64_t kMinAssist = 64 * 1024;
   if (t->assist_debt < kMinAssist) return;
+  if (marker.pool().empty()) {
+    // Nothing to take: the markers hold all the grey objects. Do not carry the debt forever.
+    t->assist_debt = 0;
+    return;
+  }
   const std::uint64_t t0 = monotonic_ns();
   const std::size_t done = marker.drain(t->mark, static_cast<std::size_t>(t->assist_debt));
   t->mark.work.publish();
   marker.merge(t->mark);
   t->assist_debt = done >= static_cast<std::size_t>(t->assist_debt) ? 0 : t->assist_debt - static_cast<std::int64_t>(done);
-  // No work to take: the markers hold it all; do not carry the debt forever.
-  if (done == 0) t->assist_debt = 0;
+  if (done == 0) {
+    t->assist_debt = 0;
+    return;
+  }
   recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 
@@ -146,25 +180,26 @@ void HeapImpl::fail_allocation(std::size_t bytes, AllocFailure why) {
 }
 
 void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
-  if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   CacheEntry& e = t->cache[sc];
-  if (e.free_mask == 0 && !t->spans.advance(e, sc)) {
+  // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
+  // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
+  for (bool collected = false;;) {
+    if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
+    if (e.free_mask != 0 || t->spans.advance(e, sc)) break;
     if (Span* old = t->spans.release(e, sc)) central[sc].push_swept(old, sweep_gen(), false);
-    for (int attempt = 0;; ++attempt) {
-      const std::uint32_t sg = sweep_gen();
-      AllocFailure why = AllocFailure::kNone;
-      if (Span* s = acquire_span(t, sc, sg, &why)) {
-        t->spans.install(e, sc, s, t->marking);
-        note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
-        break;
-      }
-      if (attempt == 0) {
-        collect();  // emergency: one full collection, then one more try
-        continue;
-      }
-      if (may_fail) return nullptr;
-      fail_allocation(class_size(class_of_span_class(sc)), why);
+    AllocFailure why = AllocFailure::kNone;
+    if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
+      t->spans.install(e, sc, s, t->marking);
+      note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
+      continue;
     }
+    if (!collected) {
+      collected = true;
+      collect();  // emergency: one full collection, then one more try
+      continue;
+    }
+    if (may_fail) return nullptr;
+    fail_allocation(class_size(class_of_span_class(sc)), why);
   }
   const std::uint64_t m = e.free_mask;
   e.free_mask = m & (m - 1);
@@ -172,8 +207,11 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
 }
 
 void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
-  if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
+  // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
+  // until it is returned to the caller, who roots it.
+  note_allocated(t, npages * kPageSize);
+  if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   Span* s = nullptr;
   for (int attempt = 0;; ++attempt) {
     AllocFailure why = AllocFailure::kNone;
@@ -194,7 +232,6 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(reinterpret_cast<void*>(s->start), type_id);
   large.push_swept(s, sweep_gen(), false);
-  note_allocated(t, s->bytes());
   return payload;
 }
 

@@ -120,6 +120,7 @@ class HeapImpl {
   [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);
   void process_weak_references();
   void assist(ThreadState* t, std::size_t bytes);
+  void wait_for_cycle(ThreadState* t);
 
   std::atomic<std::uint32_t> sweep_gen_{2};
   std::atomic<bool> marking_{false};

@@ -129,18 +129,20 @@ void Marker::thread_main(unsigned) {
       seen = cycle_;
       ++running_;
     }
-    const std::uint64_t cpu0 = thread_cpu_ns();
+    std::uint64_t cpu0 = thread_cpu_ns();
     // acq_rel: the winner reads root_task_, written under mu_ before the cycle began.
     if (!root_task_claimed_.exchange(true, std::memory_order_acq_rel) && root_task_) root_task_(cx);
     for (;;) {
       drain(cx);
       merge(cx);  // before going idle: quiescence implies every count is in
+      const std::uint64_t cpu1 = thread_cpu_ns();
+      cycle_cpu_ns_.fetch_add(cpu1 - cpu0, std::memory_order_relaxed);
       Segment* s = pool_.take_or_wait(threads_.size());
       if (s == nullptr) break;  // end_cycle()
       cx.work.adopt(s);
+      cpu0 = thread_cpu_ns();  // idle time is not marking time
     }
     merge(cx);
-    cycle_cpu_ns_.fetch_add(thread_cpu_ns() - cpu0, std::memory_order_relaxed);
     {
       std::lock_guard lock(mu_);
       --running_;

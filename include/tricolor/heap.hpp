@@ -47,9 +47,9 @@ struct Stats {
   double mark_wall_ms = 0;            // all cycles, start to termination
   double mark_cpu_ms = 0;             // marker threads' CPU
   double assist_ms = 0;
-  PauseSummary global_pauses;         // kMarkStart + kMarkTermination + kFullStop
-  PauseSummary thread_pauses;         // kRootScan + kHandshake + kAssist, per thread
-  std::vector<Pause> pauses;          // every pause, in order (bounded: the last 1<<16)
+  PauseSummary global_pauses;         // kMarkStart + kMarkTermination + kFullStop, all of them
+  PauseSummary thread_pauses;         // kRootScan + kHandshake + kAssist, all of them (histogram)
+  std::vector<Pause> pauses;          // the most recent pauses in order (the last 1<<16)
 };
 
 using RootCallback = void (*)(Tracer& tracer, void* context);
