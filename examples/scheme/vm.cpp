@@ -226,7 +226,9 @@ void VM::arity_error(Value f, std::size_t argc) const {
     else if (p->min_args == p->max_args) expected = std::to_string(p->min_args);
     else expected = std::to_string(p->min_args) + " to " + std::to_string(p->max_args);
   }
-  throw_error(name + ": expected " + expected + " argument" + (expected == "1" ? "" : "s") + ", got " +
+  const bool one = expected.size() >= 1 && expected.back() == '1' &&
+                   (expected.size() == 1 || expected[expected.size() - 2] == ' ');
+  throw_error(name + ": expected " + expected + " argument" + (one ? "" : "s") + ", got " +
               std::to_string(argc));
 }
 

@@ -111,7 +111,7 @@ class VM {
   gc::Runtime& runtime() { return runtime_; }
   std::vector<std::string>& command_line() { return command_line_; }
 
-  static constexpr std::size_t kMaxStack = std::size_t{1} << 24;  // slots
+  static constexpr std::size_t kMaxStack = std::size_t{1} << 22;  // slots: 32 MiB
 
  private:
   static void trace_roots(gc::Tracer& t, void* self);
