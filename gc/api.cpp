@@ -15,7 +15,6 @@ namespace internal {
 
 __thread ThreadFast* tls_thread = nullptr;
 std::atomic<bool> g_barrier_active{false};
-std::atomic<std::uint32_t> g_alloc_epoch{0};
 
 void fail_not_attached(const char* what) {
   fatal(__FILE__, __LINE__,
@@ -66,7 +65,7 @@ void* make_buffer_impl(std::size_t bytes, bool may_fail) {
   if (bytes + kHeaderSize <= kMaxSmallSize) {
     const std::size_t sc = span_class(size_to_class(bytes + kHeaderSize), SpanKind::kNoScan);
     void* slot = allocate_small_dynamic(t, sc, may_fail);
-    return slot == nullptr ? nullptr : finish_allocation(slot, tid);
+    return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
   }
   return allocate_large(t, bytes + kHeaderSize, tid, true, may_fail);
 }

@@ -230,7 +230,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   s->alloc_bits[0] = 1;
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
-  void* payload = finish_allocation(reinterpret_cast<void*>(s->start), type_id);
+  void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
   large.push_swept(s, sweep_gen(), false);
   return payload;
 }

@@ -131,7 +131,7 @@ T* make_impl(std::size_t trailing_bytes, Args&&... args) {
     void* slot = allocate_small_dynamic(t, sc, kMayFail);
     if (slot == nullptr) [[unlikely]]
       return nullptr;
-    obj = finish_allocation(slot, tid);
+    obj = finish_allocation(t, slot, tid);
   } else {
     obj = allocate_large(t, payload + kHeaderSize, tid, false, kMayFail);
     if (obj == nullptr) [[unlikely]]
@@ -154,7 +154,7 @@ T* make_fixed(Args&&... args) {
     void* slot = allocate_small<sc>(t, kMayFail);
     if (slot == nullptr) [[unlikely]]
       return nullptr;
-    void* obj = finish_allocation(slot, tid);
+    void* obj = finish_allocation(t, slot, tid);
     return construct_at_slot<T>(t, obj, sizeof(T), std::forward<Args>(args)...);
   }
 }

@@ -63,6 +63,9 @@ struct ThreadFast {
   bool marking = false;
   bool roots_scanned = true;
   std::uint32_t no_safepoint_depth = 0;  // >0 inside the collector's own callbacks
+  // Written into the header of every object this thread allocates (LeakCheck scopes, heap profiles).
+  // Thread-local so the fast path touches no shared cache line for it.
+  std::uint32_t alloc_epoch = 0;
 };
 
 // The current thread's state, null when the thread is not attached. __thread: a plain TLS slot with no
@@ -73,8 +76,6 @@ extern __thread ThreadFast* tls_thread;
 // stopped, and the stop/resume handshake (acquire/release) orders it for them; a thread of another
 // heap that sees a stale value takes the slow path, which re-checks its own heap.
 extern std::atomic<bool> g_barrier_active;
-// Allocation epoch written into every header (LeakCheck). relaxed: an epoch is a label, not a fence.
-extern std::atomic<std::uint32_t> g_alloc_epoch;
 
 [[noreturn, gnu::cold]] void fail_not_attached(const char* what);
 [[noreturn, gnu::cold]] void fail_root_order(const RootNode* node);
@@ -118,10 +119,10 @@ inline void* allocate_small_dynamic(ThreadFast* t, std::size_t sc, bool may_fail
 }
 
 // Writes the header. Returns the payload. (The slot's color was set when its span entered the cache.)
-inline void* finish_allocation(void* slot, std::uint32_t type_id) {
+inline void* finish_allocation(const ThreadFast* t, void* slot, std::uint32_t type_id) {
   auto* h = static_cast<ObjectHeader*>(slot);
   h->type_id = type_id;
-  h->epoch = g_alloc_epoch.load(std::memory_order_relaxed);
+  h->epoch = t->alloc_epoch;
   return static_cast<char*>(slot) + kHeaderSize;
 }
 
