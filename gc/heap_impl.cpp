@@ -249,6 +249,8 @@ Stats HeapImpl::stats() const {
   recorder.fill(s);
   s.heap_bytes = pages.in_use_bytes();
   s.heap_peak_bytes = pages.peak_in_use_bytes();
+  s.committed_bytes = pages.committed_bytes();
+  s.released_bytes = pages.released_bytes();
   s.live_bytes = pacer.last_live();
   s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);
   s.heap_goal = pacer.goal();

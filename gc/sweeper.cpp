@@ -1,5 +1,7 @@
 #include "gc/sweeper.hpp"
 
+#include <chrono>
+
 #include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
 
@@ -126,11 +128,16 @@ void Sweeper::stop() {
   thread_.join();
 }
 
+// The background thread sweeps after every cycle and is also the scavenger: free spans that have
+// stayed free for longer than Config::scavenge_delay_ms go back to the OS (madvise DONTNEED), so
+// resident memory follows the live heap down after a phase of high use. It wakes at least every
+// scavenge delay for that, even when no cycle runs.
 void Sweeper::background_main() {
+  const auto delay = std::chrono::milliseconds(h_.config.scavenge_delay_ms);
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return wake_ || stop_; });
+      cv_.wait_for(lock, delay, [&] { return wake_ || stop_; });
       if (stop_) return;
       wake_ = false;
     }
@@ -139,6 +146,9 @@ void Sweeper::background_main() {
       std::lock_guard lock(mu_);
       if (stop_) return;
     }
+    const std::uint64_t now = monotonic_ns();
+    const std::uint64_t d = std::uint64_t(h_.config.scavenge_delay_ms) * 1000000u;
+    if (now > d) scavenged_bytes_.fetch_add(h_.pages.scavenge(now - d), std::memory_order_relaxed);
   }
 }
 

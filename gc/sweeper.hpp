@@ -45,6 +45,7 @@ class Sweeper {
   void stop();
 
   std::uint64_t objects_freed() const { return objects_freed_.load(std::memory_order_relaxed); }
+  std::size_t scavenged_bytes() const { return scavenged_bytes_.load(std::memory_order_relaxed); }
 
   // Sweeps one claimed span; exposed for heap teardown (everything dead) and tests.
   Result sweep_span(Span* s, std::uint32_t sg, bool all_dead = false);
@@ -58,6 +59,7 @@ class Sweeper {
   HeapImpl& h_;
   std::atomic<std::size_t> unswept_{0};
   std::atomic<std::uint64_t> objects_freed_{0};
+  std::atomic<std::size_t> scavenged_bytes_{0};
   std::atomic<std::size_t> next_class_{0};
 
   std::thread thread_;

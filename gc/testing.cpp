@@ -25,4 +25,5 @@ void wait_for_sweeping_for_testing(Heap& heap) { heap.impl().sweeper.finish(heap
 
 namespace tricolor::internal {
 void fail_commits_for_testing(Heap& heap, bool fail) { heap.impl().pages.fail_commits_for_testing(fail); }
+std::size_t scavenge_now_for_testing(Heap& heap) { return heap.impl().pages.scavenge(UINT64_MAX); }
 }  // namespace tricolor::internal

@@ -12,6 +12,8 @@ void blacken_for_testing(Heap& heap, const void* obj);
 bool is_marked_for_testing(Heap& heap, const void* obj);
 // Makes the page heap's commits fail as if mmap/mprotect had.
 void fail_commits_for_testing(Heap& heap, bool fail);
+// Runs the scavenger now, releasing every free span regardless of how long it has been free.
+std::size_t scavenge_now_for_testing(Heap& heap);
 // Finishes sweeping now (the background sweeper may still be at it).
 void wait_for_sweeping_for_testing(Heap& heap);
 

@@ -87,6 +87,28 @@ TEST_CASE("at the heap limit try_make returns null and make throws, after one em
   REQUIRE(try_make<Big>() != nullptr);
 }
 
+TEST_CASE("memory of a dropped structure goes back to the OS", "[page_heap][scavenger]") {
+  Config c = tctest::test_config();
+  c.scavenge_delay_ms = 1000000;  // only the explicit call below scavenges
+  tctest::TestHeap h(c);
+  {
+    std::vector<Root<Big>*> kept;
+    for (int i = 0; i < 400; ++i) kept.push_back(new Root<Big>(make<Big>()));  // ~40 MB live
+    h.collect_now();
+    REQUIRE(h.stats().heap_bytes >= 400 * sizeof(Big));
+    while (!kept.empty()) {
+      delete kept.back();
+      kept.pop_back();
+    }
+  }
+  h.collect_now();
+  REQUIRE(h.stats().heap_bytes < 400 * sizeof(Big) / 4);
+  const std::size_t released = scavenge_now_for_testing(h.heap);
+  REQUIRE(released >= 300 * sizeof(Big));
+  const Stats s = h.stats();
+  REQUIRE(s.committed_bytes - s.released_bytes < 400 * sizeof(Big) / 2);
+}
+
 TEST_CASE("a commit failure surfaces as a clean allocation failure", "[page_heap][limit]") {
   tctest::TestHeap h;
   fail_commits_for_testing(h.heap, true);

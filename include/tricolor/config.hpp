@@ -8,6 +8,7 @@
 //   TRICOLOR_CONCURRENT    0: mark with the world stopped; 1: concurrent (default)
 //   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
 //   TRICOLOR_GCTRACE       1: one line per cycle on stderr
+//   TRICOLOR_SCAVENGE_MS   free spans unused this long go back to the OS (default 500)
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,8 @@ struct Config {
   bool verify = false;
   bool gctrace = false;
   bool background_sweeper = true;
+  // Free spans unused for this long are returned to the OS by the background sweeper (scavenger).
+  unsigned scavenge_delay_ms = 500;
   // Virtual address space reserved for the heap (never committed up front).
   std::size_t reserve = std::size_t{64} << 30;
   // Called on the collector's thread at each phase change; must not allocate or block.

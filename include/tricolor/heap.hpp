@@ -39,6 +39,8 @@ struct PauseSummary {
 struct Stats {
   std::size_t heap_bytes = 0;         // committed span bytes
   std::size_t heap_peak_bytes = 0;
+  std::size_t committed_bytes = 0;    // address space committed to the heap (spans in use or free)
+  std::size_t released_bytes = 0;     // of which free pages returned to the OS by the scavenger
   std::size_t live_bytes = 0;         // marked at the end of the last cycle
   std::size_t allocated_bytes = 0;    // total handed to mutators (counted per span refill)
   std::size_t heap_goal = 0;
