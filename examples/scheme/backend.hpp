@@ -4,6 +4,8 @@
 //
 //   Managed<T>        base of every heap type: tricolor::Object<T> / nothing
 //   Field<T>          a pointer field inside a heap object: tricolor::Member<T> (write barrier) / T*
+//   Weak<T>           a field that does not keep its target alive: tricolor::Weak<T> / a strong
+//                     pointer (Boehm could use disappearing links; the benchmarks do not need them)
 //   Tracer            what trace() receives: tricolor::Tracer / a stand-in that is never called
 //   make<T>, make_with_trailing<T>
 //                     allocation; throw OutOfMemory at the heap limit. A type that says
@@ -65,6 +67,16 @@ struct Managed {};
 
 template <class T>
 using Field = T*;
+
+template <class T>
+class Weak {
+ public:
+  Weak(T* p = nullptr) : p_(p) {}  // NOLINT: like tricolor::Weak
+  T* get() const { return p_; }
+
+ private:
+  T* p_;
+};
 
 // Stand-in: Boehm never calls trace(), but the heap types keep one source for both back ends.
 class Tracer {
@@ -165,6 +177,8 @@ template <class T>
 using Managed = tricolor::Object<T>;
 template <class T>
 using Field = tricolor::Member<T>;
+template <class T>
+using Weak = tricolor::Weak<T>;
 using Tracer = tricolor::Tracer;
 using RootCallback = tricolor::RootCallback;
 

@@ -1,15 +1,20 @@
 // The symbol table: one Symbol per name, so that eq? on symbols is pointer equality and the compiler
 // compares names by address.
 //
-// It is a chained hash table whose bucket array and chain nodes live in the collected heap; the
-// table object itself is a root of the VM (traced by the VM's root callback, so assigning buckets_
-// needs no barrier).
+// A chained hash table whose bucket array and chain nodes live in the collected heap; the table
+// object itself is a root of the VM (traced by the VM's root callback, so assigning buckets_ needs no
+// barrier).
 //
-// Strong for now: every symbol ever read stays alive. Issue 6 wants it weak (a symbol that no code or
-// data refers to may go), and the table is kept behind this interface so that the change stays here:
-// SymbolEntry::symbol becomes a tricolor::Weak<Symbol>, lookup skips cleared entries and insert
-// unlinks them. Nothing outside relies on the table keeping a symbol alive: a symbol that names a
-// global is held by its Global cell, which the VM holds.
+// Weak (on tricolor): a chain node refers to its symbol through a tricolor::Weak, so a symbol that no
+// code, data or global binding refers to any more is collected, and its node reads null from then on.
+// Invariants:
+//   - A symbol is interned at most once while it lives: lookup and insertion both read the weak
+//     references, and reading one while the collector marks keeps the target alive for that cycle.
+//   - Cleared nodes are unlinked lazily, by insertion into their bucket and by grow(); count_ counts
+//     nodes, live or cleared, so the load factor is an upper bound.
+//   - Nothing else relies on the table keeping a symbol alive: a symbol that names a global is held by
+//     its Global cell (which the VM holds); keywords are VM roots.
+// On Boehm, gc::Weak is a strong pointer and the table keeps every symbol.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,21 +31,23 @@ struct SymbolEntry final : HeapObj, gc::Managed<SymbolEntry> {
     t.trace(symbol, "symbol");
     t.trace(next, "next");
   }
-  gc::Field<Symbol> symbol;
+  gc::Weak<Symbol> symbol;
   gc::Field<SymbolEntry> next;
 };
 
 class SymbolTable {
  public:
-  // May allocate (a safepoint): heap pointers the caller holds must be rooted.
+  // May allocate (a safepoint): heap pointers the caller holds must be rooted. The result is not
+  // rooted, and may be held only weakly: root it before the next allocation.
   Symbol* intern(std::string_view name);
-  std::size_t size() const { return count_; }
+  // Live symbols (walks the table; for tests and statistics).
+  std::size_t live_count() const;
   // Called from the owner's root callback.
   void trace(gc::Tracer& t) const { t.trace(buckets_, "symbol table"); }
 
  private:
   static std::uint64_t hash(std::string_view s);
-  Symbol* find(std::string_view name, std::uint64_t h) const;
+  Symbol* find(std::string_view name, std::uint64_t h);
   void grow();
 
   Vector* buckets_ = nullptr;  // of SymbolEntry chains; a root, not a heap field

@@ -98,6 +98,7 @@ class VM {
     return Value::object(make_object_with_trailing<Vector>(n * sizeof(Slot), n, fill));
   }
   Symbol* intern(std::string_view name) { return symbols_.intern(name); }
+  std::size_t live_symbols() const { return symbols_.live_count(); }
   // The global cell for s, created unbound on first use. s must be rooted.
   Global* global(Symbol* s);
   Symbol* keyword(Keyword k) const { return keywords_[static_cast<int>(k)].as<Symbol>(); }
