@@ -132,6 +132,7 @@ void HeapImpl::run_cycle_concurrent() {
     emit(Phase::kMarkStart);
     const std::uint64_t t0 = monotonic_ns();
     safepoint.stop_the_world();
+    trace_.start_stop = monotonic_ns() - t0;
     marker.reset_cycle_counters();
     allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
     marking_.store(true, std::memory_order_release);
@@ -145,7 +146,8 @@ void HeapImpl::run_cycle_concurrent() {
     controller_cx_.work.publish();
     marker.merge(controller_cx_);
     safepoint.start_the_world();
-    recorder.record(PauseKind::kMarkStart, t0, monotonic_ns() - t0);
+    trace_.start_pause = monotonic_ns() - t0;
+    recorder.record(PauseKind::kMarkStart, t0, trace_.start_pause);
 
     marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
     emit(Phase::kRootScan);
@@ -159,7 +161,10 @@ void HeapImpl::run_cycle_concurrent() {
     flush_found_.store(0, std::memory_order_relaxed);
     safepoint.handshake(kActionFlush);
     const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (drain_pending_shades(controller_cx_) ? 1 : 0);
-    if (found == 0) break;
+    // Done only if the round found nothing *and* nothing is left anywhere: an assist that was running
+    // when the markers went idle published its leftover work before answering the handshake, and an
+    // assist may be holding work right now.
+    if (found == 0 && marker.pool().empty() && assists_in_flight_.load(std::memory_order_acquire) == 0) break;
   }
   mark_termination_stopped(cycle_start, mark_start, heap_before);
 }
@@ -194,12 +199,14 @@ void HeapImpl::mark_termination_stopped(std::uint64_t cycle_start, std::uint64_t
     emit(Phase::kMarkTermination);
     const std::uint64_t t0 = monotonic_ns();
     safepoint.stop_the_world();
+    trace_.stopped = monotonic_ns();
     // Normally empty: the last handshake round found nothing. Whatever a thread shaded since is
     // drained here, with the world stopped, so termination is certain.
     for (ThreadState* t : safepoint.threads()) flush_barrier(t);
     drain_pending_shades(controller_cx_);
     controller_cx_.work.publish();
     marker.wait_quiescent();
+    trace_.drained = monotonic_ns();
     finish_marking_stopped(cycle_start, mark_start, heap_before, PauseKind::kMarkTermination, t0);
   }
   marker.end_cycle();
@@ -208,7 +215,9 @@ void HeapImpl::mark_termination_stopped(std::uint64_t cycle_start, std::uint64_t
 // World stopped, marking complete. Shared tail of both modes.
 void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
                                       PauseKind pause, std::uint64_t pause_start) {
+  if (pause == PauseKind::kFullStop) trace_.stopped = trace_.drained = monotonic_ns();
   process_weak_references();
+  trace_.weak = monotonic_ns();
   if (config.verify) verify_marking();
   for (ThreadState* t : safepoint.threads()) {
     release_caches(t);
@@ -233,6 +242,7 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   allocated_at_termination_.store(allocated_at_mark_start_, std::memory_order_relaxed);
   pacer.end_cycle(live, during);
   cycle_requested_.store(false, std::memory_order_relaxed);
+  trace_.flipped = monotonic_ns();
   safepoint.start_the_world();
   const std::uint64_t end = monotonic_ns();
   recorder.record(pause, pause_start, end - pause_start);
@@ -243,10 +253,16 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     Stats s;
     recorder.fill(s);
     std::fprintf(stderr,
-                 "gc %" PRIu64 " @%.3fs: %s mark %.2f ms wall, %.2f ms marker cpu; pause %.3f ms; heap %.1f -> %.1f MB, "
+                 "gc %" PRIu64 " @%.3fs: %s mark %.2f ms wall, %.2f ms marker cpu; start %.3f ms (stop %.3f); "
+                 "termination %.3f ms (stop %.3f + drain %.3f + weak %.3f + verify/flip %.3f + resume %.3f); "
+                 "heap %.1f -> %.1f MB, "
                  "live %.1f MB, goal %.1f MB, trigger %.1f MB; assists %.2f ms total; %u markers\n",
                  started_.load(std::memory_order_relaxed), double(cycle_start) / 1e9,
-                 config.concurrent ? "concurrent" : "stw", wall_ms, cpu_ms, double(end - pause_start) / 1e6,
+                 config.concurrent ? "concurrent" : "stw", wall_ms, cpu_ms, double(trace_.start_pause) / 1e6,
+                 double(trace_.start_stop) / 1e6, double(end - pause_start) / 1e6,
+                 double(trace_.stopped - pause_start) / 1e6, double(trace_.drained - trace_.stopped) / 1e6,
+                 double(trace_.weak - trace_.drained) / 1e6, double(trace_.flipped - trace_.weak) / 1e6,
+                 double(end - trace_.flipped) / 1e6,
                  double(heap_before) / 1e6, double(heap_at_end) / 1e6, double(live) / 1e6, double(pacer.goal()) / 1e6,
                  double(pacer.trigger()) / 1e6, s.assist_ms, marker.threads());
   }

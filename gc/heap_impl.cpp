@@ -155,9 +155,13 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
     return;
   }
   const std::uint64_t t0 = monotonic_ns();
+  // acq_rel: the termination check reads this after the pool; work taken from the pool is covered
+  // by the count until it is published again.
+  assists_in_flight_.fetch_add(1, std::memory_order_acq_rel);
   const std::size_t done = marker.drain(t->mark, static_cast<std::size_t>(t->assist_debt));
   t->mark.work.publish();
   marker.merge(t->mark);
+  assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
   t->assist_debt = done >= static_cast<std::size_t>(t->assist_debt) ? 0 : t->assist_debt - static_cast<std::int64_t>(done);
   if (done == 0) {
     t->assist_debt = 0;

@@ -131,6 +131,11 @@ class HeapImpl {
   std::size_t allocated_at_mark_start_ = 0;
   std::atomic<bool> cycle_requested_{false};
   std::atomic<std::size_t> flush_found_{0};
+  std::atomic<int> assists_in_flight_{0};
+  // Phase timestamps of the current cycle, for TRICOLOR_GCTRACE (controller thread only).
+  struct CycleTrace {
+    std::uint64_t start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
+  } trace_;
 
   std::mutex roots_mu_;
   GlobalNode* globals_ = nullptr;

@@ -125,9 +125,12 @@ void LocalWorklist::publish() {
 
 void LocalWorklist::share_half() {
   if (cur_ == nullptr || cur_->n < 2) return;
+  // Give away the bottom half: in a depth-first scan the oldest entries are the roots of the largest
+  // unexplored subgraphs (siblings near the top of a tree), so a thief gets lasting work.
   Segment* half = pool_->new_segment();
   const std::size_t k = cur_->n / 2;
-  for (std::size_t i = 0; i < k; ++i) half->items[i] = cur_->items[cur_->n - k + i];
+  for (std::size_t i = 0; i < k; ++i) half->items[i] = cur_->items[i];
+  for (std::size_t i = k; i < cur_->n; ++i) cur_->items[i - k] = cur_->items[i];
   half->n = k;
   cur_->n -= k;
   pool_->publish(half);

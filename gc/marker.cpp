@@ -53,10 +53,11 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     if (obj == nullptr) break;
     scan(obj, cx);
     scanned += pages_.span_of(obj)->elem_size;
-    // Idle markers cannot steal from a local segment: hand them half now and then.
-    if (++since_share == 64) {
+    // Idle markers cannot steal from a local segment: hand them half now and then. A binary tree's
+    // depth-first stack holds only about its depth, so even a few entries are worth sharing.
+    if (++since_share == 16) {
       since_share = 0;
-      if (pool_.hungry() && cx.work.local_size() > 32) cx.work.share_half();
+      if (cx.work.local_size() >= 2 && pool_.hungry()) cx.work.share_half();
     }
   }
   cx.scanned_bytes += scanned;
