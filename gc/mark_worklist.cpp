@@ -20,8 +20,8 @@ void MarkWorklist::publish(Segment* s) {
     count_.fetch_add(1, std::memory_order_release);
     wake = idle_.load(std::memory_order_relaxed) > 0;
   }
-  // notify_all: the controller may be waiting on the same condition for quiescence.
-  if (wake) cv_.notify_all();
+  // One segment feeds one idle marker: waking them all would make every publication a futex storm.
+  if (wake) cv_.notify_one();
 }
 
 Segment* MarkWorklist::take() {
@@ -39,7 +39,7 @@ Segment* MarkWorklist::take() {
     // the idle team: then nobody in the team will notify, so do it here for wait_quiescent().
     quiescent = head_ == nullptr && idle_.load(std::memory_order_relaxed) == team_size_;
   }
-  if (quiescent) cv_.notify_all();
+  if (quiescent) quiescent_cv_.notify_all();
   return s;
 }
 
@@ -47,7 +47,7 @@ Segment* MarkWorklist::take_or_wait(std::size_t team_size) {
   std::unique_lock lock(mu_);
   team_size_ = team_size;
   idle_.fetch_add(1, std::memory_order_relaxed);
-  if (idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr) cv_.notify_all();
+  if (idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr) quiescent_cv_.notify_all();
   cv_.wait(lock, [&] { return head_ != nullptr || stop_; });
   idle_.fetch_sub(1, std::memory_order_relaxed);
   Segment* s = head_;
@@ -60,7 +60,7 @@ Segment* MarkWorklist::take_or_wait(std::size_t team_size) {
 
 void MarkWorklist::wait_quiescent(std::size_t team_size) {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr; });
+  quiescent_cv_.wait(lock, [&] { return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr; });
 }
 
 void MarkWorklist::stop_waiting() {

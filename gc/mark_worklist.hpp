@@ -50,7 +50,8 @@ class MarkWorklist {
 
  private:
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;            // idle markers wait here for work
+  std::condition_variable quiescent_cv_;  // the controller waits here for the round's end
   Segment* head_ = nullptr;
   Segment* spare_ = nullptr;
   std::atomic<std::size_t> count_{0};

@@ -47,6 +47,7 @@ void Marker::scan(const void* obj, MarkContext& cx) {
 
 std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
   std::size_t scanned = 0;
+  std::size_t reported = 0;
   unsigned since_share = 0;
   while (scanned < budget_bytes) {
     const void* obj = cx.work.pop();
@@ -58,17 +59,20 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     if (++since_share == 16) {
       since_share = 0;
       if (cx.work.local_size() >= 2 && pool_.hungry()) cx.work.share_half();
+      // The pacer sizes assists by the work left: keep the shared progress count current.
+      if (scanned - reported >= (256u << 10)) {
+        scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);
+        reported = scanned;
+      }
     }
   }
-  cx.scanned_bytes += scanned;
+  scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);
   return scanned;
 }
 
 void Marker::merge(MarkContext& cx) {
   cycle_marked_bytes_.fetch_add(cx.marked_bytes, std::memory_order_relaxed);
-  scanned_bytes_.fetch_add(cx.scanned_bytes, std::memory_order_relaxed);
   cx.marked_bytes = 0;
-  cx.scanned_bytes = 0;
   if (!cx.weak_slots.empty() || !cx.ephemerons.empty()) {
     std::lock_guard lock(merge_mu_);
     weak_slots_.insert(weak_slots_.end(), cx.weak_slots.begin(), cx.weak_slots.end());

@@ -35,7 +35,6 @@ struct MarkContext {
   explicit MarkContext(MarkWorklist& pool) : work(pool) {}
   LocalWorklist work;
   std::size_t marked_bytes = 0;
-  std::size_t scanned_bytes = 0;
   std::vector<WeakSlot*> weak_slots;   // seen this cycle
   std::vector<Ephemeron> ephemerons;   // seen this cycle with an unmarked key
 };
@@ -79,7 +78,6 @@ class Marker {
   std::uint64_t cycle_cpu_ns() const { return cycle_cpu_ns_.load(std::memory_order_relaxed); }
   std::size_t scanned_bytes_so_far() const { return scanned_bytes_.load(std::memory_order_relaxed); }
   void add_marked_bytes(std::size_t n) { cycle_marked_bytes_.fetch_add(n, std::memory_order_relaxed); }
-  void add_scanned_bytes(std::size_t n) { scanned_bytes_.fetch_add(n, std::memory_order_relaxed); }
   void reset_cycle_counters();
   // Weak slots and ephemerons seen by the markers this cycle (after end_cycle()).
   void take_weak(std::vector<WeakSlot*>& slots, std::vector<Ephemeron>& eph);

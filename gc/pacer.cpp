@@ -6,6 +6,12 @@ namespace tricolor::internal {
 
 Pacer::Pacer(const Config& c)
     : gc_percent_(c.gc_percent), initial_(c.initial_heap), soft_limit_(c.soft_limit) {
+  // The hard limit is also a soft one: aim below it, so that reaching it (an emergency collection)
+  // is the exception rather than the pacing mechanism.
+  if (c.max_heap != 0) {
+    const std::size_t under_hard = c.max_heap / 20 * 19;
+    soft_limit_ = soft_limit_ == 0 ? under_hard : std::min(soft_limit_, under_hard);
+  }
   recompute(0);
 }
 
