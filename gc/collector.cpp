@@ -241,6 +241,7 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
   allocated_at_termination_.store(allocated_at_mark_start_, std::memory_order_relaxed);
   pacer.end_cycle(live, during);
+  pages.set_scavenge_retain(pacer.goal() + pacer.goal() / 10);
   cycle_requested_.store(false, std::memory_order_relaxed);
   trace_.flipped = monotonic_ns();
   safepoint.start_the_world();

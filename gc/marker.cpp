@@ -58,7 +58,8 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     // depth-first stack holds only about its depth, so even a few entries are worth sharing.
     if (++since_share == 16) {
       since_share = 0;
-      if (cx.work.local_size() >= 2 && pool_.hungry()) cx.work.share_half();
+      // Only when the pool cannot feed them: sharing costs a lock and a wake-up.
+      if (cx.work.local_size() >= 2 && pool_.hungry() && pool_.empty()) cx.work.share_half();
       // The pacer sizes assists by the work left: keep the shared progress count current.
       if (scanned - reported >= (256u << 10)) {
         scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);

@@ -209,11 +209,16 @@ void PageHeap::free(Span* s) {
 std::size_t PageHeap::scavenge(std::uint64_t free_before_ns) {
   std::lock_guard lock(mu_);
   std::size_t released = 0;
-  for (auto& [npages, s] : free_by_size_) {
+  const std::size_t retain = retain_bytes_.load(std::memory_order_relaxed);
+  std::size_t resident = committed_bytes() - released_bytes_.load(std::memory_order_relaxed);
+  // Largest spans first: fewest madvise calls for the most memory.
+  for (auto it = free_by_size_.rbegin(); it != free_by_size_.rend() && resident > retain; ++it) {
+    Span* s = it->second;
     if (s->scavenged || s->free_since_ns > free_before_ns) continue;
     if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) == 0) {
       s->scavenged = true;
       released += s->bytes();
+      resident -= std::min(resident, s->bytes());
     }
   }
   released_bytes_.fetch_add(released, std::memory_order_relaxed);

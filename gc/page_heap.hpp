@@ -57,8 +57,12 @@ class PageHeap {
   std::size_t max_heap() const { return max_heap_; }
   std::size_t in_use_spans() const { return in_use_spans_.load(std::memory_order_relaxed); }
 
-  // Returns to the OS the free spans that have been free since before `free_before_ns`; returns bytes.
+  // Returns to the OS the free spans that have been free since before `free_before_ns`, as long as
+  // resident heap memory (committed - released) stays above the retain target; returns bytes.
   std::size_t scavenge(std::uint64_t free_before_ns);
+  // Resident memory the scavenger leaves alone (the pacer's goal plus a margin): releasing pages
+  // the heap will grow back into soon only buys page faults.
+  void set_scavenge_retain(std::size_t bytes) { retain_bytes_.store(bytes, std::memory_order_relaxed); }
 
   // Test hook: make the next commits fail as if mmap/mprotect had.
   void fail_commits_for_testing(bool fail) { fail_commits_.store(fail, std::memory_order_relaxed); }
@@ -88,6 +92,7 @@ class PageHeap {
   std::atomic<std::size_t> released_bytes_{0};
   std::atomic<std::size_t> in_use_spans_{0};
   std::atomic<bool> fail_commits_{false};
+  std::atomic<std::size_t> retain_bytes_{0};
 };
 
 std::uint64_t monotonic_ns();
