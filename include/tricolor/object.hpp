@@ -11,9 +11,11 @@
 // (an allocating mutator or the background sweeper): a destructor must not touch other collected
 // objects (they may already be gone) and must not allocate.
 //
-// A raw T* returned by make<>() or read from a Member is valid until the calling thread's next
-// safepoint (an allocation that takes the slow path, safepoint(), a BlockingScope): keep it in a
-// Root<T> across those.
+// Objects never move. A raw T* stays valid as long as the object is reachable from a root (a Root,
+// a Global, a root callback, or a chain of Members from one of those): walking a rooted structure
+// with raw pointers while allocating is fine. An object that nothing else holds — e.g. the result
+// of make<>() before it is stored anywhere — is only safe until the thread's next safepoint (an
+// allocation that takes the slow path, safepoint(), a BlockingScope): root it before those.
 #pragma once
 #include <cstddef>
 #include <cstdint>
