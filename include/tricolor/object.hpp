@@ -70,8 +70,9 @@ constexpr auto trace_fn() -> void (*)(const void*, Tracer&) {
   else return nullptr;
 }
 
+// Inlined into the allocation fast path: after the first call it is one guard-byte test and a load.
 template <class T>
-std::uint32_t type_id() {
+[[gnu::always_inline]] inline std::uint32_t type_id() {
   static const std::uint32_t id = register_type(
       typeid(T), trace_fn<T>(), std::is_trivially_destructible_v<T> ? nullptr : &destroy_thunk<T>,
       sizeof(T));
