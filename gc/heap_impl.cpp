@@ -26,6 +26,7 @@ HeapImpl::HeapImpl(const Config& c)
       pacer(c),
       safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
       sweeper(*this),
+      leaks(*this, config),
       controller_cx_(marker.pool()) {
   controller_ = std::thread([this] { controller_main(); });
   if (config.background_sweeper) sweeper.start_background();
@@ -79,6 +80,7 @@ ThreadState* HeapImpl::attach(const char* name) {
   {
     std::lock_guard lock(safepoint.threads_mu());
     t->ordinal = next_thread_ordinal_++;
+    t->alloc_epoch = leaks.epoch_for_new_thread(t->ordinal);  // LeakCheck's rule: gc/leak_check.hpp
     // The cycle's flags change only under threads_mu (with the world stopped): read a consistent pair.
     t->marking = marking_.load(std::memory_order_relaxed);
     t->roots_scanned = true;  // a new thread has no roots; pointers it obtains come from the heap
@@ -189,7 +191,8 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
   for (bool collected = false;;) {
     if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
-    if (e.free_mask != 0 || t->spans.advance(e, sc)) break;
+    // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
+    if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
     if (Span* old = t->spans.release(e, sc)) central[sc].push_swept(old, sweep_gen(), false);
     AllocFailure why = AllocFailure::kNone;
     if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
@@ -204,6 +207,12 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     }
     if (may_fail) return nullptr;
     fail_allocation(class_size(class_of_span_class(sc)), why);
+  }
+  if (leaks.sites.enabled()) [[unlikely]] {
+    // Sampling keeps the window empty, so every allocation comes here (gc/alloc_sites.hpp).
+    void* slot = t->spans.take_sampled(e, sc);
+    leaks.sites.note_allocation(t->spans, slot, class_size(class_of_span_class(sc)));
+    return slot;
   }
   const std::uint64_t m = e.free_mask;
   e.free_mask = m & (m - 1);
@@ -235,6 +244,8 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
+  if (leaks.sites.enabled()) [[unlikely]]
+    leaks.sites.note_allocation(t->spans, reinterpret_cast<void*>(s->start), s->bytes());
   large.push_swept(s, sweep_gen(), false);
   return payload;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gc/central_list.hpp"
+#include "gc/leak_check.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 #include "gc/page_heap.hpp"
@@ -104,6 +105,9 @@ class HeapImpl {
   Safepoint safepoint;
   Sweeper sweeper;
   StatsRecorder recorder;
+  // Leak checking, allocation sites, find-leak mode (gc/leak_check.hpp): idle unless configured or a
+  // LeakCheck opens.
+  LeakState leaks;
 
  private:
   friend class Sweeper;

@@ -4,8 +4,8 @@
 //
 // Invariant: while the cache holds span s for class c, s is in no central list and only this thread
 // touches s->alloc_bits. Slots of words before word[c] are all handed out; in word[c] the handed-out
-// slots are those not in the window's free mask. release() writes that back into alloc_bits, so a
-// released span's alloc_bits are exact again.
+// slots are those neither in the window's free mask nor pending (sampling). release() writes that
+// back into alloc_bits, so a released span's alloc_bits are exact again.
 #pragma once
 #include <cstdint>
 
@@ -56,7 +56,8 @@ class ThreadCache {
   Span* release(CacheEntry& e, std::size_t sc) {
     Span* s = span_[sc];
     if (s == nullptr) return nullptr;
-    if (word_[sc] < s->nwords()) s->alloc_bits[word_[sc]] = s->valid_mask(word_[sc]) & ~e.free_mask;
+    if (word_[sc] < s->nwords()) s->alloc_bits[word_[sc]] = s->valid_mask(word_[sc]) & ~(e.free_mask | pending_[sc]);
+    pending_[sc] = 0;
     span_[sc] = nullptr;
     word_[sc] = 0;
     e.free_mask = 0;
@@ -64,8 +65,24 @@ class ThreadCache {
     return s;
   }
 
+  // Allocation sampling (gc/alloc_sites.hpp). While the heap samples, the inline window stays empty
+  // so that every allocation reaches the slow path; the window's free slots wait in pending_ and are
+  // handed out one per call. pending_ is always 0 when sampling is off, so nothing else changes:
+  // advance() is only called with pending_[sc] == 0, and release() gives pending slots back as free.
+  std::uint64_t pending(std::size_t sc) const { return pending_[sc]; }
+  void* take_sampled(CacheEntry& e, std::size_t sc) {
+    pending_[sc] |= e.free_mask;
+    e.free_mask = 0;
+    const std::uint64_t m = pending_[sc];
+    pending_[sc] = m & (m - 1);
+    return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+  }
+  std::int64_t sample_countdown = 0;  // bytes until the next sample
+  std::uint64_t sample_rng = 0;       // 0 until the thread's first sample seeds it
+
  private:
   Span* span_[kNumSpanClasses] = {};
+  std::uint64_t pending_[kNumSpanClasses] = {};
   std::uint16_t word_[kNumSpanClasses] = {};
 };
 

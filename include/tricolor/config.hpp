@@ -9,10 +9,14 @@
 //   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
 //   TRICOLOR_GCTRACE       1: one line per cycle on stderr
 //   TRICOLOR_SCAVENGE_MS   free spans unused this long go back to the OS (default 500)
+//   TRICOLOR_ALLOC_SITES   allocation sites for leak reports and heap profiles: 1 = every allocation,
+//                          N (e.g. 512k) = one sampled allocation per N bytes on average; 0 = off
+//   TRICOLOR_FIND_LEAK     find-leak mode: 1 = every type, or comma-separated type-name globs
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace tricolor {
 
@@ -45,6 +49,14 @@ struct Config {
   bool background_sweeper = true;
   // Free spans unused for this long are returned to the OS by the background sweeper (scavenger).
   unsigned scavenge_delay_ms = 500;
+  // Leak checking (include/tricolor/leak_check.hpp, docs/leak_checking.md). Both off by default and
+  // then free: the allocation fast path does not look at them.
+  // Record allocation stacks: 0 off, 1 every allocation, N one allocation per N bytes on average
+  // (Go's MemProfileRate). On, every allocation takes the out-of-line slow path.
+  std::size_t alloc_sites = 0;
+  // Find-leak mode: objects of the types matching these comma-separated globs ("*": all) must be
+  // released with tricolor::release(); those that become unreachable unreleased are reported.
+  std::string find_leak;
   // Virtual address space reserved for the heap (never committed up front).
   std::size_t reserve = std::size_t{64} << 30;
   // Called on the collector's thread at each phase change; must not allocate or block.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tricolor/config.hpp"
+#include "tricolor/leak_check.hpp"
 #include "tricolor/tracer.hpp"
 
 namespace tricolor {
@@ -85,6 +86,21 @@ class Heap {
 
   // Does p point at the start of an object slot of this heap (a pointer make<>() could have returned)?
   bool contains(const void* p) const;
+
+  // Introspection (include/tricolor/leak_check.hpp has the types and the rules). Each briefly stops
+  // the world; snapshot, heap_profile and take_found_leaks run a full collection first.
+  HeapSnapshot snapshot();
+  // Why is obj alive: its shortest path from a root, or nothing if no root reaches it.
+  std::optional<RetentionPath> path_to(const void* obj);
+  // Every root and reachable object that references obj directly, each with its own path.
+  std::vector<Retainer> retainers(const void* obj);
+  // A pprof heap profile (profile.proto bytes) of the allocations sampled by Config::alloc_sites;
+  // write_heap_profile stores it in a file (false on an I/O error).
+  std::string heap_profile();
+  bool write_heap_profile(const std::string& path);
+  // Find-leak mode (Config::find_leak): the tracked objects that became unreachable without
+  // tricolor::release() since the last call.
+  LeakReport take_found_leaks();
 
   internal::HeapImpl& impl() { return *impl_; }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include "tricolor/config.hpp"
 #include "tricolor/heap.hpp"
+#include "tricolor/leak_check.hpp"
 #include "tricolor/member.hpp"
 #include "tricolor/mutator.hpp"
 #include "tricolor/object.hpp"
