@@ -6,8 +6,13 @@ Every workload runs once per collector, each in its own process (bench/{tricolor
 write one JSON record each). All derived figures -- percentiles, MMU, histograms -- are computed
 here, by one piece of code for every collector, from the raw pause intervals and probe samples.
 
+Two further measurements have sections of their own (one process per configuration):
+  mark-scaling  marking throughput of full collections on one large live tree, per marker count;
+  rss-return    resident memory after the live heap drops from hundreds of MB to 10 MB.
+
 Usage (tools/bench calls this after building):
   tools/report.py --build-dir build-release [--full] [--only quad-tree,gcbench] [--threads 2]
+  tools/report.py --build-dir build-release --only mark-scaling --markers 1,2,4,8,16
   tools/report.py --render build/bench-report.json      (re-render table and HTML from a report)
 
 python3 standard library only.
@@ -60,8 +65,48 @@ def suite(full, threads, rounds):
     ]
 
 
+# The measurements with sections of their own (run_mark_scaling, run_rss_return), and every name
+# --only accepts.
+EXTRA_SECTIONS = ["mark-scaling", "rss-return"]
+ALL_NAMES = ["gcbench", "gcbench-mt", "binary-trees", "quad-tree", "micro"] + EXTRA_SECTIONS
+RSS_MODES = ["idle", "collect", "churn"]
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def mem_available_mb():
+    """MemAvailable from /proc/meminfo in MiB, or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def fit_to_memory(want_mb, per_mb, what):
+    """want_mb of live data, scaled down so that per_mb x that stays within the memory available now
+    (the processes run one at a time)."""
+    avail = mem_available_mb()
+    if avail is None or want_mb * per_mb <= avail:
+        return want_mb
+    got = max(16, int(avail / per_mb))
+    log(f"{what}: {want_mb} MB live would need about {want_mb * per_mb:.0f} MB; "
+        f"{avail:.0f} MB available, using {got} MB")
+    return got
+
+
+def default_markers(cpus):
+    """1, 2, 4, 8 up to min(8, cores), and min(8, cores) itself when it is not one of those."""
+    top = max(1, min(8, cpus or 1))
+    counts = [m for m in (1, 2, 4, 8) if m <= top]
+    if top not in counts:
+        counts.append(top)
+    return counts
 
 
 def run_process(cmd, env, log_path, timeout):
@@ -177,6 +222,86 @@ def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag=""):
     with open(out, "w") as f:
         json.dump(rec, f)
     return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# mark-scaling and rss-return: tricolor and Boehm only (no Go versions), one process per marker count
+# or mode, collectors interleaved; --repeat does not apply (mark-scaling takes medians itself).
+
+
+def native_collectors(collectors, bins):
+    return [c for c in collectors if c in bins]
+
+
+def run_mark_scaling(a, bins, collectors, runs_dir, timeout):
+    live_mb = a.scaling_mb or (1024 if a.full else 200)
+    # A tricolor or Boehm process holds about 1.1-1.2x the tree; leave the rest of the machine room.
+    live_mb = fit_to_memory(live_mb, 2.0, "mark-scaling")
+    collections = 5 if a.full else 3
+    markers = ([int(x) for x in a.markers.split(",") if x.strip()] if a.markers
+               else default_markers(os.cpu_count()))
+    args = ["--workload", "mark-scaling", "--live-mb", str(live_mb), "--collections", str(collections),
+            "--no-probe"]
+    wl = {"name": "mark-scaling", "args": args}
+    section = {"name": "mark-scaling", "args": args, "markers": markers, "live_mb": live_mb,
+               "collections": collections, "runs": {}}
+    log(f"mark-scaling: {live_mb} MB live, markers {','.join(map(str, markers))}")
+    cs = native_collectors(collectors, bins)
+    for c in cs:
+        section["runs"][c] = []
+    for m in markers:
+        for c in cs:
+            if not os.path.exists(bins[c]):
+                rec = failed_record(c, "mark-scaling", "not built", bins[c])
+                rec["params"] = {"markers": m}
+            else:
+                # No heap limit: the heap holds the tree and nothing else.
+                rec = analyse_scaling(run_native(c, bins[c], wl, ["--markers", str(m)], runs_dir, timeout, 0,
+                                                 f"-m{m}"))
+            rec.setdefault("params", {})["markers"] = m
+            section["runs"][c].append(rec)
+            if rec.get("status") == "ok":
+                sc = rec["scaling"]
+                log(f"    {c:9s} {m} markers: mark {fmt(sc['mark_ms'], '{:.1f}')} ms "
+                    f"({fmt(sc['mb_per_s'], '{:.0f}')} MB/s), marker cpu {fmt(sc['mark_cpu_ms'], '{:.1f}')} ms, "
+                    f"STW/GC {fmt_ms(sc['pause_ms'])} ms")
+            else:
+                log(f"    {c:9s} {m} markers: {rec.get('status')}: {rec.get('message')}")
+    return scaling_speedups(section)
+
+
+def run_rss_return(a, bins, collectors, runs_dir, timeout):
+    live_mb = a.rss_mb or (1024 if a.full else 300)
+    # Churn can take the heap to about twice its size before the collector notices the drop.
+    live_mb = fit_to_memory(live_mb, 3.0, "rss-return")
+    small_mb, limit_s, churn = 10, a.rss_limit_s, a.churn_mb_s
+    modes = [m for m in a.rss_modes.split(",") if m]
+    for m in modes:
+        if m not in RSS_MODES:
+            raise SystemExit(f"--rss-modes: unknown mode {m!r} (known: {', '.join(RSS_MODES)})")
+    args = ["--workload", "rss-return", "--live-mb", str(live_mb), "--small-mb", str(small_mb),
+            "--limit-s", str(limit_s), "--churn-mb-s", str(churn), "--no-probe"]
+    section = {"name": "rss-return", "args": args, "modes": modes, "live_mb": live_mb, "small_mb": small_mb,
+               "limit_s": limit_s, "churn_mb_s": churn, "runs": {}}
+    log(f"rss-return: {live_mb} MB -> {small_mb} MB live, modes {','.join(modes)}, up to {limit_s:g} s each")
+    cs = native_collectors(collectors, bins)
+    for c in cs:
+        section["runs"][c] = {}
+    for mode in modes:
+        wl = {"name": "rss-return", "args": args + ["--mode", mode]}
+        for c in cs:
+            if not os.path.exists(bins[c]):
+                rec = failed_record(c, "rss-return", "not built", bins[c])
+            else:
+                rec = analyse_rss(run_native(c, bins[c], wl, [], runs_dir, timeout, a.heap_multiple, f"-{mode}"))
+            section["runs"][c][mode] = rec
+            if rec.get("status") == "ok":
+                x = rec["rss"]
+                log(f"    {c:9s} {mode:7s}: {x['at_drop_mb']:.0f} MB at the drop, under 2x live: "
+                    f"{fmt_s(x['time_to_threshold_s'], x['limit_s'])}, final {x['final_mb']:.1f} MB")
+            else:
+                log(f"    {c:9s} {mode:7s}: {rec.get('status')}: {rec.get('message')}")
+    return section
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +425,112 @@ def analyse(rec):
 
 
 # ---------------------------------------------------------------------------------------------
+# mark-scaling and rss-return
+
+
+def median(vals):
+    v = sorted(x for x in vals if x is not None)
+    if not v:
+        return None
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def series_rows(rec, name):
+    """The rows of a named series of a record as dicts keyed by column."""
+    sr = (rec.get("series") or {}).get(name) or {}
+    cols = sr.get("columns", [])
+    return [dict(zip(cols, row)) for row in sr.get("rows", [])]
+
+
+def analyse_scaling(rec):
+    """Medians over the timed collections of one mark-scaling process (in place)."""
+    if rec.get("status") != "ok":
+        return rec
+    rows = series_rows(rec, "collections")
+    ex = rec.get("extra", {})
+    live = ex.get("live_bytes", 0)
+    mark = median([r["mark_wall_ms"] for r in rows])
+    cpu = median([r["mark_cpu_ms"] for r in rows if r["mark_cpu_ms"] >= 0])
+    rec["scaling"] = {
+        "markers": int(ex.get("markers", rec.get("params", {}).get("markers", 0))),
+        "live_mb": live / 2**20,
+        "collections": len(rows),
+        "mark_ms": mark,
+        "mark_ms_all": [r["mark_wall_ms"] for r in rows],
+        "mark_cpu_ms": cpu,
+        "stats_mark_ms": median([r.get("stats_mark_wall_ms") for r in rows]),
+        "collect_ms": median([r["collect_ms"] for r in rows]),
+        "pause_ms": median([r["global_pause_ms"] for r in rows]),
+        "process_cpu_ms": median([r["process_cpu_ms"] for r in rows]),
+        "mb_per_s": live / 2**20 / (mark / 1e3) if mark else None,
+        # Several cycles in one collect() call would make the per-collection figures sums.
+        "extra_cycles": sum(1 for r in rows if r["cycles"] != 1),
+    }
+    return rec
+
+
+def scaling_speedups(section):
+    """Speedup of each run over the same collector's run with the fewest markers (normally 1)."""
+    for c, recs in section["runs"].items():
+        ok = [r for r in recs if r.get("status") == "ok" and r["scaling"]["mark_ms"]]
+        if not ok:
+            continue
+        base = min(ok, key=lambda r: r["scaling"]["markers"])
+        for r in ok:
+            r["scaling"]["speedup"] = base["scaling"]["mark_ms"] / r["scaling"]["mark_ms"]
+            r["scaling"]["speedup_base_markers"] = base["scaling"]["markers"]
+    return section
+
+
+def analyse_rss(rec):
+    """Figures of one rss-return process from its RSS curve (in place)."""
+    if rec.get("status") != "ok":
+        return rec
+    ex = rec.get("extra", {})
+    pts = [(r["t_ms_since_drop"], r["rss_bytes"]) for r in series_rows(rec, "rss")]
+    after = [(t, b) for t, b in pts if t > 0]
+    at_drop = ex.get("rss_at_drop_bytes", 0)
+    small = ex.get("small_live_bytes", 0)
+    half = next((t for t, b in after if b < at_drop / 2), None)
+    t2x = ex.get("time_to_threshold_ms", -1)
+    final = ex.get("rss_final_bytes", 0)
+    rec["rss"] = {
+        "big_mb": ex.get("big_live_bytes", 0) / 2**20,
+        "small_mb": small / 2**20,
+        "threshold_mb": ex.get("threshold_bytes", 0) / 2**20,
+        "baseline_mb": ex.get("rss_baseline_bytes", 0) / 2**20,
+        "at_drop_mb": at_drop / 2**20,
+        "peak_mb": max([b for _, b in pts] or [0]) / 2**20,
+        "peak_after_drop_mb": max([b for _, b in after] or [0]) / 2**20,
+        "min_after_drop_mb": min([b for _, b in after] or [0]) / 2**20,
+        "final_mb": final / 2**20,
+        "final_over_live": final / small if small else None,
+        "time_to_threshold_s": t2x / 1e3 if t2x is not None and t2x >= 0 else None,
+        "time_to_half_s": half / 1e3 if half is not None else None,
+        "waited_s": ex.get("waited_ms", 0) / 1e3,
+        "limit_s": ex.get("limit_s"),
+        "gcs_after_drop": ex.get("collections_after_drop"),
+        "churn_mb": ex.get("churn_bytes", 0) / 2**20,
+    }
+    return rec
+
+
+def rss_harder(section):
+    """Per collector, the mode that did worst: latest under the threshold (never counts as latest),
+    then the highest final RSS."""
+    out = {}
+    for c, by_mode in section["runs"].items():
+        ok = [(m, r) for m, r in by_mode.items() if r.get("status") == "ok"]
+        if not ok:
+            continue
+        key = lambda mr: (mr[1]["rss"]["time_to_threshold_s"] if mr[1]["rss"]["time_to_threshold_s"] is not None
+                          else float("inf"), mr[1]["rss"]["final_mb"])
+        out[c] = max(ok, key=key)[0]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Micro benchmarks (Google Benchmark JSON)
 
 
@@ -408,20 +639,106 @@ TABLE_HEAD = ["workload", "collector", "wall s", "/Boehm", "cpu s", "GCs", "STW 
               "thr p99/max ms", "probe p99/max ms", "MMU 1/10ms", "RSS MB", "limit MB", "note"]
 
 
+def text_table(head, rows, left=2):
+    """Columns padded to their widest cell; the first `left` columns and the last left-aligned."""
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) if i < left or i == len(cells) - 1 else str(c).rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def fmt_s(v, limit=None):
+    if v is None:
+        return f"never in {limit:g} s" if limit else "never"
+    return f"{v:.2f} s"
+
+
+SCALING_HEAD = ["collector", "markers", "mark ms", "MB/s", "speedup", "mark cpu ms", "collect ms",
+                "STW ms/GC", "note"]
+
+
+def scaling_rows(section):
+    rows = []
+    for c in COLLECTORS:
+        for r in section["runs"].get(c, []):
+            m = r.get("params", {}).get("markers", "?")
+            if r.get("status") != "ok":
+                rows.append([c, str(m), r.get("status", "?")] + [""] * 5 + [(r.get("message") or "")[:60]])
+                continue
+            sc = r["scaling"]
+            note = []
+            if sc["extra_cycles"]:
+                note.append(f"{sc['extra_cycles']} collect() calls ran more than one cycle")
+            if len(sc["mark_ms_all"]) > 1:
+                note.append("runs " + "/".join(f"{x:.0f}" for x in sc["mark_ms_all"]))
+            sm = sc.get("stats_mark_ms")
+            if c == "tricolor" and sm is not None and sc["mark_ms"] and abs(sm - sc["mark_ms"]) > 0.1 * sc["mark_ms"]:
+                note.append(f"Stats::mark_wall_ms {sm:.1f}")
+            rows.append([c, str(sc["markers"]), fmt(sc["mark_ms"], "{:.1f}"), fmt(sc["mb_per_s"], "{:.0f}"),
+                         fmt(sc.get("speedup"), "{:.2f}x"), fmt(sc["mark_cpu_ms"], "{:.1f}"),
+                         fmt(sc["collect_ms"], "{:.1f}"), fmt_ms(sc["pause_ms"]), "; ".join(note)])
+    return rows
+
+
+RSS_HEAD = ["collector", "mode", "at drop MB", "peak after MB", "< 2x live", "half returned", "final MB",
+            "final/live", "GCs after", "note"]
+
+
+def rss_rows(section):
+    rows = []
+    harder = rss_harder(section)
+    for c in COLLECTORS:
+        for mode, r in (section["runs"].get(c) or {}).items():
+            if r.get("status") != "ok":
+                rows.append([c, mode, r.get("status", "?")] + [""] * 6 + [(r.get("message") or "")[:60]])
+                continue
+            x, ex = r["rss"], r.get("extra", {})
+            note = []
+            if mode == harder.get(c):
+                note.append("harder")
+            if c == "tricolor":
+                note.append(f"released {ex.get('tricolor_released_bytes_at_end', 0) / 2**20:.0f} of "
+                            f"{ex.get('tricolor_committed_bytes_at_end', 0) / 2**20:.0f} MB committed")
+            elif c == "boehm":
+                note.append(f"unmapped {ex.get('boehm_unmapped_bytes_at_end', 0) / 2**20:.0f} MB, heap "
+                            f"{ex.get('boehm_heap_bytes_at_end', 0) / 2**20:.0f} MB")
+            if x["churn_mb"]:
+                note.append(f"churned {x['churn_mb']:.0f} MB")
+            rows.append([c, mode, f"{x['at_drop_mb']:.0f}", f"{x['peak_after_drop_mb']:.0f}",
+                         fmt_s(x["time_to_threshold_s"], x["limit_s"]), fmt_s(x["time_to_half_s"], x["limit_s"]),
+                         f"{x['final_mb']:.1f}", fmt(x["final_over_live"], "{:.1f}x"),
+                         str(x["gcs_after_drop"] if x["gcs_after_drop"] is not None else "-"), "; ".join(note)])
+    return rows
+
+
+def scaling_caption(section):
+    return (f"mark-scaling: one live quad tree of {section['live_mb']:g} MB, no other objects; per process a "
+            f"warm-up and {section['collections']} timed full collections, medians shown; one process per "
+            f"marker count. speedup: mark time with the fewest markers / with these.")
+
+
+def rss_caption(section):
+    return (f"rss-return: grow to {section['live_mb']:g} MB + {section['small_mb']:g} MB live, drop to "
+            f"{section['small_mb']:g} MB; RSS sampled every 10 ms until below 2x live or {section['limit_s']:g} s. "
+            f"idle: nothing after the drop; collect: one explicit full collection; churn: "
+            f"{section['churn_mb_s']:g} MB/s of short-lived trees, no explicit collection.")
+
+
 def render_table(report):
     rows = table_rows(report)
-    widths = [max(len(str(x)) for x in col) for col in zip(TABLE_HEAD, *rows)] if rows else []
     lines = []
-    line = lambda cells: "  ".join(str(c).ljust(w) if i < 2 or i == len(cells) - 1 else str(c).rjust(w)
-                                   for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    lines.append(line(TABLE_HEAD))
-    lines.append(line(["-" * w for w in widths]))
-    prev = None
-    for r in rows:
-        if prev is not None and r[0] != prev:
-            lines.append("")
-        prev = r[0]
-        lines.append(line(r))
+    if rows:
+        widths = [max(len(str(x)) for x in col) for col in zip(TABLE_HEAD, *rows)]
+        line = lambda cells: "  ".join(str(c).ljust(w) if i < 2 or i == len(cells) - 1 else str(c).rjust(w)
+                                       for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        lines.append(line(TABLE_HEAD))
+        lines.append(line(["-" * w for w in widths]))
+        prev = None
+        for r in rows:
+            if prev is not None and r[0] != prev:
+                lines.append("")
+            prev = r[0]
+            lines.append(line(r))
     micro = report.get("micro") or {}
     if micro:
         lines.append("")
@@ -443,13 +760,29 @@ def render_table(report):
                 else:
                     cells.append(f"{b['real_time_ns']:.1f} ns/op {b.get('allocs/op', 0):.0f} alloc/op")
             lines.append(f"  {n:32s}" + "  ".join(f"{x:>22s}" for x in cells))
-    lines.append("")
-    lines.append("STW: pauses that stop every mutator (tricolor: mark start/termination, full stops; "
-                 "Boehm: stop-world to start-world;")
-    lines.append("     Go: gctrace's two STW phases). thr: tricolor's per-thread handshakes and assists. "
-                 "probe: how late a 1 ms sleeper wakes.")
-    lines.append("MMU counts every recorded pause (thread pauses included) as a stop. Heap limit = "
-                 f"{report['meta']['heap_multiple']}x each collector's own peak live bytes.")
+    if rows or micro:
+        lines.append("")
+        lines.append("STW: pauses that stop every mutator (tricolor: mark start/termination, full stops; "
+                     "Boehm: stop-world to start-world;")
+        lines.append("     Go: gctrace's two STW phases). thr: tricolor's per-thread handshakes and assists. "
+                     "probe: how late a 1 ms sleeper wakes.")
+        lines.append("MMU counts every recorded pause (thread pauses included) as a stop. Heap limit = "
+                     f"{report['meta']['heap_multiple']}x each collector's own peak live bytes.")
+    sec = report.get("mark_scaling")
+    if sec:
+        lines.append("")
+        lines.append(scaling_caption(sec))
+        lines.extend(text_table(SCALING_HEAD, scaling_rows(sec)))
+        lines.append("mark ms: marking wall time per collection (tricolor: start of the mark-start pause to the "
+                     "end of the termination pause; Boehm: GC_EVENT_MARK_START..END, world stopped). STW ms/GC: "
+                     "global pauses per collection.")
+    sec = report.get("rss_return")
+    if sec:
+        lines.append("")
+        lines.append(rss_caption(sec))
+        lines.extend(text_table(RSS_HEAD, rss_rows(sec)))
+        lines.append(f"< 2x live: time after the drop until RSS < {2 * sec['small_mb']:g} MB; half returned: "
+                     "until RSS < half its value at the drop. harder: the mode that did worst for that collector.")
     return "\n".join(lines)
 
 
@@ -642,6 +975,109 @@ def chart_mmu(runs):
     return p.svg()
 
 
+def chart_scaling(section, key, title, ylabel):
+    """One line per collector over the marker counts: `key` of each run's scaling figures."""
+    names = [c for c in COLLECTORS if section["runs"].get(c)]
+    pts = {c: [(r["scaling"]["markers"], r["scaling"].get(key)) for r in section["runs"][c]
+               if r.get("status") == "ok" and r["scaling"].get(key) is not None] for c in names}
+    xs = [x for c in names for x, _ in pts[c]]
+    ys = [y for c in names for _, y in pts[c]]
+    if not xs:
+        return "<p>nothing measured</p>"
+    xmax = max(xs + [2])
+    ymax = max(ys + ([xmax] if key == "speedup" else [])) * 1.1
+    p = Plot(title, "marker threads", ylabel, (0, xmax * 1.05), (0, ymax))
+    if key == "speedup":  # ideal: speedup = markers
+        p.add(f'<line x1="{p.X(1):.1f}" y1="{p.Y(1):.1f}" x2="{p.X(xmax):.1f}" y2="{p.Y(xmax):.1f}" '
+              f'stroke="#999" stroke-dasharray="4,3"><title>ideal</title></line>')
+    for c in names:
+        q = sorted(pts[c])
+        if not q:
+            continue
+        d = " ".join(f"{p.X(x):.1f},{p.Y(y):.1f}" for x, y in q)
+        p.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[c]}" stroke-width="2"/>')
+        for x, y in q:
+            p.add(f'<circle cx="{p.X(x):.1f}" cy="{p.Y(y):.1f}" r="3" fill="{COLORS[c]}">'
+                  f'<title>{c}, {x} markers: {y:.3g}</title></circle>')
+    legend(p, names)
+    return p.svg()
+
+
+def chart_rss(section, mode):
+    """RSS over time for one mode, every collector, time 0 at the drop; log y so the tail near the
+    threshold stays readable next to the peak."""
+    names = [c for c in COLLECTORS if (section["runs"].get(c) or {}).get(mode, {}).get("status") == "ok"]
+    if not names:
+        return f"<p>{html.escape(mode)}: nothing measured</p>"
+    curves = {}
+    for c in names:
+        r = section["runs"][c][mode]
+        curves[c] = [(t / 1e3, b / 2**20) for t, b in
+                     ((row["t_ms_since_drop"], row["rss_bytes"]) for row in series_rows(r, "rss"))]
+    t0 = min(t for c in names for t, _ in curves[c])
+    t1 = max(t for c in names for t, _ in curves[c])
+    vmax = max(v for c in names for _, v in curves[c])
+    vmin = min(v for c in names for _, v in curves[c])
+    thr = section["small_mb"] * 2
+    lo = 10 ** math.floor(math.log10(min(thr * 0.8, max(vmin, 1.0))))
+    hi = 10 ** math.ceil(math.log10(vmax * 1.1))
+    p = Plot(f"rss-return, {mode}: RSS over time", "seconds since the drop", "RSS (MB, log)",
+             (t0, max(t1, 0.1)), (lo, hi), ylog=True)
+    p.add(f'<line x1="{p.X(t0):.1f}" y1="{p.Y(thr):.1f}" x2="{p.X(t1):.1f}" y2="{p.Y(thr):.1f}" '
+          f'stroke="#c00" stroke-dasharray="4,3"><title>2x live after the drop: {thr:g} MB</title></line>')
+    p.add(f'<line x1="{p.X(0):.1f}" y1="{p.mt}" x2="{p.X(0):.1f}" y2="{p.h - p.mb}" stroke="#555" '
+          f'stroke-dasharray="2,2"><title>drop</title></line>')
+    for c in names:
+        q = curves[c][::max(1, len(curves[c]) // 1500)]
+        d = " ".join(f"{p.X(t):.1f},{p.Y(v):.1f}" for t, v in q)
+        p.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[c]}" stroke-width="1.8"/>')
+    legend(p, names)
+    return p.svg()
+
+
+def html_table(head, rows):
+    return ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" +
+            "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows) +
+            "</table>")
+
+
+def render_sections_html(report):
+    o = []
+    sec = report.get("mark_scaling")
+    if sec:
+        o.append(f"<h2>mark-scaling <small><code>{html.escape(' '.join(sec['args']))}</code> "
+                 f"--markers {','.join(str(m) for m in sec['markers'])}</small></h2>")
+        o.append(f"<p>{html.escape(scaling_caption(sec))}</p>")
+        o.append(html_table(SCALING_HEAD, scaling_rows(sec)))
+        o.append('<div class="charts">')
+        o.append(chart_scaling(sec, "speedup", "marking speedup (dashed: ideal)", "speedup over 1 marker"))
+        o.append(chart_scaling(sec, "mb_per_s", "marking throughput", "MB marked per second"))
+        o.append("</div>")
+        o.append("<p>tricolor: <code>Config::marker_threads</code> background markers; the collecting "
+                 "thread waits in <code>heap.collect()</code> as a blocked thread, automatic collections are "
+                 "off (<code>gc_percent -1</code>). Boehm: <code>GC_set_markers_count(n)</code> before "
+                 "<code>GC_INIT</code> (like <code>GC_MARKERS=n</code>: n counts the collecting thread), "
+                 "<code>GC_start_mark_threads()</code>, collection disabled while the tree is built; its "
+                 "marking is a stop-the-world pause, so its mark time is also its pause per collection. "
+                 "The machine's other load counts: compare mark ms with mark cpu ms.</p>")
+    sec = report.get("rss_return")
+    if sec:
+        o.append(f"<h2>rss-return <small><code>{html.escape(' '.join(sec['args']))}</code></small></h2>")
+        o.append(f"<p>{html.escape(rss_caption(sec))}</p>")
+        o.append(html_table(RSS_HEAD, rss_rows(sec)))
+        o.append('<div class="charts">')
+        for mode in sec["modes"]:
+            o.append(chart_rss(sec, mode))
+        o.append("</div>")
+        o.append("<p>tricolor: its defaults (the scavenger in the background sweeper returns spans free for "
+                 "<code>scavenge_delay_ms</code>, 500 ms), the suite's heap limit and pacing. Boehm: Debian's "
+                 "libgc with unmapping (blocks free for <code>GC_UNMAP_THRESHOLD</code> collections are "
+                 "unmapped at a collection) and <code>GC_set_force_unmap_on_gcollect(1)</code>, so an explicit "
+                 "<code>GC_gcollect()</code> unmaps what it can. Dashed red: 2&times; the live data after the "
+                 "drop. RSS includes each process's baseline (code, libraries, the collector's metadata).</p>")
+    return "\n".join(o)
+
+
 def render_html(report):
     m = report["meta"]
     o = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8"><title>tricolor benchmark report</title>',
@@ -657,15 +1093,16 @@ def render_html(report):
          f"{m['threads']} mutator threads</p>",
          f"<p>Command: <code>{html.escape(m['command'])}</code></p>"]
     # Summary table, best value per workload highlighted.
-    o.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in TABLE_HEAD) + "</tr>")
-    for row, best in table_rows(report, with_best=True):
-        o.append("<tr>" + "".join(f'<td{" class=good" if i in best else ""}>{html.escape(str(c))}</td>'
-                                  for i, c in enumerate(row)) + "</tr>")
-    o.append("</table>")
-    o.append("<p>STW = pauses that stop every mutator. thr = tricolor's per-thread handshakes and mark "
-             "assists. probe = how late an attached thread sleeping 1 ms wakes (what a mutator feels). "
-             "MMU counts every recorded pause, thread pauses included, as a stop. Green: the best of its "
-             "workload in that column.</p>")
+    if report["workloads"]:
+        o.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in TABLE_HEAD) + "</tr>")
+        for row, best in table_rows(report, with_best=True):
+            o.append("<tr>" + "".join(f'<td{" class=good" if i in best else ""}>{html.escape(str(c))}</td>'
+                                      for i, c in enumerate(row)) + "</tr>")
+        o.append("</table>")
+        o.append("<p>STW = pauses that stop every mutator. thr = tricolor's per-thread handshakes and mark "
+                 "assists. probe = how late an attached thread sleeping 1 ms wakes (what a mutator feels). "
+                 "MMU counts every recorded pause, thread pauses included, as a stop. Green: the best of its "
+                 "workload in that column.</p>")
     for wl in report["workloads"]:
         runs = {c: r for c, r in wl["runs"].items() if r.get("status") == "ok"}
         o.append(f"<h2>{html.escape(wl['name'])} <small><code>{html.escape(' '.join(wl['args']))}</code></small></h2>")
@@ -699,6 +1136,7 @@ def render_html(report):
                                                      for w in MMU_WINDOWS_MS) +
                      f"<td>{fmt((r['paused_fraction'] or 0) * 100, '{:.1f}')}</td></tr>")
         o.append("</table>")
+    o.append(render_sections_html(report))
     micro = report.get("micro") or {}
     if micro:
         o.append("<h2>micro benchmarks (Google Benchmark)</h2><table><tr><th>collector</th><th>benchmark</th>"
@@ -756,7 +1194,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build"), help="where the reports go")
     ap.add_argument("--full", action="store_true", help="standard sizes (binary-trees 21, quad tree 11)")
     ap.add_argument("--only", default="", help="comma-separated workloads (gcbench, gcbench-mt, "
-                    "binary-trees, quad-tree, micro)")
+                    "binary-trees, quad-tree, micro, mark-scaling, rss-return)")
     ap.add_argument("--collectors", default="tricolor,boehm,go")
     ap.add_argument("--threads", type=int, default=2, help="mutator threads of the multi-threaded workloads")
     ap.add_argument("--rounds", type=int, default=20, help="quad-tree churn rounds")
@@ -765,18 +1203,39 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs per workload and collector; the median "
                     "wall time's run is reported")
     ap.add_argument("--no-micro", action="store_true")
+    ap.add_argument("--markers", default="", help="mark-scaling: comma-separated marker counts "
+                    "(default 1,2,4,8 up to min(8, cores))")
+    ap.add_argument("--scaling-mb", type=int, default=0, help="mark-scaling: live MB (default 200, 1024 "
+                    "with --full; scaled down to the memory available)")
+    ap.add_argument("--rss-mb", type=int, default=0, help="rss-return: live MB before the drop (default 300, "
+                    "1024 with --full; scaled down to the memory available)")
+    ap.add_argument("--rss-modes", default=",".join(RSS_MODES), help="rss-return: idle,collect,churn")
+    ap.add_argument("--rss-limit-s", type=float, default=10.0, help="rss-return: how long to wait per run")
+    ap.add_argument("--churn-mb-s", type=float, default=32.0, help="rss-return churn mode: MB/s of garbage")
     ap.add_argument("--render", metavar="REPORT_JSON", help="re-render table and HTML from a saved report")
     a = ap.parse_args()
 
     if a.render:
         with open(a.render) as f:
             report = json.load(f)
+        def reload(r, fn):
+            raw = r.get("raw")
+            if raw and os.path.exists(raw):
+                with open(raw) as f:
+                    return fn(json.load(f))
+            return r
+
         for wl in report["workloads"]:
             for c, r in wl["runs"].items():
-                raw = r.get("raw")
-                if raw and os.path.exists(raw):
-                    with open(raw) as f:
-                        wl["runs"][c] = analyse(json.load(f))
+                wl["runs"][c] = reload(r, analyse)
+        sec = report.get("mark_scaling")
+        if sec:
+            sec["runs"] = {c: [reload(r, analyse_scaling) for r in recs] for c, recs in sec["runs"].items()}
+            scaling_speedups(sec)
+        sec = report.get("rss_return")
+        if sec:
+            sec["runs"] = {c: {m: reload(r, analyse_rss) for m, r in by_mode.items()}
+                           for c, by_mode in sec["runs"].items()}
         print(render_table(report))
         out_html = os.path.splitext(a.render)[0] + ".html"
         with open(out_html, "w") as f:
@@ -788,6 +1247,9 @@ def main():
     bins = {"tricolor": os.path.join(bindir, "tricolor-bench"), "boehm": os.path.join(bindir, "boehm-bench")}
     collectors = [c for c in a.collectors.split(",") if c]
     only = [x for x in a.only.split(",") if x]
+    unknown = [x for x in only if x not in ALL_NAMES]
+    if unknown:
+        ap.error(f"--only: unknown {', '.join(unknown)} (known: {', '.join(ALL_NAMES)})")
     timeout = a.timeout or (1200 if a.full else 180)
     os.makedirs(a.out, exist_ok=True)
     runs_dir = os.path.join(a.out, "bench-runs")
@@ -805,7 +1267,7 @@ def main():
         "repeat": a.repeat,
         "command": " ".join(["tools/bench"] + sys.argv[1:] if os.environ.get("TRICOLOR_BENCH_SCRIPT")
                             else [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
-    }, "workloads": [], "micro": {}}
+    }, "workloads": [], "micro": {}, "mark_scaling": None, "rss_return": None}
 
     t_start = time.time()
     for wl in suite(a.full, a.threads, a.rounds):
@@ -846,6 +1308,11 @@ def main():
                 log(f"    {c:9s} {r.get('status')}: {r.get('message')}")
         report["workloads"].append(entry)
 
+    if not only or "mark-scaling" in only:
+        report["mark_scaling"] = run_mark_scaling(a, bins, collectors, runs_dir, timeout)
+    if not only or "rss-return" in only:
+        report["rss_return"] = run_rss_return(a, bins, collectors, runs_dir, timeout)
+
     if not a.no_micro and (not only or "micro" in only):
         log("micro:")
         for c in ("tricolor", "boehm"):
@@ -862,12 +1329,24 @@ def main():
         f.write(render_html(report))
     for wl in report["workloads"]:
         wl["runs"] = {c: slim(r) for c, r in wl["runs"].items()}
+    if report["mark_scaling"]:
+        report["mark_scaling"]["runs"] = {c: [slim(r) for r in recs]
+                                          for c, recs in report["mark_scaling"]["runs"].items()}
+    if report["rss_return"]:
+        report["rss_return"]["runs"] = {c: {m: slim(r) for m, r in by_mode.items()}
+                                        for c, by_mode in report["rss_return"]["runs"].items()}
     json_path = os.path.join(a.out, "bench-report.json")
     with open(json_path, "w") as f:
         json.dump(report, f, indent=1)
     log(f"wrote {json_path} and {html_path} (suite took {report['meta']['suite_seconds']} s)")
     failed = [f"{wl['name']}/{c}" for wl in report["workloads"] for c, r in wl["runs"].items()
               if r.get("status") != "ok"]
+    if report["mark_scaling"]:
+        failed += [f"mark-scaling/{c}/{r.get('params', {}).get('markers')}"
+                   for c, recs in report["mark_scaling"]["runs"].items() for r in recs if r.get("status") != "ok"]
+    if report["rss_return"]:
+        failed += [f"rss-return/{c}/{m}" for c, by_mode in report["rss_return"]["runs"].items()
+                   for m, r in by_mode.items() if r.get("status") != "ok"]
     if failed:
         log("not ok: " + ", ".join(failed))
     return 1 if failed else 0

@@ -41,6 +41,8 @@ const Workload* find_workload(const std::string& name) {
       {"gcbench-mt", gcbench_live, gcbench_run},
       {"binary-trees", binary_trees_live, binary_trees_run},
       {"quad-tree", quad_tree_live, quad_tree_run},
+      {"mark-scaling", mark_scaling_live, mark_scaling_run},
+      {"rss-return", rss_return_live, rss_return_run},
   };
   for (const Workload& w : kWorkloads)
     if (name == w.name) return &w;
@@ -91,6 +93,10 @@ void GC_CALLBACK on_heap_resize(GC_word new_size) {
 }
 
 }  // namespace
+
+GcTotals gc_totals() { return {g_collections, g_mark_total_ns, g_pauses->size()}; }
+const PauseRecord& recorded_pause(std::size_t i) { return (*g_pauses)[i]; }
+
 }  // namespace bench::boehm
 
 int main(int argc, char** argv) {
@@ -104,6 +110,9 @@ int main(int argc, char** argv) {
   }
   if (o.workload == "gcbench") o.threads = 1;
 
+  // The marker count (including the collecting thread) is fixed at initialisation; 0 leaves it to
+  // GC_MARKERS / GC_NPROCS or the core count.
+  if (o.markers > 0) GC_set_markers_count(static_cast<unsigned>(o.markers));
   GC_INIT();
   GC_allow_register_threads();
   Record rec;

@@ -65,5 +65,20 @@ std::size_t binary_trees_live(const Options& o);
 void binary_trees_run(const Options& o, Record& r);
 std::size_t quad_tree_live(const Options& o);
 void quad_tree_run(const Options& o, Record& r);
+std::size_t mark_scaling_live(const Options& o);
+void mark_scaling_run(const Options& o, Record& r);
+std::size_t rss_return_live(const Options& o);
+void rss_return_run(const Options& o, Record& r);
+
+// The collection counters of bench/boehm/main.cpp's event callback so far: collections, time in
+// marking (GC_EVENT_MARK_START to MARK_END) and pauses recorded. Read them only from the thread that
+// collects, or while no collection can run.
+struct GcTotals {
+  std::uint64_t collections;
+  std::uint64_t mark_ns;
+  std::size_t pauses;
+};
+GcTotals gc_totals();
+const PauseRecord& recorded_pause(std::size_t i);
 
 }  // namespace bench::boehm

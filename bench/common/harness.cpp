@@ -2,9 +2,11 @@
 // ASCII strings, and the processes must not depend on anything the C++ toolchain lacks.
 #include "harness.hpp"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -24,8 +26,11 @@ namespace {
 [[noreturn]] void usage(const char* prog, const char* why) {
   std::fprintf(stderr,
                "%s: %s\n"
-               "usage: %s --workload gcbench|gcbench-mt|binary-trees|quad-tree [--depth N]\n"
-               "          [--threads N] [--rounds N] [--heap-multiple X] [--no-probe] [--json PATH]\n",
+               "usage: %s --workload gcbench|gcbench-mt|binary-trees|quad-tree|mark-scaling|rss-return\n"
+               "          [--depth N] [--threads N] [--rounds N] [--heap-multiple X] [--no-probe] [--json PATH]\n"
+               "          [--markers N] [--live-mb X] [--collections N]                 (mark-scaling)\n"
+               "          [--mode idle|collect|churn] [--live-mb X] [--small-mb X] [--limit-s X]\n"
+               "          [--churn-mb-s X]                                              (rss-return)\n",
                prog, why, prog);
   std::exit(2);
 }
@@ -33,6 +38,13 @@ namespace {
 long parse_int(const char* prog, const char* flag, const char* s) {
   char* end = nullptr;
   long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0') usage(prog, flag);
+  return v;
+}
+
+double parse_double(const char* prog, const char* flag, const char* s) {
+  char* end = nullptr;
+  double v = std::strtod(s, &end);
   if (end == s || *end != '\0') usage(prog, flag);
   return v;
 }
@@ -55,10 +67,20 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--heap-multiple") o.heap_multiple = std::atof(value());
     else if (a == "--json") o.json_path = value();
     else if (a == "--no-probe") o.probe = false;
+    else if (a == "--markers") o.markers = int(parse_int(prog, "--markers", value()));
+    else if (a == "--live-mb") o.live_mb = parse_double(prog, "--live-mb", value());
+    else if (a == "--small-mb") o.small_mb = parse_double(prog, "--small-mb", value());
+    else if (a == "--collections") o.collections = int(parse_int(prog, "--collections", value()));
+    else if (a == "--mode") o.mode = value();
+    else if (a == "--limit-s") o.limit_s = parse_double(prog, "--limit-s", value());
+    else if (a == "--churn-mb-s") o.churn_mb_s = parse_double(prog, "--churn-mb-s", value());
     else usage(prog, "unknown option");
   }
   if (o.workload.empty()) usage(prog, "--workload is required");
   if (o.threads < 1) usage(prog, "--threads must be at least 1");
+  if (o.markers < 0) usage(prog, "--markers must not be negative");
+  if (!o.mode.empty() && o.mode != "idle" && o.mode != "collect" && o.mode != "churn")
+    usage(prog, "--mode must be idle, collect or churn");
   return o;
 }
 
@@ -71,6 +93,56 @@ ProbeSamples::ProbeSamples() {
 }
 
 void tighten_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); }
+
+std::size_t current_rss_bytes() {
+  // "size resident shared text lib data dt", in pages. A plain read(2): no stdio buffer, no malloc.
+  const int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* p = buf;
+  while (*p != '\0' && *p != ' ') ++p;  // skip "size"
+  const unsigned long long resident = std::strtoull(p, nullptr, 10);
+  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+RssSampler::RssSampler(std::uint64_t period_ns, std::size_t capacity) {
+  t_.reserve(capacity);
+  rss_.reserve(capacity);
+  thread_ = std::thread([this, period_ns] {
+    // Absolute deadlines, so the sampling period does not drift by the time a sample takes.
+    timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!stop_.load(std::memory_order_relaxed)) {
+      const std::uint64_t t = now_ns();
+      const std::size_t r = current_rss_bytes();
+      if (t_.size() < t_.capacity()) {
+        t_.push_back(t);
+        rss_.push_back(r);
+      } else {
+        ++dropped_;
+      }
+      latest_rss_.store(r, std::memory_order_relaxed);
+      latest_ns_.store(t, std::memory_order_release);
+      next.tv_nsec += static_cast<long>(period_ns);
+      while (next.tv_nsec >= 1'000'000'000) {
+        next.tv_nsec -= 1'000'000'000;
+        ++next.tv_sec;
+      }
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
+    }
+  });
+}
+
+RssSampler::~RssSampler() { stop(); }
+
+void RssSampler::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
 
 void process_usage(double* user_s, double* sys_s, long* max_rss_kb) {
   rusage ru{};
@@ -107,8 +179,12 @@ void write_record(const Record& r) {
   put_string(f, o.workload);
   std::fprintf(f,
                ",\n  \"params\": {\"depth\": %d, \"threads\": %d, \"rounds\": %d, \"heap_multiple\": %g, "
-               "\"probe\": %s},\n",
-               o.depth, o.threads, o.rounds, o.heap_multiple, o.probe ? "true" : "false");
+               "\"probe\": %s, \"markers\": %d, \"live_mb\": %g, \"small_mb\": %g, \"collections\": %d, "
+               "\"mode\": ",
+               o.depth, o.threads, o.rounds, o.heap_multiple, o.probe ? "true" : "false", o.markers, o.live_mb,
+               o.small_mb, o.collections);
+  put_string(f, o.mode);
+  std::fprintf(f, ", \"limit_s\": %g, \"churn_mb_s\": %g},\n", o.limit_s, o.churn_mb_s);
   std::fprintf(f, "  \"status\": ");
   put_string(f, r.status);
   std::fprintf(f, ",\n  \"message\": ");
@@ -125,6 +201,24 @@ void write_record(const Record& r) {
     std::fprintf(f, "%s", i ? ", " : "");
     put_string(f, r.extra[i].first);
     std::fprintf(f, ": %.9g", r.extra[i].second);
+  }
+  std::fprintf(f, "},\n  \"series\": {");
+  for (std::size_t i = 0; i < r.series.size(); ++i) {
+    const Record::Series& sr = r.series[i];
+    std::fprintf(f, "%s\n    ", i ? "," : "");
+    put_string(f, sr.name);
+    std::fprintf(f, ": {\"columns\": [");
+    for (std::size_t c = 0; c < sr.columns.size(); ++c) {
+      std::fprintf(f, "%s", c ? ", " : "");
+      put_string(f, sr.columns[c]);
+    }
+    std::fprintf(f, "], \"rows\": [");
+    for (std::size_t k = 0; k < sr.rows.size(); ++k) {
+      std::fprintf(f, "%s[", k ? (k % 8 ? ", " : ",\n      ") : "");
+      for (std::size_t c = 0; c < sr.rows[k].size(); ++c) std::fprintf(f, "%s%.9g", c ? ", " : "", sr.rows[k][c]);
+      std::fprintf(f, "]");
+    }
+    std::fprintf(f, "]}");
   }
   std::fprintf(f, "},\n  \"marks\": [");
   for (std::size_t i = 0; i < r.marks.size(); ++i) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -19,13 +20,21 @@ namespace bench {
 std::uint64_t now_ns();
 
 struct Options {
-  std::string workload;    // gcbench | gcbench-mt | binary-trees | quad-tree
+  std::string workload;    // gcbench | gcbench-mt | binary-trees | quad-tree | mark-scaling | rss-return
   int depth = -1;          // binary-trees max depth / quad-tree depth (-1: the workload's default)
   int threads = 2;         // mutator threads for the multi-threaded workloads
   int rounds = 20;         // quad-tree churn rounds
   double heap_multiple = 2.5;  // heap limit = multiple x peak live bytes; <= 0: no limit
   bool probe = true;
   std::string json_path;   // where the record goes; empty: stdout
+  // mark-scaling and rss-return (see common/workloads.hpp)
+  int markers = 0;         // marker threads (tricolor marker_threads; Boehm markers incl. the initiator); 0: default
+  double live_mb = -1;     // mark-scaling: live heap; rss-return: the live heap before the drop (-1: default)
+  double small_mb = -1;    // rss-return: the live heap after the drop (-1: default)
+  int collections = -1;    // mark-scaling: timed full collections (-1: default)
+  std::string mode;        // rss-return: idle | collect | churn
+  double limit_s = -1;     // rss-return: how long to wait for RSS to fall (-1: default)
+  double churn_mb_s = -1;  // rss-return churn mode: garbage allocated per second (-1: default)
 };
 // Exits with a usage message on a malformed command line.
 Options parse_options(int argc, char** argv);
@@ -91,9 +100,54 @@ struct Record {
   const ProbeSamples* probe = nullptr;
   std::vector<std::pair<std::string, std::uint64_t>> marks;   // named moments (phase ends)
   std::vector<std::pair<std::string, double>> extra;          // collector- or workload-specific
+  // Named tables of numbers (e.g. one row per timed collection, or the RSS samples), written as
+  // {"name": {"columns": [...], "rows": [[...], ...]}}.
+  struct Series {
+    std::string name;
+    std::vector<std::string> columns;
+    std::vector<std::vector<double>> rows;
+  };
+  std::vector<Series> series;
 
   void mark(const std::string& what) { marks.emplace_back(what, now_ns()); }
   void note(const std::string& key, double value) { extra.emplace_back(key, value); }
+  Series& add_series(const std::string& name, std::vector<std::string> columns) {
+    series.push_back({name, std::move(columns), {}});
+    return series.back();
+  }
+};
+
+// Resident set size of this process now, in bytes (/proc/self/statm): what the kernel has mapped,
+// so memory a collector returned with madvise/munmap no longer counts. Allocation-free.
+std::size_t current_rss_bytes();
+
+// A thread that records the process's RSS every `period_ns` (rss-return). It is attached to no
+// collector and touches no collected heap; its buffer is reserved up front (a sample that does not fit
+// is dropped and counted), so sampling does not itself move RSS.
+class RssSampler {
+ public:
+  explicit RssSampler(std::uint64_t period_ns, std::size_t capacity = std::size_t{1} << 16);
+  ~RssSampler();
+  RssSampler(const RssSampler&) = delete;
+  RssSampler& operator=(const RssSampler&) = delete;
+  // The newest sample (monotonic ns, bytes); both 0 before the first.
+  std::uint64_t latest_ns() const { return latest_ns_.load(std::memory_order_acquire); }
+  std::size_t latest_rss() const { return latest_rss_.load(std::memory_order_acquire); }
+  // Stops the thread; the samples may be read afterwards.
+  void stop();
+  std::size_t size() const { return t_.size(); }
+  std::uint64_t time_ns(std::size_t i) const { return t_[i]; }
+  std::size_t rss(std::size_t i) const { return rss_[i]; }
+  std::size_t dropped() const { return dropped_; }
+
+ private:
+  std::vector<std::uint64_t> t_;
+  std::vector<std::size_t> rss_;
+  std::size_t dropped_ = 0;
+  std::atomic<std::uint64_t> latest_ns_{0};
+  std::atomic<std::size_t> latest_rss_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // CPU time of the whole process so far (user, system) and its peak RSS.

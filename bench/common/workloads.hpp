@@ -79,4 +79,53 @@ constexpr std::size_t peak_live(int depth, int threads, std::size_t node_bytes) 
 }
 }  // namespace quad_tree
 
+// A quad tree of exactly n nodes, as balanced as it can be: the root's n - 1 descendants are split
+// as evenly as possible over its four subtrees, recursively. Used where the live heap is given in
+// bytes rather than as a depth (mark-scaling, rss-return). Every node's check value is the tag
+// mixed with the size of the subtree it roots, so a node freed early and reused is noticed.
+namespace sized_tree {
+// Nodes in subtree k (0..3) of a tree of n nodes.
+constexpr std::uint64_t kid_nodes(std::uint64_t n, int k) {
+  if (n <= 1) return 0;
+  const std::uint64_t rest = n - 1;
+  return rest / 4 + (std::uint64_t(k) < rest % 4 ? 1 : 0);
+}
+static_assert(kid_nodes(5, 0) == 1 && kid_nodes(6, 0) == 2 && kid_nodes(6, 1) == 1 && kid_nodes(1, 3) == 0);
+constexpr std::uint64_t check(std::uint64_t tag, std::uint64_t n) { return tag ^ (n * 0x9e3779b97f4a7c15ull); }
+inline constexpr std::uint64_t kBigTag = 0x4249470000000000ull;     // rss-return: the tree that is dropped
+inline constexpr std::uint64_t kSmallTag = 0x534d4c0000000000ull;   // rss-return: the tree that stays
+inline constexpr std::uint64_t kScaleTag = 0x5343414c00000000ull;   // mark-scaling
+// Nodes whose footprint adds up to about `mb` MiB (at least one).
+inline std::uint64_t nodes_for_mb(double mb, std::size_t node_bytes) {
+  const double n = mb * 1048576.0 / double(node_bytes);
+  return n < 1 ? 1 : static_cast<std::uint64_t>(n);
+}
+}  // namespace sized_tree
+
+// Marking throughput against the number of marker threads: one live quad tree of about live_mb MiB
+// (nothing else in the heap, no automatic collections while it is built), then a warm-up and
+// `collections` timed full collections; one process per marker count (tools/report.py).
+namespace mark_scaling {
+inline constexpr double kDefaultLiveMb = 200;   // --full: 1024 (scaled down by tools/report.py to fit memory)
+inline constexpr int kDefaultCollections = 4;
+}  // namespace mark_scaling
+
+// Memory back to the OS: grow the live heap to live_mb MiB of tree data (plus a small_mb tree that
+// stays), drop the big tree, and sample RSS every 10 ms until it is below 2x the remaining live data
+// or limit_s has passed. Modes after the drop:
+//   idle     nothing: the program sleeps (only the collector's own threads can act);
+//   collect  one explicit full collection (heap.collect() / GC_gcollect()), then sleep;
+//   churn    no explicit collection; the main thread allocates churn_mb_s MiB/s of short-lived
+//            depth-3 quad trees in 1 ms ticks (the collector must notice the drop by itself).
+namespace rss_return {
+inline constexpr double kDefaultLiveMb = 300;   // --full: 1024
+inline constexpr double kDefaultSmallMb = 10;
+inline constexpr double kDefaultLimitS = 10;
+inline constexpr double kDefaultChurnMbS = 32;
+inline constexpr std::uint64_t kSampleNs = 10'000'000;
+inline constexpr std::uint64_t kChurnTickNs = 1'000'000;
+inline constexpr int kChurnDepth = 3;
+inline constexpr std::uint64_t kChurnTag = 0x4348524e00000000ull;
+}  // namespace rss_return
+
 }  // namespace bench

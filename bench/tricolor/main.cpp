@@ -41,6 +41,8 @@ const Workload* find_workload(const std::string& name) {
       {"gcbench-mt", gcbench_live, gcbench_run},
       {"binary-trees", binary_trees_live, binary_trees_run},
       {"quad-tree", quad_tree_live, quad_tree_run},
+      {"mark-scaling", mark_scaling_live, mark_scaling_run, mark_scaling_configure},
+      {"rss-return", rss_return_live, rss_return_run},
   };
   for (const Workload& w : kWorkloads)
     if (name == w.name) return &w;
@@ -139,7 +141,9 @@ int main(int argc, char** argv) {
     cfg.max_heap = rec.heap_limit_bytes;
     cfg.gc_percent = static_cast<int>(std::lround((o.heap_multiple - 1) * 100));
   }
+  if (w->configure != nullptr) w->configure(o, cfg);
   cfg.apply_env();
+  if (o.markers > 0) cfg.marker_threads = static_cast<unsigned>(o.markers);
   tricolor::Heap heap(cfg);
 
   ProbeSamples probe;
@@ -204,6 +208,7 @@ int main(int argc, char** argv) {
     rec.pauses.push_back({p.start_ns, p.duration_ns, kind_name(p.kind)});
   }
   rec.note("tricolor_gc_percent", cfg.gc_percent);
+  rec.note("tricolor_marker_threads", cfg.marker_threads);
   rec.note("tricolor_mark_wall_ms", st.mark_wall_ms);
   rec.note("tricolor_mark_cpu_ms", st.mark_cpu_ms);
   rec.note("tricolor_assist_ms", st.assist_ms);

@@ -56,6 +56,9 @@ struct Workload {
   const char* name;
   std::size_t (*peak_live)(const Options&);
   void (*run)(const Options&, Record&, tricolor::Heap&);
+  // Optional: adjusts the heap's Config after the suite's limit and pacing are applied (before the
+  // TRICOLOR_* environment and --markers, which win).
+  void (*configure)(const Options&, tricolor::Config&) = nullptr;
 };
 const Workload* find_workload(const std::string& name);
 
@@ -65,5 +68,10 @@ std::size_t binary_trees_live(const Options& o);
 void binary_trees_run(const Options& o, Record& r, tricolor::Heap& heap);
 std::size_t quad_tree_live(const Options& o);
 void quad_tree_run(const Options& o, Record& r, tricolor::Heap& heap);
+std::size_t mark_scaling_live(const Options& o);
+void mark_scaling_configure(const Options& o, tricolor::Config& cfg);
+void mark_scaling_run(const Options& o, Record& r, tricolor::Heap& heap);
+std::size_t rss_return_live(const Options& o);
+void rss_return_run(const Options& o, Record& r, tricolor::Heap& heap);
 
 }  // namespace bench::tc
