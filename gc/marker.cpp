@@ -64,10 +64,10 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     scanned += pages_.span_of(obj)->elem_size;
     // Idle markers cannot steal from a local segment: hand them half now and then. A binary tree's
     // depth-first stack holds only about its depth, so even a few entries are worth sharing.
-    if (++since_share == 16) {
+    if (++since_share == 32) {
       since_share = 0;
       // Only when the pool cannot feed them: sharing costs a lock and a wake-up.
-      if (cx.work.local_size() >= 2 && pool_.hungry() && pool_.empty()) cx.work.share_half();
+      if (cx.work.local_size() >= 4 && pool_.hungry() && pool_.empty()) cx.work.share_half();
       // The pacer sizes assists by the work left: keep the shared progress count current.
       if (scanned - reported >= (256u << 10)) {
         scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);
