@@ -6,14 +6,6 @@
 
 namespace tricolor::internal {
 
-static inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 std::uint64_t thread_cpu_ns() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -149,21 +141,9 @@ void Marker::thread_main(unsigned) {
     for (;;) {
       drain(cx);
       merge(cx);  // before going idle: quiescence implies every count is in
-      // Spin briefly before sleeping: work shared by another marker usually arrives within
-      // microseconds, and a futex sleep/wake per shared segment made the kernel the biggest
-      // consumer of marking time with 8 markers.
-      Segment* s = nullptr;
-      for (int spin = 0; spin < 4096 && s == nullptr; ++spin) {
-        if (!pool_.empty()) s = pool_.take();
-        else cpu_relax();
-      }
-      if (s != nullptr) {
-        cx.work.adopt(s);
-        continue;
-      }
       const std::uint64_t cpu1 = thread_cpu_ns();
       cycle_cpu_ns_.fetch_add(cpu1 - cpu0, std::memory_order_relaxed);
-      s = pool_.take_or_wait(threads_.size());
+      Segment* s = pool_.take_or_wait(threads_.size());
       if (s == nullptr) break;  // end_cycle()
       cx.work.adopt(s);
       cpu0 = thread_cpu_ns();  // idle time is not marking time
