@@ -109,7 +109,7 @@ std::int64_t AllocSites::next_countdown(ThreadCache& c) const {
   return gap < 1 ? 1 : static_cast<std::int64_t>(gap);
 }
 
-void AllocSites::record(ThreadCache& c, const void* slot, std::size_t bytes) {
+void AllocSites::record(ThreadCache& c, const Span* s, const void* slot, std::size_t bytes) {
   if (c.sample_rng == 0) {
     // First sample of this thread: seed, and start the countdown where a random one would be.
     c.sample_rng = (reinterpret_cast<std::uintptr_t>(&c) * 0x9E3779B97F4A7C15ull) | 1;
@@ -132,6 +132,12 @@ void AllocSites::record(ThreadCache& c, const void* slot, std::size_t bytes) {
   std::lock_guard lock(mu_);
   const std::uint32_t stack = intern(frames, k);
   live_[reinterpret_cast<std::uintptr_t>(slot)] = Record{stack, static_cast<std::uint32_t>(bytes)};
+  ++spans_[s];
+}
+
+bool AllocSites::has_samples_in(const Span* s) {
+  std::lock_guard lock(mu_);
+  return spans_.count(s) != 0;
 }
 
 std::uint32_t AllocSites::intern(const std::uintptr_t* pcs, std::size_t n) {
@@ -141,12 +147,15 @@ std::uint32_t AllocSites::intern(const std::uintptr_t* pcs, std::size_t n) {
   return it->second;
 }
 
-std::uint32_t AllocSites::forget(const void* slot, std::uint32_t type_id) {
+std::uint32_t AllocSites::forget(const Span* s, const void* slot, std::uint32_t type_id) {
   std::lock_guard lock(mu_);
   auto it = live_.find(reinterpret_cast<std::uintptr_t>(slot));
   if (it == live_.end()) return UINT32_MAX;
   const Record r = it->second;
   live_.erase(it);
+  // A span is freed only when all its objects are dead, so its count is 0 by then and a span record
+  // reused for a new span starts without one.
+  if (auto sit = spans_.find(s); sit != spans_.end() && --sit->second == 0) spans_.erase(sit);
   Totals& t = freed_[std::uint64_t{r.stack} << 32 | type_id];
   ++t.alloc_objects;
   t.alloc_bytes += r.bytes;

@@ -53,17 +53,20 @@ class AllocSites {
   bool enabled() const { return rate_ != 0; }  // const after construction: no ordering needed
   std::size_t rate() const { return rate_; }
 
-  // The allocation slow path: a slot (header address) of `bytes` goes to the caller. Samples it when
-  // the thread's countdown runs out.
-  void note_allocation(ThreadCache& c, const void* slot, std::size_t bytes) {
+  // The allocation slow path: a slot (header address) of `bytes` in span s goes to the caller.
+  // Samples it when the thread's countdown runs out.
+  void note_allocation(ThreadCache& c, const Span* s, const void* slot, std::size_t bytes) {
     c.sample_countdown -= static_cast<std::int64_t>(bytes);
     if (c.sample_countdown <= 0) [[unlikely]]
-      record(c, slot, bytes);
+      record(c, s, slot, bytes);
   }
 
-  // The sweeper: slot died. Returns the stack of its record (or UINT32_MAX when not sampled), and
-  // moves it to the freed totals of (stack, type_id).
-  std::uint32_t forget(const void* slot, std::uint32_t type_id);
+  // The sweeper, once per span word with dead objects: does span s hold any sampled object? Spans
+  // without one (nearly all of them, at Go's rate) cost one lookup per word, not one per object.
+  bool has_samples_in(const Span* s);
+  // The sweeper: slot of span s died. Returns the stack of its record (or UINT32_MAX when not
+  // sampled), and moves it to the freed totals of (stack, type_id).
+  std::uint32_t forget(const Span* s, const void* slot, std::uint32_t type_id);
   // The stack recorded for a live slot, or UINT32_MAX. The world is stopped (or the slot rooted).
   std::uint32_t stack_of(const void* slot);
 
@@ -85,7 +88,7 @@ class AllocSites {
   std::vector<std::uintptr_t> raw_stack(std::uint32_t stack);
 
  private:
-  void record(ThreadCache& c, const void* slot, std::size_t bytes);
+  void record(ThreadCache& c, const Span* s, const void* slot, std::size_t bytes);
   std::int64_t next_countdown(ThreadCache& c) const;
   std::uint32_t intern(const std::uintptr_t* pcs, std::size_t n);  // mu_ held
   std::vector<Frame> symbolize_pc(std::uintptr_t pc);              // symbols_mu_ held
@@ -98,6 +101,7 @@ class AllocSites {
   const std::size_t rate_;
   std::mutex mu_;
   std::unordered_map<std::uintptr_t, Record> live_;             // slot -> record
+  std::unordered_map<const Span*, std::uint32_t> spans_;       // span -> live records in it
   std::unordered_map<std::uint64_t, Totals> freed_;             // (stack << 32 | type) -> totals
   std::vector<std::vector<std::uintptr_t>> stacks_;            // stack id -> pcs, outermost last
   std::unordered_map<std::string, std::uint32_t> stack_ids_;   // pcs as bytes -> id

@@ -211,7 +211,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
   if (leaks.sites.enabled()) [[unlikely]] {
     // Sampling keeps the window empty, so every allocation comes here (gc/alloc_sites.hpp).
     void* slot = t->spans.take_sampled(e, sc);
-    leaks.sites.note_allocation(t->spans, slot, class_size(class_of_span_class(sc)));
+    leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
   const std::uint64_t m = e.free_mask;
@@ -245,7 +245,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
   if (leaks.sites.enabled()) [[unlikely]]
-    leaks.sites.note_allocation(t->spans, reinterpret_cast<void*>(s->start), s->bytes());
+    leaks.sites.note_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
   large.push_swept(s, sweep_gen(), false);
   return payload;
 }

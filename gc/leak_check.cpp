@@ -126,6 +126,8 @@ std::vector<std::uint64_t> LeakState::epoch_owners() {
 
 void LeakState::on_dead(Span* s, std::size_t word, std::uint64_t dead) {
   const bool fl = find_leak();
+  const bool sampled = sites.enabled() && sites.has_samples_in(s);
+  if (!fl && !sampled) return;
   std::unique_lock<std::mutex> lock(fl_mu_, std::defer_lock);
   if (fl) lock.lock();
   while (dead != 0) {
@@ -133,7 +135,7 @@ void LeakState::on_dead(Span* s, std::size_t word, std::uint64_t dead) {
     dead &= dead - 1;
     void* obj = s->payload(i);
     const std::uint32_t type = header_of(obj)->type_id;
-    const std::uint32_t stack = sites.enabled() ? sites.forget(s->slot_address(i), type) : UINT32_MAX;
+    const std::uint32_t stack = sampled ? sites.forget(s, s->slot_address(i), type) : UINT32_MAX;
     if (fl && tracked(type) && released_.erase(obj) == 0) {
       Found& f = found_[std::uint64_t{type} << 32 | stack];
       ++f.objects;

@@ -562,3 +562,30 @@ TEST_CASE("other threads' objects are blamed on a scope only when its leaks alon
   REQUIRE(h.stats().cycles > cycles_before);
   registry = nullptr;
 }
+
+TEST_CASE("a thread that attaches while the scope is open follows the same rule", "[leak][threads]") {
+  TestHeap h;
+  Global<Hub> hub_root(h.heap, nullptr, "hub");
+  Global<Payload> theirs(h.heap, nullptr, "theirs");
+  LeakCheck scope(h.heap);
+  hub_root = make<Hub>();
+  std::thread late([&] {
+    Mutator m(h.heap, "late");
+    Root<Hub> hub(hub_root.get());
+    hub->blamed = make<Payload>();  // only the scope's hub keeps it: blamed
+    theirs = make<Payload>();       // its own Global keeps it: not blamed
+    hub->shared = theirs.get();
+  });
+  {
+    BlockingScope blocked;
+    late.join();
+  }
+  const LeakReport r = scope.check();
+  INFO(r.to_string());
+  REQUIRE(r.objects == 2);
+  REQUIRE(r.count("lktest::Hub") == 1);
+  REQUIRE(r.count("lktest::Payload") == 1);
+  REQUIRE(r.find("lktest::Payload")->examples[0].path.steps.back().object == hub_root->blamed.get());
+  hub_root = nullptr;
+  theirs = nullptr;
+}
