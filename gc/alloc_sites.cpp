@@ -61,9 +61,13 @@ std::string_view qualified_name(std::string_view f) {
   return f.substr(start);
 }
 
-// tricolor's own frames between the program and the sample: the slow path, make<T> and friends.
+// tricolor's own frames between the program and the sample: the slow path, make<T> and friends,
+// and the C API's allocation entry points (include/tricolor/tricolor.h).
 bool is_allocator_frame(const std::string& function) {
-  return qualified_name(function).substr(0, 10) == "tricolor::";
+  const std::string_view q = qualified_name(function);
+  for (std::string_view prefix : {"tricolor::", "tc_alloc", "tc_try_alloc"})
+    if (q.substr(0, prefix.size()) == prefix) return true;
+  return false;
 }
 
 #if TRICOLOR_HAVE_LIBBACKTRACE
