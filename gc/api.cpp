@@ -133,6 +133,8 @@ Config& Config::apply_env() {
   if (const char* v = std::getenv("TRICOLOR_GCTRACE")) gctrace = parse_int("TRICOLOR_GCTRACE", v) != 0;
   if (const char* v = std::getenv("TRICOLOR_ALLOC_SITES")) alloc_sites = parse_size("TRICOLOR_ALLOC_SITES", v);
   if (const char* v = std::getenv("TRICOLOR_FIND_LEAK")) find_leak = v;
+  if (const char* v = std::getenv("TRICOLOR_PERIODIC_GC_MS"))
+    periodic_gc_ms = static_cast<unsigned>(parse_int("TRICOLOR_PERIODIC_GC_MS", v));
   if (const char* v = std::getenv("TRICOLOR_SCAVENGE_MS"))
     scavenge_delay_ms = static_cast<unsigned>(parse_int("TRICOLOR_SCAVENGE_MS", v));
   return *this;

@@ -14,6 +14,7 @@
 //     sweep_gen += 2, so every span becomes unswept. Stacks are never re-scanned.
 //  6. Sweep lazily (allocating threads) and in the background.
 // In stop-the-world mode (Config::concurrent = false) steps 2-5 happen inside one global stop.
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 
@@ -78,15 +79,38 @@ void HeapImpl::collect() {
   }
 }
 
+// Besides requested cycles, the controller runs a periodic one when none ran for a while (Go forces
+// one every 2 minutes): a program whose live heap dropped but that stopped allocating would never
+// learn it, and its memory would never go back to the OS. The period starts at
+// Config::periodic_gc_ms and doubles (up to 128x) after each periodic cycle that found nothing new
+// to free, so an idle program with a large, stable heap pays almost nothing.
 void HeapImpl::controller_main() {
+  using ms = std::chrono::milliseconds;
+  const std::uint64_t base = config.periodic_gc_ms;
+  std::uint64_t period = base;
   for (;;) {
+    bool periodic = false;
     {
       std::unique_lock lock(ctl_mu_);
-      ctl_cv_.wait(lock, [&] { return shutdown_ || requested_ > started_.load(std::memory_order_relaxed); });
+      auto ready = [&] { return shutdown_ || requested_ > started_.load(std::memory_order_relaxed); };
+      if (base == 0) {
+        ctl_cv_.wait(lock, ready);
+      } else if (!ctl_cv_.wait_for(lock, ms(period), ready)) {
+        periodic = true;
+      }
       if (shutdown_) return;
       started_.fetch_add(1, std::memory_order_relaxed);
     }
+    const std::size_t live_before = pacer.last_live();
+    const std::uint64_t freed_before = sweeper.objects_freed();
     run_cycle();
+    if (periodic) {
+      sweeper.finish(sweep_gen());
+      const bool found_garbage = sweeper.objects_freed() != freed_before || pacer.last_live() < live_before;
+      period = found_garbage ? base : std::min(period * 2, base * 128);
+    } else {
+      period = base;
+    }
     {
       std::lock_guard lock(ctl_mu_);
       completed_.fetch_add(1, std::memory_order_release);
@@ -131,6 +155,7 @@ void HeapImpl::run_cycle_concurrent() {
     std::lock_guard lock(safepoint.threads_mu());
     emit(Phase::kMarkStart);
     const std::uint64_t t0 = monotonic_ns();
+    cycle_start_mark_ = t0;  // marking time counts from the mark-start stop
     safepoint.stop_the_world();
     trace_.start_stop = monotonic_ns() - t0;
     marker.reset_cycle_counters();
@@ -154,7 +179,7 @@ void HeapImpl::run_cycle_concurrent() {
     safepoint.handshake(kActionScanRoots);
   }
   emit(Phase::kMark);
-  const std::uint64_t mark_start = monotonic_ns();
+  const std::uint64_t mark_start = cycle_start_mark_;
   for (;;) {
     marker.wait_quiescent();
     std::lock_guard lock(safepoint.threads_mu());

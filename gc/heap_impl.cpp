@@ -55,7 +55,6 @@ HeapImpl::~HeapImpl() {
   }
   // Every object still allocated dies with the heap: run the destructors that are due.
   sweeper.finish(sweep_gen());
-  const std::uint32_t sg = sweep_gen();
   std::vector<Span*> spans;
   for (auto& c : central) c.for_each_span([&](Span* s) { spans.push_back(s); });
   large.for_each_span([&](Span* s) { spans.push_back(s); });
@@ -65,7 +64,6 @@ HeapImpl::~HeapImpl() {
       if (s->is_allocated(i))
         if (auto destroy = type_info(header_of(s->payload(i))->type_id).destroy) destroy(s->payload(i));
   }
-  (void)sg;
 }
 
 std::size_t HeapImpl::attached_threads() {

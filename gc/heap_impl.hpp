@@ -136,6 +136,7 @@ class HeapImpl {
   std::atomic<bool> cycle_requested_{false};
   std::atomic<std::size_t> flush_found_{0};
   std::atomic<int> assists_in_flight_{0};
+  std::uint64_t cycle_start_mark_ = 0;  // controller thread only
   // Phase timestamps of the current cycle, for TRICOLOR_GCTRACE (controller thread only).
   struct CycleTrace {
     std::uint64_t start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;

@@ -1,6 +1,9 @@
 #include "gc/page_heap.hpp"
 
 #include <sys/mman.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
@@ -51,11 +54,34 @@ Span* PageHeap::new_span_record() {
     return s;
   }
   Span* s = new Span();
-  all_records_.push_back(s);
+  all_records_.insert(s);
   return s;
 }
 
-void PageHeap::delete_span_record(Span* s) { spare_records_.push_back(s); }
+// Records of coalesced spans go back to malloc beyond a small reserve: a heap that shrinks from 1 GB
+// to 10 MB would otherwise keep ~40 MB of span records resident forever.
+void PageHeap::delete_span_record(Span* s) {
+  if (spare_records_.size() < kSpareRecords) {
+    spare_records_.push_back(s);
+    return;
+  }
+  all_records_.erase(s);
+  delete s;
+}
+
+// Merging a free neighbour into s. A span is either wholly released or counted as resident: when the
+// parts differ, the result counts as resident (released_bytes under-counts; the pages the OS already
+// took back are not touched again, and the scavenger will release the whole span when it qualifies).
+// Releasing the resident part instead would fault in pages a freshly freed span is about to reuse.
+void PageHeap::absorb(Span* s, Span* neighbour) {
+  if (s->scavenged != neighbour->scavenged) {
+    released_bytes_.fetch_sub((s->scavenged ? s : neighbour)->bytes(), std::memory_order_relaxed);
+    s->scavenged = false;
+  }
+  if (neighbour->start < s->start) s->start = neighbour->start;
+  s->npages += neighbour->npages;
+  delete_span_record(neighbour);
+}
 
 void PageHeap::set_range(Span* s, Span* value, bool whole) {
   const std::size_t first = (s->start - base_) >> kPageShift;
@@ -96,10 +122,7 @@ bool PageHeap::grow(std::size_t npages) {
     Span* left = page_table_[have - 1].load(std::memory_order_relaxed);
     if (left != nullptr && left->state == SpanState::kFree) {
       remove_free(left);
-      if (left->scavenged) released_bytes_.fetch_sub(left->bytes(), std::memory_order_relaxed);
-      s->start = left->start;
-      s->npages += left->npages;
-      delete_span_record(left);
+      absorb(s, left);
     }
   }
   insert_free(s);
@@ -187,10 +210,7 @@ void PageHeap::free(Span* s) {
     Span* left = page_table_[first - 1].load(std::memory_order_relaxed);
     if (left != nullptr && left->state == SpanState::kFree) {
       remove_free(left);
-      if (left->scavenged) released_bytes_.fetch_sub(left->bytes(), std::memory_order_relaxed);
-      s->start = left->start;
-      s->npages += left->npages;
-      delete_span_record(left);
+      absorb(s, left);
     }
   }
   const std::size_t right_first = ((s->start - base_) >> kPageShift) + s->npages;
@@ -198,9 +218,7 @@ void PageHeap::free(Span* s) {
     Span* right = page_table_[right_first].load(std::memory_order_relaxed);
     if (right != nullptr && right->state == SpanState::kFree) {
       remove_free(right);
-      if (right->scavenged) released_bytes_.fetch_sub(right->bytes(), std::memory_order_relaxed);
-      s->npages += right->npages;
-      delete_span_record(right);
+      absorb(s, right);
     }
   }
   insert_free(s);
@@ -222,6 +240,10 @@ std::size_t PageHeap::scavenge(std::uint64_t free_before_ns) {
     }
   }
   released_bytes_.fetch_add(released, std::memory_order_relaxed);
+#if defined(__GLIBC__)
+  // Span records and other metadata freed since: let malloc give its free pages back too.
+  if (released != 0) malloc_trim(0);
+#endif
   return released;
 }
 

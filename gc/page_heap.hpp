@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <mutex>
 #include <set>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,7 @@ class PageHeap {
   Span* new_span_record();
   void delete_span_record(Span* s);
   void set_range(Span* s, Span* value, bool whole);
+  void absorb(Span* s, Span* neighbour);
   void insert_free(Span* s);
   void remove_free(Span* s);
   bool grow(std::size_t npages);
@@ -84,8 +86,9 @@ class PageHeap {
 
   std::mutex mu_;
   std::set<std::pair<std::uint32_t, Span*>> free_by_size_;  // (npages, span): best fit
+  static constexpr std::size_t kSpareRecords = 256;
   std::vector<Span*> spare_records_;
-  std::vector<Span*> all_records_;
+  std::unordered_set<Span*> all_records_;
   std::atomic<std::size_t> committed_pages_{0};
   std::atomic<std::size_t> in_use_bytes_{0};
   std::atomic<std::size_t> peak_in_use_bytes_{0};

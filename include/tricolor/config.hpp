@@ -9,6 +9,7 @@
 //   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
 //   TRICOLOR_GCTRACE       1: one line per cycle on stderr
 //   TRICOLOR_SCAVENGE_MS   free spans unused this long go back to the OS (default 500)
+//   TRICOLOR_PERIODIC_GC_MS  a cycle runs when none has for this long (default 2000; 0: never)
 //   TRICOLOR_ALLOC_SITES   allocation sites for leak reports and heap profiles: 1 = every allocation,
 //                          N (e.g. 512k) = one sampled allocation per N bytes on average; 0 = off
 //   TRICOLOR_FIND_LEAK     find-leak mode: 1 = every type, or comma-separated type-name globs
@@ -49,6 +50,9 @@ struct Config {
   bool background_sweeper = true;
   // Free spans unused for this long are returned to the OS by the background sweeper (scavenger).
   unsigned scavenge_delay_ms = 500;
+  // A cycle runs when none has for this long (0: never), so memory is returned after the live heap
+  // drops even if the program stops allocating; the period backs off while such cycles find nothing.
+  unsigned periodic_gc_ms = 2000;
   // Leak checking (include/tricolor/leak_check.hpp, docs/leak_checking.md). Both off by default and
   // then free: the allocation fast path does not look at them.
   // Record allocation stacks: 0 off, 1 every allocation, N one allocation per N bytes on average
