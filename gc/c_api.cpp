@@ -1,0 +1,660 @@
+// The C API (include/tricolor/tricolor.h), a thin layer over the C++ one. It adds three things the
+// C++ API gets from the type system:
+//  - Types described at run time. The core's type table takes a plain trace function with no
+//    context, so every C type shares one trace thunk and one destroy thunk that find their CType
+//    through the object header's type id (g_ctypes, indexed like the core's table; entries are
+//    written once, before the id is handed out, and never change).
+//  - Roots without RAII. tc_root has RootNode's layout, so C stack roots sit on the thread's one LIFO
+//    root list next to C++ Root<T>s; pops are checked for order, as ~Root does.
+//  - Global slots: plain void* variables of the program, traced by one heap root callback per heap.
+//    That callback runs with the world stopped at mark start; the stores into the slots go through
+//    tc_store, whose barrier is what makes a store after that scan safe (see tc_add_global_slot).
+// Thread-local state (the attached Mutator, blocking depth, per-thread root callbacks) lives in
+// t_c; a thread that exits attached is detached by the core's exit hook or by t_c's destructor,
+// whichever runs first.
+#include "tricolor/tricolor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gc/type_registry.hpp"
+#include "tricolor/leak_check.hpp"
+#include "tricolor/tricolor.hpp"
+
+using tricolor::Tracer;
+namespace internal = tricolor::internal;
+
+// tc_root is read by the collector as an internal::RootNode.
+static_assert(sizeof(tc_root) == sizeof(internal::RootNode));
+static_assert(offsetof(tc_root, prev) == offsetof(internal::RootNode, prev));
+static_assert(offsetof(tc_root, ptr) == offsetof(internal::RootNode, ptr));
+static_assert(offsetof(tc_root, name) == offsetof(internal::RootNode, name));
+// The inline barrier reads g_barrier_active as one byte; fields are read and written as void* by C and
+// as std::atomic<const void*> (Member, WeakSlot) by the collector.
+static_assert(sizeof(std::atomic<bool>) == 1 && std::atomic<bool>::is_always_lock_free);
+static_assert(sizeof(std::atomic<const void*>) == sizeof(void*) && std::atomic<const void*>::is_always_lock_free);
+static_assert(sizeof(internal::WeakSlot) == sizeof(void*));
+static_assert(int(TC_PHASE_IDLE) == int(tricolor::Phase::kIdle) &&
+              int(TC_PHASE_SWEEP) == int(tricolor::Phase::kSweep));
+
+// Constant-initialized (an address constant), so C code running before any C++ static constructor
+// still finds the flag.
+constinit const void* const tc_internal_barrier_flag = &internal::g_barrier_active;
+
+void tc_internal_write_barrier_slow(const void* old_value, const void* new_value) {
+  TC_CHECK(internal::tls_thread != nullptr,
+           "tc_store from a thread that is not attached to a tricolor heap: call tc_thread_attach(heap, name) on "
+           "this thread first");
+  internal::write_barrier_slow(old_value, new_value);
+}
+void tc_internal_root_barrier_slow(const void* new_value) { internal::root_barrier_slow(new_value); }
+void tc_internal_check_heap_pointer(const void* p, const char* what) { internal::debug_check_heap_pointer(p, what); }
+
+namespace {
+
+// internal::current_thread, with the fix C code needs in its message.
+internal::ThreadFast* c_thread(const char* what) {
+  internal::ThreadFast* t = internal::tls_thread;
+  if (t == nullptr) [[unlikely]]
+    internal::fatal(__FILE__, __LINE__,
+                    "%s from a thread that is not attached to a tricolor heap: call tc_thread_attach(heap, name) "
+                    "on this thread first",
+                    what);
+  return t;
+}
+
+Tracer& as_tracer(tc_tracer* t) { return *reinterpret_cast<Tracer*>(t); }
+tc_tracer* as_c(Tracer& t) { return reinterpret_cast<tc_tracer*>(&t); }
+
+const void* load_slot(const void* slot) {
+  return reinterpret_cast<const std::atomic<const void*>*>(slot)->load(std::memory_order_acquire);  // pairs with tc_store
+}
+internal::WeakSlot* weak_slot(const void* slot) {
+  return reinterpret_cast<internal::WeakSlot*>(const_cast<void*>(slot));
+}
+
+// ---- Types
+
+struct CType {
+  std::uint32_t id = 0;
+  std::size_t size = 0;
+  tc_trace_fn trace = nullptr;
+  std::vector<std::size_t> pointers;
+  std::vector<std::size_t> weaks;
+  std::vector<std::string> pointer_names;  // "+16": the field's offset, for the verifier's paths
+  bool trailing = false;
+  std::size_t trailing_count_offset = 0;
+  tc_destroy_fn destroy = nullptr;
+  internal::SpanKind kind = internal::SpanKind::kScan;
+};
+
+std::atomic<const CType*> g_ctypes[internal::kMaxTypes];
+
+const CType& ctype_of(const void* obj) {
+  // acquire: pairs with the release in tc_type_register (an id travels to marker threads inside objects).
+  return *g_ctypes[internal::header_of(obj)->type_id].load(std::memory_order_acquire);
+}
+
+const CType& ctype_checked(tc_type type, const char* what) {
+  const CType* ct = type < internal::kMaxTypes ? g_ctypes[type].load(std::memory_order_acquire) : nullptr;
+  TC_CHECK(ct != nullptr, "%s: %u is not a type handle returned by tc_type_register", what, type);
+  return *ct;
+}
+
+void trace_c_object(const void* obj, Tracer& t) {
+  const CType& ct = ctype_of(obj);
+  const char* base = static_cast<const char*>(obj);
+  for (std::size_t i = 0; i < ct.pointers.size(); ++i)
+    if (const void* p = load_slot(base + ct.pointers[i])) t.visit(p, ct.pointer_names[i].c_str(), Tracer::kNoIndex);
+  for (std::size_t off : ct.weaks) t.visit_weak(weak_slot(base + off), "weak");
+  if (ct.trailing) {
+    // relaxed: the count is written before the object is published (or before the next safepoint).
+    std::size_t n = 0;
+    __atomic_load(reinterpret_cast<const std::size_t*>(base + ct.trailing_count_offset), &n, __ATOMIC_RELAXED);
+    for (std::size_t i = 0; i < n; ++i)
+      if (const void* p = load_slot(base + ct.size + i * sizeof(void*))) t.visit(p, "trailing", i);
+  }
+  if (ct.trace != nullptr) ct.trace(obj, as_c(t));
+}
+
+void destroy_c_object(void* obj) { ctype_of(obj).destroy(obj); }
+
+void check_field(const char* type_name, const char* what, std::size_t offset, std::size_t size) {
+  TC_CHECK(offset % alignof(void*) == 0 && offset + sizeof(void*) <= size,
+           "tc_type_register(\"%s\"): %s offset %zu is not an aligned void* field inside the type's %zu bytes",
+           type_name, what, offset, size);
+}
+
+// ---- Allocation
+
+void* allocate(const CType& ct, std::size_t bytes) {
+  internal::ThreadFast* t = c_thread("tc_alloc");
+  TC_CHECK(bytes >= ct.size, "tc_alloc(\"%s\", %zu): the size is smaller than the type's size %zu",
+           internal::type_info(ct.id).name, bytes, ct.size);
+  // A payload of at least one byte keeps every object pointer strictly inside its own slot.
+  bytes = std::max<std::size_t>(bytes, 1);
+  if (bytes > (std::size_t{1} << 62)) return nullptr;  // no heap could hold it; and no overflow below
+  void* obj;
+  if (bytes + internal::kHeaderSize <= internal::kMaxSmallSize) {
+    const std::size_t sc = internal::span_class(internal::size_to_class(bytes + internal::kHeaderSize), ct.kind);
+    void* slot = internal::allocate_small_dynamic(t, sc, /*may_fail=*/true);
+    if (slot == nullptr) return nullptr;
+    obj = internal::finish_allocation(t, slot, ct.id);
+  } else {
+    obj = internal::allocate_large(t, bytes + internal::kHeaderSize, ct.id,
+                                   ct.kind == internal::SpanKind::kNoScan, /*may_fail=*/true);
+    if (obj == nullptr) return nullptr;
+  }
+  // No safepoint since the allocation: no marker or verifier can have read the object yet.
+  std::memset(obj, 0, bytes);
+  return obj;
+}
+
+// ---- Roots
+
+internal::RootNode* as_node(tc_root* r) { return reinterpret_cast<internal::RootNode*>(r); }
+
+[[noreturn]] void fail_pop(const char* what, const tc_root* r) {
+  internal::fatal(__FILE__, __LINE__,
+                  "%s(\"%s\"): not the innermost root of this thread: pop roots and frames in reverse order of "
+                  "pushing them (a return path that skipped a tc_root_pop / TC_FRAME_POP?), on the thread that "
+                  "pushed them",
+                  what, r->name ? r->name : "unnamed");
+}
+
+struct RootsCallback {
+  tc_roots_fn fn;
+  void* context;
+};
+
+void call_roots(Tracer& t, void* ctx) {
+  auto* cb = static_cast<RootsCallback*>(ctx);
+  cb->fn(as_c(t), cb->context);
+}
+
+// ---- Threads
+
+struct CThread {
+  alignas(tricolor::Mutator) unsigned char mutator_storage[sizeof(tricolor::Mutator)];
+  alignas(tricolor::BlockingScope) unsigned char blocking_storage[sizeof(tricolor::BlockingScope)];
+  tricolor::Mutator* mutator = nullptr;
+  tricolor::BlockingScope* blocking = nullptr;
+  unsigned blocking_depth = 0;
+  tc_heap* heap = nullptr;
+  std::unordered_map<std::uint64_t, std::unique_ptr<RootsCallback>> callbacks;
+
+  ~CThread() {
+    // The thread exits attached. If the core's exit hook ran first it has detached the thread
+    // (tls_thread is null) and the Mutator owns nothing more; otherwise detach here. Its stack, and
+    // the tc_roots on it, are gone.
+    if (mutator == nullptr || internal::tls_thread == nullptr) return;
+    if (blocking != nullptr) blocking->~BlockingScope();
+    internal::tls_thread->roots = nullptr;
+    mutator->~Mutator();
+  }
+};
+
+thread_local CThread t_c;
+
+}  // namespace
+
+// ---- Heaps
+
+struct tc_heap {
+  struct Slot {
+    void** slot;
+    const char* name;
+  };
+
+  explicit tc_heap(const tricolor::Config& c) : heap(c) {
+    slots_roots = heap.add_roots(&trace_slots, this, "tc global slots");
+  }
+
+  static void trace_slots(Tracer& t, void* ctx) {
+    auto* self = static_cast<tc_heap*>(ctx);
+    std::lock_guard lock(self->mu);
+    for (const Slot& s : self->slots)
+      if (const void* p = load_slot(s.slot)) t.visit(p, s.name, Tracer::kNoIndex);
+  }
+
+  // Lock order: the core's roots lock (held while it runs callbacks), then mu. So mu is never held
+  // while calling into Heap::add_roots / remove_roots.
+  std::mutex mu;
+  std::vector<Slot> slots;
+  std::unordered_map<std::uint64_t, std::unique_ptr<RootsCallback>> callbacks;
+  std::uint64_t slots_roots = 0;
+  std::atomic<std::size_t> globals{0};  // live tc_globals, for tc_heap_destroy's message
+  // Last, so it is destroyed first: its collector thread may run the callbacks above until then.
+  tricolor::Heap heap;
+};
+
+struct tc_global {
+  internal::GlobalNode node;
+  tc_heap* heap;
+};
+
+void tc_config_init(tc_config* c) {
+  const tricolor::Config d;
+  *c = tc_config{};
+  c->initial_heap = d.initial_heap;
+  c->gc_percent = d.gc_percent;
+  c->max_heap = d.max_heap;
+  c->soft_limit = d.soft_limit;
+  c->marker_threads = d.marker_threads;
+  c->concurrent = d.concurrent;
+  c->verify = d.verify;
+  c->gctrace = d.gctrace;
+  c->background_sweeper = d.background_sweeper;
+  c->scavenge_delay_ms = d.scavenge_delay_ms;
+  c->periodic_gc_ms = d.periodic_gc_ms;
+  c->alloc_sites = d.alloc_sites;
+  c->find_leak = nullptr;
+  c->reserve = d.reserve;
+}
+
+tc_heap* tc_heap_create(const tc_config* config) {
+  tc_config c;
+  if (config != nullptr) c = *config;
+  else tc_config_init(&c);
+  tricolor::Config cc;
+  cc.initial_heap = c.initial_heap;
+  cc.gc_percent = c.gc_percent;
+  cc.max_heap = c.max_heap;
+  cc.soft_limit = c.soft_limit;
+  cc.marker_threads = c.marker_threads;
+  cc.concurrent = c.concurrent != 0;
+  cc.verify = c.verify != 0;
+  cc.gctrace = c.gctrace != 0;
+  cc.background_sweeper = c.background_sweeper != 0;
+  cc.scavenge_delay_ms = c.scavenge_delay_ms;
+  cc.periodic_gc_ms = c.periodic_gc_ms;
+  cc.alloc_sites = c.alloc_sites;
+  cc.find_leak = c.find_leak != nullptr ? c.find_leak : "";
+  cc.reserve = c.reserve;
+  if (c.on_event != nullptr) {
+    cc.on_event = [fn = c.on_event, ctx = c.event_context](const tricolor::Event& e) {
+      const tc_event ce{static_cast<tc_phase>(e.phase), e.cycle, e.time_ns, e.heap_bytes};
+      fn(&ce, ctx);
+    };
+  }
+  return new tc_heap(cc);
+}
+
+void tc_heap_destroy(tc_heap* heap) {
+  if (heap == nullptr) return;
+  internal::ThreadFast* t = internal::tls_thread;
+  TC_CHECK(t == nullptr || t->heap != &heap->heap.impl(),
+           "tc_heap_destroy: the calling thread is still attached to this heap: call tc_thread_detach() first");
+  const std::size_t globals = heap->globals.load(std::memory_order_relaxed);
+  TC_CHECK(globals == 0, "tc_heap_destroy: %zu tc_global(s) of this heap are still alive: tc_global_free them first",
+           globals);
+  delete heap;
+}
+
+void tc_collect(tc_heap* heap) { heap->heap.collect(); }
+
+static tc_pause_summary to_c(const tricolor::PauseSummary& p) {
+  return tc_pause_summary{p.count, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms, p.total_ms};
+}
+
+void tc_heap_stats(tc_heap* heap, tc_stats* out) {
+  const tricolor::Stats s = heap->heap.stats();
+  *out = tc_stats{};
+  out->heap_bytes = s.heap_bytes;
+  out->heap_peak_bytes = s.heap_peak_bytes;
+  out->committed_bytes = s.committed_bytes;
+  out->released_bytes = s.released_bytes;
+  out->live_bytes = s.live_bytes;
+  out->allocated_bytes = s.allocated_bytes;
+  out->heap_goal = s.heap_goal;
+  out->cycles = s.cycles;
+  out->objects_freed = s.objects_freed;
+  out->mark_wall_ms = s.mark_wall_ms;
+  out->mark_cpu_ms = s.mark_cpu_ms;
+  out->assist_ms = s.assist_ms;
+  out->global_pauses = to_c(s.global_pauses);
+  out->thread_pauses = to_c(s.thread_pauses);
+}
+
+int tc_heap_contains(tc_heap* heap, const void* p) { return heap->heap.contains(p) ? 1 : 0; }
+
+// ---- Threads
+
+void tc_thread_attach(tc_heap* heap, const char* name) {
+  TC_CHECK(internal::tls_thread == nullptr,
+           "tc_thread_attach: this thread is already attached to a heap (one heap per thread; call "
+           "tc_thread_detach() first)");
+  t_c.mutator = new (t_c.mutator_storage) tricolor::Mutator(heap->heap, name);
+  t_c.heap = heap;
+}
+
+void tc_thread_detach() {
+  TC_CHECK(t_c.mutator != nullptr && internal::tls_thread != nullptr,
+           "tc_thread_detach: this thread is not attached with tc_thread_attach");
+  TC_CHECK(t_c.blocking_depth == 0, "tc_thread_detach inside tc_blocking_enter: call tc_blocking_leave() first");
+  const internal::RootNode* r = internal::tls_thread->roots;
+  TC_CHECK(r == nullptr,
+           "tc_thread_detach: root \"%s\" of this thread is still pushed: pop every tc_root and TC_FRAME first",
+           r != nullptr && r->name ? r->name : "unnamed");
+  t_c.mutator->~Mutator();
+  t_c.mutator = nullptr;
+  t_c.heap = nullptr;
+  t_c.callbacks.clear();  // they died with the thread's state
+}
+
+tc_heap* tc_current_heap() { return internal::tls_thread != nullptr ? t_c.heap : nullptr; }
+
+void tc_blocking_enter() {
+  c_thread("tc_blocking_enter");
+  if (t_c.blocking_depth++ == 0) t_c.blocking = new (t_c.blocking_storage) tricolor::BlockingScope();
+}
+
+void tc_blocking_leave() {
+  TC_CHECK(t_c.blocking_depth > 0, "tc_blocking_leave without a matching tc_blocking_enter on this thread");
+  if (--t_c.blocking_depth == 0) {
+    t_c.blocking->~BlockingScope();
+    t_c.blocking = nullptr;
+  }
+}
+
+void tc_safepoint() {
+  c_thread("tc_safepoint");
+  tricolor::safepoint();
+}
+
+// ---- Types
+
+tc_type tc_type_register(const tc_type_desc* d) {
+  TC_CHECK(d != nullptr, "tc_type_register: the descriptor is NULL");
+  const char* name = d->name != nullptr ? d->name : "<unnamed C type>";
+  auto ct = std::make_unique<CType>();
+  ct->size = d->size;
+  ct->trace = d->trace;
+  ct->destroy = d->destroy;
+  TC_CHECK(d->pointer_count == 0 || d->pointer_offsets != nullptr,
+           "tc_type_register(\"%s\"): pointer_count is %zu but pointer_offsets is NULL", name, d->pointer_count);
+  TC_CHECK(d->weak_count == 0 || d->weak_offsets != nullptr,
+           "tc_type_register(\"%s\"): weak_count is %zu but weak_offsets is NULL", name, d->weak_count);
+  for (std::size_t i = 0; i < d->pointer_count; ++i) {
+    check_field(name, "pointer", d->pointer_offsets[i], d->size);
+    ct->pointers.push_back(d->pointer_offsets[i]);
+    ct->pointer_names.push_back("+" + std::to_string(d->pointer_offsets[i]));
+  }
+  for (std::size_t i = 0; i < d->weak_count; ++i) {
+    check_field(name, "weak", d->weak_offsets[i], d->size);
+    ct->weaks.push_back(d->weak_offsets[i]);
+  }
+  if (d->trailing_pointers) {
+    TC_CHECK(d->size % alignof(void*) == 0,
+             "tc_type_register(\"%s\"): with trailing_pointers the size (%zu) must be a multiple of the pointer "
+             "size (the slots start right after the fixed part)",
+             name, d->size);
+    TC_CHECK(d->trailing_count_offset % alignof(std::size_t) == 0 &&
+                 d->trailing_count_offset + sizeof(std::size_t) <= d->size,
+             "tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside the "
+             "type's %zu bytes",
+             name, d->trailing_count_offset, d->size);
+    ct->trailing = true;
+    ct->trailing_count_offset = d->trailing_count_offset;
+  }
+  const bool scans = ct->trace != nullptr || !ct->pointers.empty() || !ct->weaks.empty() || ct->trailing;
+  // Span kinds (include/tricolor/internal/size_classes.hpp): only "finalize" spans have their dead
+  // objects visited by the sweeper; "noscan" ones are never read by the marker.
+  ct->kind = ct->destroy != nullptr ? internal::SpanKind::kFinalize
+             : scans                ? internal::SpanKind::kScan
+                                    : internal::SpanKind::kNoScan;
+  ct->id = internal::register_dynamic_type(name, scans ? &trace_c_object : nullptr,
+                                           ct->destroy != nullptr ? &destroy_c_object : nullptr, d->size);
+  const std::uint32_t id = ct->id;
+  g_ctypes[id].store(ct.release(), std::memory_order_release);  // pairs with the acquire in ctype_of; never freed
+  return id;
+}
+
+tc_type tc_type_register_traced(const char* name, std::size_t size, tc_trace_fn trace, tc_destroy_fn destroy) {
+  tc_type_desc d{};
+  d.name = name;
+  d.size = size;
+  d.trace = trace;
+  d.destroy = destroy;
+  return tc_type_register(&d);
+}
+
+tc_type tc_type_register_offsets(const char* name, std::size_t size, const std::size_t* offsets,
+                                 std::size_t count, tc_destroy_fn destroy) {
+  tc_type_desc d{};
+  d.name = name;
+  d.size = size;
+  d.pointer_offsets = offsets;
+  d.pointer_count = count;
+  d.destroy = destroy;
+  return tc_type_register(&d);
+}
+
+const char* tc_type_name_of(const void* obj) { return tricolor::type_name_of(obj); }
+
+// ---- Allocation
+
+void* tc_alloc(tc_type type, std::size_t size) { return allocate(ctype_checked(type, "tc_alloc"), size); }
+
+void* tc_new(tc_type type) {
+  const CType& ct = ctype_checked(type, "tc_new");
+  return allocate(ct, ct.size);
+}
+
+void* tc_alloc_buffer(std::size_t bytes) {
+  c_thread("tc_alloc_buffer");
+  if (bytes > (std::size_t{1} << 62)) return nullptr;
+  return tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
+}
+
+// ---- Tracing
+
+void tc_trace(tc_tracer* t, const void* obj) {
+  if (obj != nullptr) as_tracer(t).visit(obj, nullptr, Tracer::kNoIndex);
+}
+
+void tc_trace_named(tc_tracer* t, const void* obj, const char* field) {
+  if (obj != nullptr) as_tracer(t).visit(obj, field, Tracer::kNoIndex);
+}
+
+void tc_trace_slot(tc_tracer* t, void* const* slot) {
+  if (const void* p = load_slot(slot)) as_tracer(t).visit(p, nullptr, Tracer::kNoIndex);
+}
+
+void tc_trace_range(tc_tracer* t, void* const* slots, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (const void* p = load_slot(slots + i)) as_tracer(t).visit(p, nullptr, i);
+}
+
+void tc_trace_weak(tc_tracer* t, void* const* slot) { as_tracer(t).visit_weak(weak_slot(slot), nullptr); }
+
+void tc_trace_ephemeron(tc_tracer* t, void* const* key_slot, void* const* value_slot) {
+  auto* value = reinterpret_cast<std::atomic<const void*>*>(const_cast<void**>(value_slot));
+  as_tracer(t).visit_ephemeron(weak_slot(key_slot), value, nullptr);
+}
+
+// ---- Roots
+
+void tc_root_push(tc_root* r, void* obj, const char* name) {
+  internal::ThreadFast* t = c_thread("tc_root_push");
+  internal::RootNode* n = as_node(r);
+  n->prev = t->roots;
+  n->ptr = obj;
+  n->name = name;
+  // As Root<T>: while marking, a pointer that arrives in a root from outside the heap is shaded.
+  if (obj != nullptr && internal::g_barrier_active.load(std::memory_order_relaxed)) internal::root_barrier_slow(obj);
+  t->roots = n;
+}
+
+void tc_root_pop(tc_root* r) {
+  internal::ThreadFast* t = internal::tls_thread;
+  if (t == nullptr || t->roots != as_node(r)) [[unlikely]]
+    fail_pop("tc_root_pop", r);
+  t->roots = as_node(r)->prev;
+}
+
+void tc_frame_push(tc_root* roots, std::size_t n, const char* name) {
+  internal::ThreadFast* t = c_thread("TC_FRAME");
+  for (std::size_t i = 0; i < n; ++i) {
+    internal::RootNode* node = as_node(&roots[i]);
+    node->prev = t->roots;
+    node->ptr = nullptr;
+    node->name = name;
+    t->roots = node;
+  }
+}
+
+void tc_frame_pop(tc_root* roots, std::size_t n) {
+  if (n == 0) return;
+  internal::ThreadFast* t = internal::tls_thread;
+  if (t == nullptr || t->roots != as_node(&roots[n - 1])) [[unlikely]]
+    fail_pop("TC_FRAME_POP", &roots[n - 1]);
+  t->roots = as_node(&roots[0])->prev;
+}
+
+tc_scope tc_scope_enter() {
+  internal::ThreadFast* t = c_thread("tc_scope_enter");
+  return tc_scope{reinterpret_cast<tc_root*>(t->roots)};
+}
+
+void tc_scope_leave(tc_scope scope) {
+  internal::ThreadFast* t = c_thread("tc_scope_leave");
+  internal::RootNode* target = as_node(scope.top);
+  internal::RootNode* r = t->roots;
+  while (r != target && r != nullptr) r = r->prev;
+  TC_CHECK(r == target,
+           "tc_scope_leave: the roots of this scope were already popped (scopes must nest, and be left on the "
+           "thread that entered them)");
+  t->roots = target;
+}
+
+tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name) {
+  auto* g = new tc_global;
+  g->node.name = name;
+  g->heap = heap;
+  internal::register_global(heap->heap, &g->node);
+  heap->globals.fetch_add(1, std::memory_order_relaxed);
+  if (obj != nullptr) tc_global_set(g, obj);
+  return g;
+}
+
+void tc_global_set(tc_global* g, void* obj) {
+  // As Global<T>: the markers scan globals concurrently, so stores are barriered like field stores.
+  c_thread("tc_global_set");
+  internal::write_barrier(g->node.ptr.load(std::memory_order_relaxed), obj);
+  g->node.ptr.store(obj, std::memory_order_release);  // pairs with the acquire in tc_global_get
+}
+
+void* tc_global_get(const tc_global* g) { return const_cast<void*>(g->node.ptr.load(std::memory_order_acquire)); }
+
+void tc_global_free(tc_global* g) {
+  if (g == nullptr) return;
+  internal::unregister_global(&g->node);
+  g->heap->globals.fetch_sub(1, std::memory_order_relaxed);
+  delete g;
+}
+
+// Scanned at mark start with the world stopped. A slot's later stores go through tc_store: the
+// deletion half of its barrier keeps what was scanned, and the insertion half (while the storing
+// thread's roots are unscanned) covers a pointer moved into the slot from a root not yet scanned.
+// Removing a slot needs no barrier of its own for the same reason.
+void tc_add_global_slot(tc_heap* heap, void** slot, const char* name) {
+  TC_CHECK(slot != nullptr, "tc_add_global_slot: the slot is NULL");
+  std::lock_guard lock(heap->mu);
+  for (const tc_heap::Slot& s : heap->slots)
+    TC_CHECK(s.slot != slot, "tc_add_global_slot: slot %p (\"%s\") is already registered", static_cast<void*>(slot),
+             s.name ? s.name : "unnamed");
+  heap->slots.push_back({slot, name});
+}
+
+void tc_remove_global_slot(tc_heap* heap, void** slot) {
+  std::lock_guard lock(heap->mu);
+  auto it = std::find_if(heap->slots.begin(), heap->slots.end(), [&](const tc_heap::Slot& s) { return s.slot == slot; });
+  TC_CHECK(it != heap->slots.end(), "tc_remove_global_slot: slot %p was not registered with tc_add_global_slot",
+           static_cast<void*>(slot));
+  heap->slots.erase(it);
+}
+
+std::uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, const char* name) {
+  TC_CHECK(fn != nullptr, "tc_heap_add_roots: the callback is NULL");
+  auto cb = std::make_unique<RootsCallback>(RootsCallback{fn, context});
+  const std::uint64_t id = heap->heap.add_roots(&call_roots, cb.get(), name);
+  std::lock_guard lock(heap->mu);
+  heap->callbacks.emplace(id, std::move(cb));
+  return id;
+}
+
+void tc_heap_remove_roots(tc_heap* heap, std::uint64_t id) {
+  TC_CHECK(id != heap->slots_roots, "tc_heap_remove_roots: %llu is not an id from tc_heap_add_roots",
+           static_cast<unsigned long long>(id));
+  heap->heap.remove_roots(id);  // after this the collector no longer calls it
+  std::lock_guard lock(heap->mu);
+  heap->callbacks.erase(id);
+}
+
+std::uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name) {
+  TC_CHECK(fn != nullptr, "tc_thread_add_roots: the callback is NULL");
+  tricolor::Mutator* m = tricolor::Mutator::current();
+  TC_CHECK(m != nullptr && internal::tls_thread != nullptr,
+           "tc_thread_add_roots from a thread that is not attached: call tc_thread_attach first");
+  auto cb = std::make_unique<RootsCallback>(RootsCallback{fn, context});
+  const std::uint64_t id = m->add_roots(&call_roots, cb.get(), name);
+  t_c.callbacks.emplace(id, std::move(cb));
+  return id;
+}
+
+void tc_thread_remove_roots(std::uint64_t id) {
+  tricolor::Mutator* m = tricolor::Mutator::current();
+  TC_CHECK(m != nullptr && internal::tls_thread != nullptr,
+           "tc_thread_remove_roots from a thread that is not attached");
+  m->remove_roots(id);
+  t_c.callbacks.erase(id);
+}
+
+// ---- Finalizers
+
+void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context) {
+  heap->heap.set_finalizer(obj, fn, context);
+}
+
+std::size_t tc_run_finalizers(tc_heap* heap, std::size_t max) { return heap->heap.run_finalizers(max); }
+std::size_t tc_pending_finalizers(tc_heap* heap) { return heap->heap.pending_finalizers(); }
+
+// ---- Leak checks
+
+struct tc_leak_check {
+  explicit tc_leak_check(tricolor::Heap& heap) : scope(heap) {}
+  tricolor::LeakCheck scope;
+};
+
+tc_leak_check* tc_leak_check_begin(tc_heap* heap) {
+  c_thread("tc_leak_check_begin");
+  return new tc_leak_check(heap->heap);
+}
+
+void tc_leak_check_ignore_type(tc_leak_check* s, const char* glob) { s->scope.ignore_type(glob); }
+void tc_leak_check_ignore_root(tc_leak_check* s, const char* glob) { s->scope.ignore_root(glob); }
+
+std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
+  const tricolor::LeakReport r = s->scope.check();
+  if (report != nullptr) {
+    const std::string text = r.to_string();
+    *report = static_cast<char*>(std::malloc(text.size() + 1));
+    TC_CHECK(*report != nullptr, "tc_leak_check_run: out of memory for a %zu-byte report", text.size());
+    std::memcpy(*report, text.c_str(), text.size() + 1);
+  }
+  return r.objects;
+}
+
+void tc_leak_check_end(tc_leak_check* s) { delete s; }
+
+void tc_release(const void* obj) { tricolor::release(obj); }

@@ -1,0 +1,362 @@
+/* tricolor.h: the C API of the tricolor garbage collector, for C99 and C++ (extern "C").
+ *
+ * The same collector as the C++ API, reached through plain functions and structs: heaps, attached
+ * threads, object types described by a trace callback or by a table of pointer offsets, precise
+ * stack roots on the thread's LIFO root list, global roots, and the write barrier inline here.
+ * docs/c_api.md walks through it with examples.
+ *
+ * The rules an embedder follows (the same as in C++):
+ *  1. A thread that allocates, pushes roots or stores into the heap is attached (tc_thread_attach).
+ *  2. A raw pointer returned by tc_alloc or read from a field is valid until the thread's next
+ *     safepoint (an allocation, tc_safepoint, tc_blocking_enter, tc_collect): keep what you need
+ *     across those in a tc_root, a frame (TC_FRAME), a global, or a field of a reachable object.
+ *  3. EVERY store of a pointer into a heap object or a registered global slot goes through tc_store
+ *     (or tc_store_field). A plain `obj->field = p` skips the write barrier and lets a concurrent
+ *     collection free a live object. Reads go through tc_load where a marker may race with them
+ *     (always safe), or plain reads on the owning thread (fine on every compiler this header
+ *     supports, but not what ThreadSanitizer wants).
+ *  4. A trace callback visits every pointer field of its object and reads nothing else that changes
+ *     after the object is first published (a length field is set right after tc_alloc, before the
+ *     next safepoint).
+ *  5. A thread that waits (I/O, locks, joins) does so between tc_blocking_enter and tc_blocking_leave,
+ *     touching no heap object meanwhile; otherwise collections wait for it.
+ *  6. Destroy callbacks run on whichever thread sweeps; they must not touch other collected objects
+ *     or allocate.
+ *
+ * Needs GCC or Clang (the barrier uses their __atomic builtins, which -std=c99 -pedantic accepts). */
+#ifndef TRICOLOR_H
+#define TRICOLOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if !defined(__GNUC__)
+#error "tricolor.h needs GCC or Clang (__atomic builtins)"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Heaps ---------------------------------------------------------------------------------- */
+
+typedef struct tc_heap tc_heap;
+
+/* Phases of a cycle, as tricolor::Phase. */
+typedef enum tc_phase {
+  TC_PHASE_IDLE,
+  TC_PHASE_SWEEP_TERMINATION,
+  TC_PHASE_MARK_START,
+  TC_PHASE_ROOT_SCAN,
+  TC_PHASE_MARK,
+  TC_PHASE_MARK_TERMINATION,
+  TC_PHASE_SWEEP
+} tc_phase;
+
+typedef struct tc_event {
+  tc_phase phase;
+  uint64_t cycle;
+  uint64_t time_ns;    /* monotonic, when the phase began */
+  uint64_t heap_bytes; /* committed heap when the phase began */
+} tc_event;
+
+/* The knobs of tricolor::Config (README "Configuration"). Fill it with tc_config_init first, then
+ * change what you need: fields added later get their defaults that way. The TRICOLOR_* environment
+ * variables are applied on top when the heap is created. */
+typedef struct tc_config {
+  size_t initial_heap;         /* heap size at which the first cycle starts */
+  int gc_percent;              /* growth over the last live heap that triggers a cycle; -1: off */
+  size_t max_heap;             /* hard limit in bytes; 0: none */
+  size_t soft_limit;           /* soft limit in bytes (GOMEMLIMIT); 0: none */
+  unsigned marker_threads;     /* background markers; 0: half the cores, at least one */
+  int concurrent;              /* 0: mark with the world stopped */
+  int verify;                  /* 1: re-trace after every mark, abort on an unmarked reachable object */
+  int gctrace;                 /* 1: one line per cycle on stderr */
+  int background_sweeper;      /* 0: sweep only lazily, on allocation */
+  unsigned scavenge_delay_ms;  /* free spans unused this long go back to the OS */
+  unsigned periodic_gc_ms;     /* a cycle when none ran for this long (memory returns when idle); 0 off */
+  size_t alloc_sites;          /* record allocation stacks for leak reports: 0 off, 1 all, N per N bytes */
+  const char* find_leak;       /* find-leak mode: comma-separated type-name globs ("*": all); NULL off */
+  size_t reserve;              /* address space reserved for the heap (not committed) */
+  /* Called on the collector's thread at each phase change; must not allocate or block. */
+  void (*on_event)(const tc_event* event, void* context);
+  void* event_context;
+} tc_config;
+
+void tc_config_init(tc_config* config);
+/* A heap with the given configuration (NULL: defaults), or NULL if it could not be set up (address
+ * space could not be reserved). */
+tc_heap* tc_heap_create(const tc_config* config);
+/* Runs the destroy callback of every object still allocated. Every thread must have detached (the
+ * calling one included) and every tc_global of the heap been freed first. */
+void tc_heap_destroy(tc_heap* heap);
+
+/* A full collection; returns when every unreachable object's destroy callback has run. Callable from
+ * attached threads (their roots count) and unattached ones. */
+void tc_collect(tc_heap* heap);
+
+typedef struct tc_pause_summary {
+  size_t count;
+  double p50_ms, p90_ms, p99_ms, max_ms, total_ms;
+} tc_pause_summary;
+
+/* tricolor::Stats without the pause list. */
+typedef struct tc_stats {
+  size_t heap_bytes;       /* committed span bytes */
+  size_t heap_peak_bytes;
+  size_t committed_bytes;  /* address space committed (spans in use or free) */
+  size_t released_bytes;   /* of which returned to the OS by the scavenger */
+  size_t live_bytes;       /* marked at the end of the last cycle */
+  size_t allocated_bytes;  /* total handed to mutators */
+  size_t heap_goal;
+  uint64_t cycles;
+  uint64_t objects_freed;
+  double mark_wall_ms;
+  double mark_cpu_ms;
+  double assist_ms;
+  tc_pause_summary global_pauses; /* mark start, mark termination, full stops */
+  tc_pause_summary thread_pauses; /* root scans, handshakes, assists */
+} tc_stats;
+
+void tc_heap_stats(tc_heap* heap, tc_stats* out);
+/* Is p the start of an object of this heap (a pointer tc_alloc could have returned)? */
+int tc_heap_contains(tc_heap* heap, const void* p);
+
+/* ---- Threads -------------------------------------------------------------------------------- */
+
+/* Attaches the calling thread (name: for reports; may be NULL). One heap per thread at a time. */
+void tc_thread_attach(tc_heap* heap, const char* name);
+/* Every root the thread pushed must have been popped. A thread that exits attached is detached by
+ * the runtime. */
+void tc_thread_detach(void);
+/* The calling thread's heap, or NULL when it is not attached. */
+tc_heap* tc_current_heap(void);
+
+/* While inside (they nest), the thread counts as stopped: collections proceed without it and scan
+ * its roots on its behalf. It must not allocate, store, or read heap objects until it leaves. */
+void tc_blocking_enter(void);
+void tc_blocking_leave(void);
+/* Answers a pending handshake: call it in long loops that do not allocate. */
+void tc_safepoint(void);
+
+/* ---- Types ---------------------------------------------------------------------------------- */
+
+typedef uint32_t tc_type;
+typedef struct tc_tracer tc_tracer;
+
+/* Visits every pointer field of obj with tc_trace / tc_trace_slot (and weak fields with
+ * tc_trace_weak). May run on a marker thread while mutators store into obj. */
+typedef void (*tc_trace_fn)(const void* obj, tc_tracer* tracer);
+/* Runs when the sweeper frees obj (or the heap is destroyed). */
+typedef void (*tc_destroy_fn)(void* obj);
+
+/* A type, described by a trace callback, by the offsets of its pointer fields, or both (the offsets
+ * are traced first). With neither, objects of the type are never scanned (pointer-free). Zero-
+ * initialize it and set what you use; the tables are copied. */
+typedef struct tc_type_desc {
+  const char* name;               /* for leak reports and the verifier's paths (copied) */
+  size_t size;                    /* the fixed part: tc_new allocates this, tc_alloc at least this */
+  tc_trace_fn trace;
+  const size_t* pointer_offsets;  /* each the offset of a void* field holding an object or NULL */
+  size_t pointer_count;
+  const size_t* weak_offsets;     /* void* fields that do not keep their target alive (tc_weak_load) */
+  size_t weak_count;
+  /* Nonzero: a variable-size object whose void* slots start at `size` and number as many as the
+   * size_t field at trailing_count_offset says (set it right after tc_alloc, then never change it). */
+  int trailing_pointers;
+  size_t trailing_count_offset;
+  tc_destroy_fn destroy;          /* optional */
+} tc_type_desc;
+
+/* Registers a type, process-wide (usable with every heap); returns its handle. */
+tc_type tc_type_register(const tc_type_desc* desc);
+/* Shorthands: by trace callback; by a pointer-offset table. */
+tc_type tc_type_register_traced(const char* name, size_t size, tc_trace_fn trace, tc_destroy_fn destroy);
+tc_type tc_type_register_offsets(const char* name, size_t size, const size_t* pointer_offsets,
+                                 size_t pointer_count, tc_destroy_fn destroy);
+/* The registered name of obj's type. */
+const char* tc_type_name_of(const void* obj);
+
+/* ---- Allocation (the calling thread must be attached) ---------------------------------------- */
+
+/* A zeroed object of `type`, of `size` bytes (at least the type's size: the rest is the variable
+ * part), or NULL when the heap limit is reached even after an emergency collection. */
+void* tc_alloc(tc_type type, size_t size);
+/* tc_alloc(type, the type's size). */
+void* tc_new(tc_type type);
+/* A pointer-free buffer the collector never scans, NOT zeroed, or NULL at the heap limit. */
+void* tc_alloc_buffer(size_t bytes);
+
+/* ---- Tracing (inside trace and root callbacks) ---------------------------------------------- */
+
+/* obj: an object of the heap, or NULL (ignored). */
+void tc_trace(tc_tracer* tracer, const void* obj);
+/* As tc_trace, naming the field in the verifier's and leak reports' paths. */
+void tc_trace_named(tc_tracer* tracer, const void* obj, const char* field);
+/* Loads *slot as tc_load does (race-free against a concurrent tc_store) and traces it. */
+void tc_trace_slot(tc_tracer* tracer, void* const* slot);
+/* n consecutive slots: an interpreter's value stack, a trailing array. */
+void tc_trace_range(tc_tracer* tracer, void* const* slots, size_t n);
+/* A weak field: cleared (to NULL) when its target dies; read it with tc_weak_load. */
+void tc_trace_weak(tc_tracer* tracer, void* const* slot);
+/* An ephemeron: *value_slot is kept alive only while *key_slot's target is alive by other paths;
+ * when the key dies both are cleared. key_slot is a weak field; value_slot a normal one. */
+void tc_trace_ephemeron(tc_tracer* tracer, void* const* key_slot, void* const* value_slot);
+
+/* ---- Roots ---------------------------------------------------------------------------------- */
+
+/* A stack root: a node of the calling thread's LIFO root list (the same list as tricolor::Root<T>).
+ * Read `ptr` directly or with tc_root_get; write it only with tc_root_set. prev and name belong to
+ * the runtime. */
+typedef struct tc_root {
+  struct tc_root* prev;
+  void* ptr;
+  const char* name;
+} tc_root;
+
+/* Links r (caller-owned storage, normally a local variable) as the innermost root, holding obj. */
+void tc_root_push(tc_root* r, void* obj, const char* name);
+/* Unlinks r, which must be the innermost root (pop in reverse order of push). */
+void tc_root_pop(tc_root* r);
+
+/* A frame of n roots, all NULL, on the stack: TC_FRAME(f, 3); ... tc_root_set(&f[0], obj); ...
+ * TC_FRAME_POP(f); before the function returns. */
+#define TC_FRAME(frame, n) \
+  tc_root frame[n];        \
+  tc_frame_push(frame, (n), #frame)
+#define TC_FRAME_POP(frame) tc_frame_pop(frame, sizeof(frame) / sizeof((frame)[0]))
+void tc_frame_push(tc_root* roots, size_t n, const char* name);
+void tc_frame_pop(tc_root* roots, size_t n);
+
+/* Handle scopes: tc_scope_leave pops every root pushed since the matching tc_scope_enter, for error
+ * paths that unwind several frames at once (longjmp). */
+typedef struct tc_scope {
+  tc_root* top;
+} tc_scope;
+tc_scope tc_scope_enter(void);
+void tc_scope_leave(tc_scope scope);
+
+/* Global roots, heap-wide, usable from any thread. A tc_global holds one pointer; name may be NULL
+ * and must outlive the global. tc_global_set needs an attached thread. */
+typedef struct tc_global tc_global;
+tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name);
+void tc_global_set(tc_global* global, void* obj);
+void* tc_global_get(const tc_global* global);
+void tc_global_free(tc_global* global);
+
+/* A void* variable of the program (a C global) as a root: store into it only with tc_store. name may
+ * be NULL and must outlive the registration. */
+void tc_add_global_slot(tc_heap* heap, void** slot, const char* name);
+void tc_remove_global_slot(tc_heap* heap, void** slot);
+
+/* Root callbacks: trace the embedder's own structures (a value stack, a symbol table) with
+ * tc_trace / tc_trace_range. Keep them short: their time is a pause.
+ *  - Per-thread (the calling thread's): run at that thread's own root scan, like its tc_roots, so
+ *    the thread writes what they trace with plain stores.
+ *  - Heap-wide: run once per cycle, while the world is stopped at its start. Stores into what they
+ *    trace go through tc_store: after that scan, its barrier is what keeps a pointer moved there
+ *    from a root not yet scanned (a plain store can lose the object). */
+typedef void (*tc_roots_fn)(tc_tracer* tracer, void* context);
+uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, const char* name);
+void tc_heap_remove_roots(tc_heap* heap, uint64_t id);
+uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name);
+void tc_thread_remove_roots(uint64_t id);
+
+/* ---- Finalizers ----------------------------------------------------------------------------- */
+
+/* Runs fn(obj, context) once after obj becomes unreachable, on a thread calling tc_run_finalizers:
+ * never on the sweeper, never during marking. Until then obj and what it references stay valid; the
+ * finalizer may resurrect obj by storing it somewhere reachable. fn NULL removes it. */
+typedef void (*tc_finalizer_fn)(void* obj, void* context);
+void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context);
+/* Runs up to max pending finalizers on the calling (attached) thread; returns how many ran. */
+size_t tc_run_finalizers(tc_heap* heap, size_t max);
+size_t tc_pending_finalizers(tc_heap* heap);
+
+/* ---- The barrier and field access (inline) -------------------------------------------------- */
+
+/* Internal: what the inline functions below need. Not part of the API. */
+extern const void* const tc_internal_barrier_flag; /* the process-wide "a heap marks" flag */
+void tc_internal_write_barrier_slow(const void* old_value, const void* new_value);
+void tc_internal_root_barrier_slow(const void* new_value);
+void tc_internal_check_heap_pointer(const void* p, const char* what);
+
+/* One relaxed load and a predictable branch while no heap marks. relaxed: the flag only changes
+ * while every mutator of the marking heap is stopped, and that handshake orders it. */
+static inline int tc_internal_barrier_active(void) {
+  return __builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
+}
+
+/* Stores value into a pointer field of a heap object (or a registered global slot) through the
+ * write barrier, as tricolor::Member<T> does. */
+static inline void tc_store(void** slot, void* value) {
+#if defined(TRICOLOR_DEBUG_CHECKS) && TRICOLOR_DEBUG_CHECKS
+  tc_internal_check_heap_pointer(value, "tc_store");
+#endif
+  if (tc_internal_barrier_active())
+    tc_internal_write_barrier_slow(__atomic_load_n(slot, __ATOMIC_RELAXED), value);
+  /* release: a thread that loads value (tc_load: acquire) also sees the object's contents. */
+  __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+}
+
+static inline void tc_store_field(void* obj, size_t offset, void* value) {
+  tc_store((void**)((char*)obj + offset), value);
+}
+
+/* acquire: pairs with the release in tc_store. */
+static inline void* tc_load(void* const* slot) {
+  return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+
+static inline void* tc_load_field(const void* obj, size_t offset) {
+  return tc_load((void* const*)((const char*)obj + offset));
+}
+
+static inline void* tc_root_get(const tc_root* r) {
+  return r->ptr;
+}
+
+/* No heap barrier: the root list is the thread's own and is read only while the thread is stopped.
+ * While marking, the new value is shaded, so an object handed over outside the heap survives. */
+static inline void tc_root_set(tc_root* r, void* obj) {
+  if (tc_internal_barrier_active() && obj != NULL) tc_internal_root_barrier_slow(obj);
+  r->ptr = obj;
+}
+
+/* A weak field's target, or NULL once it has died. While marking, reading it makes the target
+ * strongly held for this cycle (the thread now has it). */
+static inline void* tc_weak_load(void* const* slot) {
+  void* p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (p != NULL && tc_internal_barrier_active()) tc_internal_root_barrier_slow(p);
+  return p;
+}
+
+/* No barrier: a weak field is not a strong edge. */
+static inline void tc_weak_store(void** slot, void* value) {
+  __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+}
+
+/* ---- Leak checks (include/tricolor/leak_check.hpp has the exact rule) ------------------------ */
+
+/* A scope, opened on an attached thread: tc_leak_check_run reports the objects allocated since (by
+ * this thread, or by others when only this thread's leaks keep them) that are still reachable. */
+typedef struct tc_leak_check tc_leak_check;
+tc_leak_check* tc_leak_check_begin(tc_heap* heap);
+/* Allowances for intentional caches: '*' matches any run of characters. A type's objects (and what
+ * only they keep alive) are not reported; a root ("Global \"cache\"", its name) is not walked. */
+void tc_leak_check_ignore_type(tc_leak_check* scope, const char* glob);
+void tc_leak_check_ignore_root(tc_leak_check* scope, const char* glob);
+/* Runs a full collection; returns how many objects leaked. With report non-NULL, *report receives
+ * the report as text (types, counts, retention paths) in memory to release with free(). */
+size_t tc_leak_check_run(tc_leak_check* scope, char** report);
+/* Closes the scope. One never run checks itself here and stops the program if it finds leaks. */
+void tc_leak_check_end(tc_leak_check* scope);
+/* Find-leak mode (TRICOLOR_FIND_LEAK): the program is done with obj; it must not become unreachable
+ * before this call without being reported. No effect when the mode is off. */
+void tc_release(const void* obj);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TRICOLOR_H */

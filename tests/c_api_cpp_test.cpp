@@ -1,0 +1,185 @@
+// The C API from C++: the header compiles as C++ (extern "C"), C roots and C++ Roots share one LIFO
+// list, C-typed objects are ordinary heap objects to the C++ side, and each misuse of the C API stops
+// with a message that names the fix (death tests). tests/c_api_test.c covers the API itself, from C.
+#include "tricolor/tricolor.h"
+
+#include "death.hpp"
+#include "test_heap.hpp"
+
+#include <cstring>
+
+using namespace tricolor;
+
+namespace {
+
+struct CNode {
+  void* next;
+  std::uint64_t value;
+};
+
+tc_type cnode_type() {
+  static const std::size_t offsets[] = {offsetof(CNode, next)};
+  static const tc_type t = tc_type_register_offsets("CNode", sizeof(CNode), offsets, 1, nullptr);
+  return t;
+}
+
+tc_heap* new_heap() {
+  tc_config c;
+  tc_config_init(&c);
+  c.verify = 1;
+  c.initial_heap = 1u << 20;
+  c.reserve = std::size_t{4} << 30;
+  c.marker_threads = 2;
+  return tc_heap_create(&c);
+}
+
+// Attaches for the test's duration.
+struct CHeap {
+  CHeap() : heap(new_heap()) { tc_thread_attach(heap, "c-api-cpp"); }
+  ~CHeap() {
+    tc_thread_detach();
+    tc_heap_destroy(heap);
+  }
+  tc_heap* heap;
+};
+
+}  // namespace
+
+TEST_CASE("tc_config_init gives tricolor::Config's defaults", "[c_api]") {
+  tc_config c;
+  std::memset(&c, 0xAB, sizeof c);
+  tc_config_init(&c);
+  const Config d;
+  CHECK(c.initial_heap == d.initial_heap);
+  CHECK(c.gc_percent == d.gc_percent);
+  CHECK(c.max_heap == d.max_heap);
+  CHECK(c.concurrent == 1);
+  CHECK(c.verify == 0);
+  CHECK(c.scavenge_delay_ms == d.scavenge_delay_ms);
+  CHECK(c.periodic_gc_ms == d.periodic_gc_ms);
+  CHECK(c.alloc_sites == d.alloc_sites);
+  CHECK(c.find_leak == nullptr);
+  CHECK(c.reserve == d.reserve);
+  CHECK(c.on_event == nullptr);
+}
+
+TEST_CASE("C roots and C++ Roots share the thread's root list", "[c_api]") {
+  CHeap h;
+  tc_root outer;
+  tc_root_push(&outer, tc_new(cnode_type()), "outer");
+  {
+    Root<CNode> middle(static_cast<CNode*>(tc_new(cnode_type())), "middle");
+    TC_FRAME(f, 2);
+    tc_root_set(&f[1], tc_new(cnode_type()));
+    tc_store(&middle->next, tc_root_get(&f[1]));
+    tc_collect(h.heap);
+    CHECK(tc_heap_contains(h.heap, middle.get()));
+    CHECK(tc_load(&middle->next) == tc_root_get(&f[1]));
+    CHECK(std::strcmp(type_name_of(middle.get()), "CNode") == 0);
+    TC_FRAME_POP(f);
+  }
+  tc_root_pop(&outer);
+}
+
+TEST_CASE("events reach a C callback", "[c_api]") {
+  struct Seen {
+    int mark_start = 0;
+    int mark_termination = 0;
+  } seen;
+  tc_config c;
+  tc_config_init(&c);
+  c.verify = 1;
+  c.reserve = std::size_t{4} << 30;
+  c.event_context = &seen;
+  // Called on the collector's thread; collect() returning orders it before the reads below.
+  c.on_event = [](const tc_event* e, void* ctx) {
+    auto* s = static_cast<Seen*>(ctx);
+    if (e->phase == TC_PHASE_MARK_START) ++s->mark_start;
+    if (e->phase == TC_PHASE_MARK_TERMINATION) ++s->mark_termination;
+  };
+  tc_heap* heap = tc_heap_create(&c);
+  tc_collect(heap);
+  CHECK(seen.mark_start == 1);
+  CHECK(seen.mark_termination == 1);
+  tc_heap_destroy(heap);
+}
+
+TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
+  SECTION("allocating from an unattached thread") {
+    REQUIRE_DEATH("tc_alloc from a thread that is not attached", { tc_new(cnode_type()); });
+  }
+  SECTION("a type handle that was never registered") {
+    CHeap h;
+    REQUIRE_DEATH("tc_alloc: 65000 is not a type handle returned by tc_type_register", { tc_alloc(65000, 16); });
+  }
+  SECTION("a size below the type's size") {
+    CHeap h;
+    REQUIRE_DEATH("tc_alloc(\"CNode\", 8): the size is smaller than the type's size 16",
+                  { tc_alloc(cnode_type(), 8); });
+  }
+  SECTION("popping a root that is not the innermost") {
+    CHeap h;
+    REQUIRE_DEATH("tc_root_pop(\"first\"): not the innermost root of this thread", {
+      tc_root a, b;
+      tc_root_push(&a, nullptr, "first");
+      tc_root_push(&b, nullptr, "second");
+      tc_root_pop(&a);
+    });
+  }
+  SECTION("a frame popped under a root pushed after it") {
+    CHeap h;
+    REQUIRE_DEATH("TC_FRAME_POP(\"f\"): not the innermost root", {
+      TC_FRAME(f, 2);
+      tc_root r;
+      tc_root_push(&r, nullptr, "later");
+      TC_FRAME_POP(f);
+    });
+  }
+  SECTION("leaving a scope whose roots were already popped") {
+    CHeap h;
+    REQUIRE_DEATH("tc_scope_leave: the roots of this scope were already popped", {
+      tc_root a;
+      tc_root_push(&a, nullptr, "a");
+      const tc_scope s = tc_scope_enter();
+      tc_root_pop(&a);
+      tc_scope_leave(s);
+    });
+  }
+  SECTION("detaching with roots pushed") {
+    REQUIRE_DEATH("tc_thread_detach: root \"kept\" of this thread is still pushed", {
+      tc_heap* heap = new_heap();
+      tc_thread_attach(heap, "t");
+      tc_root r;
+      tc_root_push(&r, nullptr, "kept");
+      tc_thread_detach();
+    });
+  }
+  SECTION("attaching twice") {
+    CHeap h;
+    REQUIRE_DEATH("tc_thread_attach: this thread is already attached", { tc_thread_attach(h.heap, "again"); });
+  }
+  SECTION("destroying the heap of an attached thread") {
+    REQUIRE_DEATH("tc_heap_destroy: the calling thread is still attached to this heap", {
+      tc_heap* heap = new_heap();
+      tc_thread_attach(heap, "t");
+      tc_heap_destroy(heap);
+    });
+  }
+  SECTION("destroying a heap whose globals are alive") {
+    REQUIRE_DEATH("tc_heap_destroy: 1 tc_global(s) of this heap are still alive", {
+      tc_heap* heap = new_heap();
+      tc_global_new(heap, nullptr, "left behind");
+      tc_heap_destroy(heap);
+    });
+  }
+  SECTION("a descriptor offset outside the type") {
+    REQUIRE_DEATH("tc_type_register(\"Bad\"): pointer offset 16 is not an aligned void* field inside the type's 16 bytes", {
+      const std::size_t offsets[] = {16};
+      tc_type_register_offsets("Bad", 16, offsets, 1, nullptr);
+    });
+  }
+  SECTION("unbalanced blocking regions") {
+    CHeap h;
+    REQUIRE_DEATH("tc_blocking_leave without a matching tc_blocking_enter", { tc_blocking_leave(); });
+  }
+}
