@@ -61,6 +61,9 @@ void unregister_global(GlobalNode* node) {
 
 void* make_buffer_impl(std::size_t bytes, bool may_fail) {
   ThreadFast* t = current_thread("allocate");
+  // A zero-byte buffer still needs a payload byte: a header-only slot's payload address would be the
+  // next slot (or the end of the span), not an object of its own.
+  if (bytes == 0) bytes = 1;
   const std::uint32_t tid = buffer_type_id();
   if (bytes + kHeaderSize <= kMaxSmallSize) {
     const std::size_t sc = span_class(size_to_class(bytes + kHeaderSize), SpanKind::kNoScan);

@@ -71,9 +71,12 @@ class Heap {
   Stats stats() const;
   const Config& config() const;
 
-  // Heap-wide root callback, scanned while the world is stopped at the start of each cycle, so the
-  // embedder needs no barrier on the slots it traces. Keep it short: its time is a global pause.
-  // Returns an id for remove_roots.
+  // Heap-wide root callback, scanned while the world is stopped at the start of each cycle. Keep it
+  // short: its time is a global pause. The slots it traces are snapshotted at mark start, so stores
+  // into them while marking must go through tricolor::root_slot_barrier(old, new) (as Global<T> and
+  // Member<T> stores do): a pointer moved from a thread's Root into such a slot, and then from the
+  // slot into an already-scanned object, would otherwise escape marking. Returns an id for
+  // remove_roots.
   std::uint64_t add_roots(RootCallback callback, void* context, const char* name = nullptr);
   void remove_roots(std::uint64_t id);
 

@@ -22,7 +22,9 @@ class Mutator {
   Mutator& operator=(const Mutator&) = delete;
 
   // Root callback for this thread's own structures (an interpreter's value stack): scanned at this
-  // thread's handshake, like its Roots, so stores into what it traces need no barrier.
+  // thread's handshake, like its Roots, so stores into what it traces need no barrier — except for
+  // pointers handed over by another thread outside the heap: take those into a Root<T> first (its
+  // assignment shades while marking) or call tricolor::root_slot_barrier.
   std::uint64_t add_roots(RootCallback callback, void* context, const char* name = nullptr);
   void remove_roots(std::uint64_t id);
 

@@ -17,6 +17,16 @@ namespace tricolor {
 
 class Heap;
 
+// The write barrier for pointer slots outside the heap that a heap-wide root callback traces (an
+// interpreter's global table kept in C++ memory): call it with the slot's old and new values before
+// storing. Per-thread callbacks (Mutator::add_roots) need it only for pointers received from another
+// thread outside the heap; receive those into a Root<T> first, or call this.
+inline void root_slot_barrier(const void* old_value, const void* new_value) {
+  internal::write_barrier(old_value, new_value);
+  if (new_value != nullptr && internal::g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
+    internal::root_barrier_slow(new_value);
+}
+
 template <class T>
 class Root : private internal::RootNode {
  public:
