@@ -30,10 +30,6 @@ class CentralList {
     std::lock_guard lock(mu_);
     (has_free ? partial_ : full_)[swept(sg)].push(s);
   }
-  bool has_unswept(std::uint32_t sg) {
-    std::lock_guard lock(mu_);
-    return !partial_[unswept(sg)].empty() || !full_[unswept(sg)].empty();
-  }
   // Visits every span in the swept lists (the world is stopped, or the heap is being destroyed).
   template <class F>
   void for_each_span(F&& f) {

@@ -37,7 +37,6 @@ void barrier_heap_stopped() {
 }
 
 void HeapImpl::emit(Phase p) {
-  phase_.store(p, std::memory_order_relaxed);
   if (config.on_event)
     config.on_event(Event{p, started_.load(std::memory_order_relaxed), monotonic_ns(), pages.in_use_bytes()});
 }

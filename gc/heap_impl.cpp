@@ -66,11 +66,6 @@ HeapImpl::~HeapImpl() {
   }
 }
 
-std::size_t HeapImpl::attached_threads() {
-  std::lock_guard lock(safepoint.threads_mu());
-  return safepoint.threads().size();
-}
-
 ThreadState* HeapImpl::attach(const char* name) {
   auto* t = new ThreadState(*this, marker.pool(), name);
   // Born blocked: the collector may act on its behalf until it is fully set up.
@@ -177,11 +172,9 @@ Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, All
   return pages.allocate(kClasses.pages[cls], static_cast<std::uint16_t>(sc), sg, why);
 }
 
-void HeapImpl::fail_allocation(std::size_t bytes, AllocFailure why) {
-  (void)bytes;
-  (void)why;
-  throw std::bad_alloc();
-}
+// The embedder asked for the throwing variant (make<T>): the heap stays consistent, nothing was
+// allocated. (try_make returns null instead.)
+void HeapImpl::fail_allocation(std::size_t, AllocFailure) { throw std::bad_alloc(); }
 
 void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
   CacheEntry& e = t->cache[sc];

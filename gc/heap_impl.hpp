@@ -42,7 +42,6 @@ class HeapImpl {
   // --- threads (heap_impl.cpp)
   ThreadState* attach(const char* name);
   void detach(ThreadState* t);
-  std::size_t attached_threads();
 
   // --- allocation (heap_impl.cpp)
   void* allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail);
@@ -60,7 +59,6 @@ class HeapImpl {
   void collect();
   void request_cycle();
   void perform(ThreadState* t, std::uint32_t actions, bool on_behalf);
-  bool marking() const { return marking_.load(std::memory_order_acquire); }
   std::uint64_t cycles_completed() const { return completed_.load(std::memory_order_acquire); }
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
 
@@ -128,7 +126,6 @@ class HeapImpl {
 
   std::atomic<std::uint32_t> sweep_gen_{2};
   std::atomic<bool> marking_{false};
-  std::atomic<Phase> phase_{Phase::kIdle};
 
   std::atomic<std::size_t> allocated_total_{0};
   std::atomic<std::size_t> allocated_at_termination_{0};

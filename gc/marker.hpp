@@ -77,7 +77,6 @@ class Marker {
   std::size_t cycle_marked_bytes() const { return cycle_marked_bytes_.load(std::memory_order_relaxed); }
   std::uint64_t cycle_cpu_ns() const { return cycle_cpu_ns_.load(std::memory_order_relaxed); }
   std::size_t scanned_bytes_so_far() const { return scanned_bytes_.load(std::memory_order_relaxed); }
-  void add_marked_bytes(std::size_t n) { cycle_marked_bytes_.fetch_add(n, std::memory_order_relaxed); }
   void reset_cycle_counters();
   // Weak slots and ephemerons seen by the markers this cycle (after end_cycle()).
   void take_weak(std::vector<WeakSlot*>& slots, std::vector<Ephemeron>& eph);

@@ -47,9 +47,6 @@ class PageHeap {
     if (a - base_ >= reserved_bytes_) return nullptr;
     return page_table_[(a - base_) >> kPageShift].load(std::memory_order_acquire);
   }
-  bool in_reservation(const void* p) const {
-    return reinterpret_cast<std::uintptr_t>(p) - base_ < reserved_bytes_;
-  }
 
   std::size_t in_use_bytes() const { return in_use_bytes_.load(std::memory_order_relaxed); }
   std::size_t peak_in_use_bytes() const { return peak_in_use_bytes_.load(std::memory_order_relaxed); }

@@ -35,7 +35,6 @@ struct Span {
   std::uint64_t reciprocal = 0;
   std::atomic<std::uint32_t> sweep_gen{0};
   std::uint64_t free_since_ns = 0;  // free spans: for the scavenger
-  std::uint32_t list = 0;           // which central list holds it (debug)
 
   Span* next = nullptr;  // intrusive list links, owned by whichever list holds the span
   Span* prev = nullptr;

@@ -38,7 +38,6 @@ class Sweeper {
   void finish(std::uint32_t sg);
   // At mark termination, with the world stopped: `spans` in-use spans just became unswept.
   void begin_generation(std::size_t spans);
-  bool done() const { return unswept_.load(std::memory_order_acquire) == 0; }
 
   void start_background();
   void wake_background();
