@@ -109,19 +109,7 @@ void rss_return_run(const Options& o, Record& rec) {
   const GcTotals g1 = gc_totals();
   walk_sized(g_small, ns, sized_tree::kSmallTag);
 
-  double under_ms = -1, peak = 0;
-  Record::Series& curve = rec.add_series("rss", {"t_ms_since_drop", "rss_bytes"});
-  for (std::size_t i = 0; i < sampler.size(); ++i) {
-    const double t_ms = (double(sampler.time_ns(i)) - double(t_drop)) / 1e6;
-    curve.rows.push_back({t_ms, double(sampler.rss(i))});
-    peak = std::max(peak, double(sampler.rss(i)));
-    if (under_ms < 0 && sampler.time_ns(i) > t_drop && sampler.rss(i) < threshold) under_ms = t_ms;
-  }
-  rec.note("time_to_threshold_ms", under_ms);
-  rec.note("waited_ms", double(t_end - t_drop) / 1e6);
-  rec.note("rss_peak_bytes", peak);
-  rec.note("rss_final_bytes", sampler.size() ? double(sampler.rss(sampler.size() - 1)) : 0.0);
-  rec.note("rss_samples_dropped", double(sampler.dropped()));
+  note_rss_curve(rec, sampler, t_drop, t_end, threshold);
   rec.note("collections_before_drop", double(g0.collections));
   rec.note("collections_after_drop", double(g1.collections - g0.collections));
   rec.note("churn_bytes", double(churned * churn_nodes * fp));

@@ -2,6 +2,7 @@
 // ASCII strings, and the processes must not depend on anything the C++ toolchain lacks.
 #include "harness.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -138,6 +139,23 @@ RssSampler::RssSampler(std::uint64_t period_ns, std::size_t capacity) {
 }
 
 RssSampler::~RssSampler() { stop(); }
+
+void note_rss_curve(Record& rec, const RssSampler& sampler, std::uint64_t t_drop, std::uint64_t t_end,
+                    std::size_t threshold) {
+  double under_ms = -1, peak = 0;
+  Record::Series& curve = rec.add_series("rss", {"t_ms_since_drop", "rss_bytes"});
+  for (std::size_t i = 0; i < sampler.size(); ++i) {
+    const double t_ms = (double(sampler.time_ns(i)) - double(t_drop)) / 1e6;
+    curve.rows.push_back({t_ms, double(sampler.rss(i))});
+    peak = std::max(peak, double(sampler.rss(i)));
+    if (under_ms < 0 && sampler.time_ns(i) > t_drop && sampler.rss(i) < threshold) under_ms = t_ms;
+  }
+  rec.note("time_to_threshold_ms", under_ms);
+  rec.note("waited_ms", double(t_end - t_drop) / 1e6);
+  rec.note("rss_peak_bytes", peak);
+  rec.note("rss_final_bytes", sampler.size() ? double(sampler.rss(sampler.size() - 1)) : 0.0);
+  rec.note("rss_samples_dropped", double(sampler.dropped()));
+}
 
 void RssSampler::stop() {
   stop_.store(true);

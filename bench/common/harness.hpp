@@ -150,6 +150,12 @@ class RssSampler {
   std::thread thread_;
 };
 
+// rss-return's summary, the same for every collector: the RSS curve as a series relative to the
+// drop, and the notes time_to_threshold_ms (first sample after the drop below `threshold`, -1 if
+// none), waited_ms, rss_peak_bytes, rss_final_bytes, rss_samples_dropped.
+void note_rss_curve(Record& rec, const RssSampler& sampler, std::uint64_t t_drop, std::uint64_t t_end,
+                    std::size_t threshold);
+
 // CPU time of the whole process so far (user, system) and its peak RSS.
 void process_usage(double* user_s, double* sys_s, long* max_rss_kb);
 
