@@ -2,6 +2,7 @@
 // events, start the latency probe, run the workload, write the record.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 #include <utility>
 
@@ -109,6 +110,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.workload == "gcbench") o.threads = 1;
+  if (o.idle) {
+    std::fprintf(stderr, "boehm-bench: --idle: the idle-collector baseline runs on tricolor-bench\n");
+    return 2;
+  }
 
   // The marker count (including the collecting thread) is fixed at initialisation; 0 leaves it to
   // GC_MARKERS / GC_NPROCS or the core count.
@@ -135,28 +140,22 @@ int main(int argc, char** argv) {
   g_collections = 0;
   g_mark_total_ns = 0;
 
-  ProbeSamples probe;
-  std::atomic<bool> stop{false};
-  std::thread probe_thread;
+  // Probes: registered threads, stopped by signal like any mutator, so a probe wakes (or counts)
+  // late by however long the world stayed stopped. Nothing to poll.
+  ProbeHooks hooks;
+  hooks.attached = [](const char*, const std::function<void()>& body) {
+    GC_stack_base sb;
+    GC_get_stack_base(&sb);
+    GC_register_my_thread(&sb);
+    body();
+    GC_unregister_my_thread();
+  };
+  hooks.sleep = [](std::uint64_t ns, std::uint64_t*) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); };
+  Probes probes(o, std::move(hooks));
+  rec.probe = probes.latency();
+  rec.cpu_probe = probes.cpu();
   rec.start_ns = now_ns();
-  if (o.probe) {
-    // A registered thread that sleeps 1 ms in a loop: Boehm stops it with a signal like any mutator,
-    // and it wakes late by however long the world stayed stopped.
-    probe_thread = std::thread([&] {
-      GC_stack_base sb;
-      GC_get_stack_base(&sb);
-      GC_register_my_thread(&sb);
-      tighten_timer_slack();
-      while (!stop.load(std::memory_order_relaxed)) {
-        const std::uint64_t t0 = now_ns();
-        std::this_thread::sleep_for(std::chrono::nanoseconds(kProbeSleepNs));
-        const std::uint64_t t1 = now_ns();
-        probe.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0, 0);
-      }
-      GC_unregister_my_thread();
-    });
-    rec.probe = &probe;
-  }
+  probes.start();
   double u0, s0;
   long rss;
   process_usage(&u0, &s0, &rss);
@@ -170,8 +169,7 @@ int main(int argc, char** argv) {
     rec.message = e.what();
   }
   rec.end_ns = now_ns();
-  stop.store(true);
-  if (probe_thread.joinable()) probe_thread.join();
+  probes.stop();
   double u1, s1;
   process_usage(&u1, &s1, &rec.max_rss_kb);
   rec.cpu_user_s = u1 - u0;

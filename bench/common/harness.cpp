@@ -28,7 +28,8 @@ namespace {
   std::fprintf(stderr,
                "%s: %s\n"
                "usage: %s --workload gcbench|gcbench-mt|binary-trees|quad-tree|mark-scaling|rss-return\n"
-               "          [--depth N] [--threads N] [--rounds N] [--heap-multiple X] [--no-probe] [--json PATH]\n"
+               "          [--depth N] [--threads N] [--rounds N] [--heap-multiple X] [--no-probe] [--no-cpu-probe]\n"
+               "          [--idle [--idle-budget-mb X]] [--json PATH]\n"
                "          [--markers N] [--live-mb X] [--collections N]                 (mark-scaling)\n"
                "          [--mode idle|collect|churn] [--live-mb X] [--small-mb X] [--limit-s X]\n"
                "          [--churn-mb-s X]                                              (rss-return)\n",
@@ -68,6 +69,9 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--heap-multiple") o.heap_multiple = std::atof(value());
     else if (a == "--json") o.json_path = value();
     else if (a == "--no-probe") o.probe = false;
+    else if (a == "--no-cpu-probe") o.cpu_probe = false;
+    else if (a == "--idle") o.idle = true;
+    else if (a == "--idle-budget-mb") o.idle_budget_mb = parse_double(prog, "--idle-budget-mb", value());
     else if (a == "--markers") o.markers = int(parse_int(prog, "--markers", value()));
     else if (a == "--live-mb") o.live_mb = parse_double(prog, "--live-mb", value());
     else if (a == "--small-mb") o.small_mb = parse_double(prog, "--small-mb", value());
@@ -80,6 +84,7 @@ Options parse_options(int argc, char** argv) {
   if (o.workload.empty()) usage(prog, "--workload is required");
   if (o.threads < 1) usage(prog, "--threads must be at least 1");
   if (o.markers < 0) usage(prog, "--markers must not be negative");
+  if (o.idle_budget_mb < 0) usage(prog, "--idle-budget-mb must not be negative");
   if (!o.mode.empty() && o.mode != "idle" && o.mode != "collect" && o.mode != "churn")
     usage(prog, "--mode must be idle, collect or churn");
   return o;
@@ -94,6 +99,122 @@ ProbeSamples::ProbeSamples() {
 }
 
 void tighten_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); }
+
+std::mutex& record_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+void Record::mark(const std::string& what) {
+  std::lock_guard<std::mutex> g(record_mutex());
+  marks.emplace_back(what, now_ns());
+}
+
+void Record::note(const std::string& key, double value) {
+  std::lock_guard<std::mutex> g(record_mutex());
+  extra.emplace_back(key, value);
+}
+
+// About 70 minutes of windows; the vector's pages are touched only as windows are recorded.
+CpuProbe::CpuProbe() { counts_.reserve(std::size_t{1} << 22); }
+
+namespace {
+
+// One unit of the CPU probe's work: a dependent chain of xorshift64 steps (no memory traffic, no
+// branch the predictor can miss), out of line so that every call site runs the same code.
+[[gnu::noinline]] std::uint64_t cpu_probe_unit(std::uint64_t x) {
+  for (unsigned i = 0; i < CpuProbe::kStepsPerUnit; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+
+}  // namespace
+
+void CpuProbe::run(const std::atomic<bool>& stop, void (*poll)()) {
+  start_ns_ = now_ns();
+  std::uint64_t window_end = start_ns_ + kWindowNs;
+  std::uint64_t x = 0x9e3779b97f4a7c15ull;
+  std::uint32_t in_window = 0;
+  unsigned until_poll = kPollEvery;
+  // `stop` is only a request to end: relaxed is enough, the thread is joined before its results are
+  // read.
+  while (!stop.load(std::memory_order_relaxed)) {
+    x = cpu_probe_unit(x);
+    if (--until_poll == 0) {
+      until_poll = kPollEvery;
+      if (poll != nullptr) poll();
+    }
+    const std::uint64_t t = now_ns();
+    // The unit in progress when a window ended counts for the window in which it finished.
+    ++in_window;
+    if (t >= window_end) {
+      push(in_window);
+      in_window = 0;
+      window_end += kWindowNs;
+      // Windows that passed while the thread did not run at all.
+      while (t >= window_end) {
+        push(0);
+        window_end += kWindowNs;
+      }
+    }
+  }
+  sink_ = x;
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  thread_cpu_s_ = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+void Probes::start() {
+  if (o_.probe) {
+    // Sleeps 1 ms in a loop and records how much later than asked it could run again.
+    latency_thread_ = std::thread([this] {
+      hooks_.attached("latency-probe", [this] {
+        tighten_timer_slack();
+        while (!stop_.load(std::memory_order_relaxed)) {
+          const std::uint64_t t0 = now_ns();
+          std::uint64_t slept = 0;
+          hooks_.sleep(kProbeSleepNs, &slept);
+          const std::uint64_t t1 = now_ns();
+          latency_.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0, slept ? t1 - slept : 0);
+        }
+      });
+    });
+  }
+  if (o_.cpu_probe) {
+    cpu_thread_ = std::thread([this] { hooks_.attached("cpu-probe", [this] { cpu_.run(stop_, hooks_.poll); }); });
+  }
+}
+
+void Probes::stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  auto join = [this] {
+    if (latency_thread_.joinable()) latency_thread_.join();
+    if (cpu_thread_.joinable()) cpu_thread_.join();
+  };
+  if (hooks_.blocking) hooks_.blocking(join);
+  else join();
+}
+
+RssWatchdog::RssWatchdog(std::size_t budget_bytes, std::function<void()> on_exceeded) {
+  thread_ = std::thread([this, budget_bytes, on_exceeded = std::move(on_exceeded)] {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      if (current_rss_bytes() > budget_bytes) {
+        on_exceeded();
+        return;
+      }
+      timespec ts{0, 5'000'000};
+      nanosleep(&ts, nullptr);
+    }
+  });
+}
+
+void RssWatchdog::stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
 
 std::size_t current_rss_bytes() {
   // "size resident shared text lib data dt", in pages. A plain read(2): no stdio buffer, no malloc.
@@ -197,9 +318,10 @@ void write_record(const Record& r) {
   put_string(f, o.workload);
   std::fprintf(f,
                ",\n  \"params\": {\"depth\": %d, \"threads\": %d, \"rounds\": %d, \"heap_multiple\": %g, "
-               "\"probe\": %s, \"markers\": %d, \"live_mb\": %g, \"small_mb\": %g, \"collections\": %d, "
+               "\"probe\": %s, \"cpu_probe\": %s, \"idle\": %s, \"markers\": %d, \"live_mb\": %g, \"small_mb\": %g, \"collections\": %d, "
                "\"mode\": ",
-               o.depth, o.threads, o.rounds, o.heap_multiple, o.probe ? "true" : "false", o.markers, o.live_mb,
+               o.depth, o.threads, o.rounds, o.heap_multiple, o.probe ? "true" : "false",
+               o.cpu_probe ? "true" : "false", o.idle ? "true" : "false", o.markers, o.live_mb,
                o.small_mb, o.collections);
   put_string(f, o.mode);
   std::fprintf(f, ", \"limit_s\": %g, \"churn_mb_s\": %g},\n", o.limit_s, o.churn_mb_s);
@@ -261,7 +383,21 @@ void write_record(const Record& r) {
                    static_cast<unsigned long long>(r.probe->after_wake(i)));
     }
   }
-  std::fprintf(f, "]\n}\n");
+  std::fprintf(f, "]");
+  if (r.cpu_probe != nullptr) {
+    const CpuProbe& c = *r.cpu_probe;
+    std::fprintf(f,
+                 ",\n  \"cpu_probe\": {\"start_ns\": %lld, \"window_ns\": %llu, \"steps_per_unit\": %u, "
+                 "\"poll_every\": %u, \"thread_cpu_s\": %.6f, \"dropped\": %zu, \"counts\": [",
+                 static_cast<long long>(c.start_ns()) - static_cast<long long>(r.start_ns),
+                 static_cast<unsigned long long>(CpuProbe::kWindowNs), CpuProbe::kStepsPerUnit,
+                 CpuProbe::kPollEvery, c.thread_cpu_s(), c.dropped());
+    for (std::size_t i = 0; i < c.size(); ++i)
+      std::fprintf(f, "%s%u", i ? (i % 32 ? ", " : ",\n    ") : "", c.count(i));
+    std::fprintf(f, "]}");
+  }
+  std::fprintf(f, "\n}\n");
+  std::fflush(f);
   if (f != stdout) std::fclose(f);
 }
 

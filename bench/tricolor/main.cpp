@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -115,6 +118,41 @@ class PauseMonitor {
   std::thread thread_;
 };
 
+// The TRICOLOR_* variables that could start cycles. An idle run removes them before the heap reads
+// the environment, so that `TRICOLOR_GC_PERCENT=50 tools/bench` does not make the baseline collect.
+void drop_collection_env() {
+  for (const char* v : {"TRICOLOR_GC_PERCENT", "TRICOLOR_MAX_HEAP", "TRICOLOR_SOFT_LIMIT", "TRICOLOR_INITIAL_HEAP",
+                        "TRICOLOR_PERIODIC_GC_MS"})
+    unsetenv(v);
+}
+
+// The probes' life on tricolor: attached like any mutator; the 1 ms sleep in a BlockingScope, and
+// lateness taken after the following safepoint, because leaving the scope may wait for the collector
+// to finish acting on this thread's behalf and the safepoint may run a handshake: a mutator feels both
+// before it can run again. The CPU probe polls with safepoint(), as any loop that does not allocate must.
+ProbeHooks probe_hooks(tricolor::Heap& heap) {
+  ProbeHooks h;
+  h.attached = [&heap](const char* name, const std::function<void()>& body) {
+    tricolor::Mutator m(heap, name);
+    body();
+  };
+  h.sleep = [](std::uint64_t ns, std::uint64_t* sleep_returned_ns) {
+    {
+      tricolor::BlockingScope sleeping;
+      std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
+      *sleep_returned_ns = now_ns();  // the clock only: no heap access inside the scope
+    }
+    tricolor::safepoint();
+  };
+  h.poll = [] { tricolor::safepoint(); };
+  h.blocking = [](const std::function<void()>& wait) {
+    std::optional<tricolor::BlockingScope> waiting;
+    if (tricolor::Mutator::current() != nullptr) waiting.emplace();
+    wait();
+  };
+  return h;
+}
+
 }  // namespace
 }  // namespace bench::tc
 
@@ -128,13 +166,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.workload == "gcbench") o.threads = 1;
+  if (o.idle) drop_collection_env();
 
   Record rec;
-  rec.collector = "tricolor";
+  rec.collector = o.idle ? "idle" : "tricolor";
   rec.options = o;
   rec.live_estimate_bytes = w->peak_live(o);
   tricolor::Config cfg;
-  if (o.heap_multiple > 0) {
+  if (o.heap_multiple > 0 && !o.idle) {
     // The same multiple of live data as Boehm's hard limit, and the pacer aims at it: a heap goal of
     // multiple x live is gc_percent = (multiple - 1) x 100.
     rec.heap_limit_bytes = static_cast<std::size_t>(o.heap_multiple * double(rec.live_estimate_bytes));
@@ -144,80 +183,99 @@ int main(int argc, char** argv) {
   if (w->configure != nullptr) w->configure(o, cfg);
   cfg.apply_env();
   if (o.markers > 0) cfg.marker_threads = static_cast<unsigned>(o.markers);
+  if (o.idle) {
+    // The idle-collector baseline: no trigger (gc_percent -1 with no soft or hard limit makes the
+    // pacer's trigger infinite, gc/pacer.cpp) and no periodic cycle. Nothing is ever freed, so the
+    // RSS budget below ends a workload that allocates more than fits.
+    cfg.gc_percent = -1;
+    cfg.max_heap = 0;
+    cfg.soft_limit = 0;
+    cfg.periodic_gc_ms = 0;
+  }
   tricolor::Heap heap(cfg);
 
-  ProbeSamples probe;
-  std::atomic<bool> stop{false};
+  Probes probes(o, probe_hooks(heap));
+  rec.probe = probes.latency();
+  rec.cpu_probe = probes.cpu();
   PauseMonitor monitor(heap);
-  {
-    tricolor::Mutator main_thread(heap, "main");
-    std::thread probe_thread;
-    rec.start_ns = now_ns();
-    if (o.probe) {
-      // An attached thread that sleeps 1 ms in a blocking scope, then answers any pending handshake.
-      // Lateness is measured after the safepoint: leaving the scope may wait for the collector to
-      // finish acting on this thread's behalf, and the safepoint may run a handshake, and a mutator
-      // feels both before it can run again.
-      probe_thread = std::thread([&] {
-        tricolor::Mutator m(heap, "latency-probe");
-        tighten_timer_slack();
-        while (!stop.load(std::memory_order_relaxed)) {
-          const std::uint64_t t0 = now_ns();
-          std::uint64_t slept;
-          {
-            tricolor::BlockingScope sleeping;
-            std::this_thread::sleep_for(std::chrono::nanoseconds(kProbeSleepNs));
-            slept = now_ns();  // the clock only: no heap access inside the scope
-          }
-          tricolor::safepoint();
-          const std::uint64_t t1 = now_ns();
-          probe.add(t1, t1 - t0 > kProbeSleepNs ? t1 - t0 - kProbeSleepNs : 0, t1 - slept);
-        }
-      });
-      rec.probe = &probe;
-    }
-    double u0, s0;
-    long rss;
-    process_usage(&u0, &s0, &rss);
-    try {
-      w->run(o, rec, heap);
-    } catch (const std::bad_alloc&) {
-      rec.status = "oom";
-      rec.message = "heap limit reached (make<T> threw std::bad_alloc)";
-    } catch (const std::exception& e) {
-      rec.status = "check-failed";
-      rec.message = e.what();
-    }
-    rec.end_ns = now_ns();
-    stop.store(true);
-    if (probe_thread.joinable()) {
-      tricolor::BlockingScope waiting;
-      probe_thread.join();
-    }
+  double u0 = 0, s0 = 0;
+  // Everything after the workload: stop the probes, take the figures, write the record. Run once,
+  // by main() or, in an idle run that reached its RSS budget, by the watchdog (which then ends the
+  // process with the workload still running); finish_mu and `finished` decide which.
+  std::mutex finish_mu;
+  bool finished = false;
+  auto finish = [&](std::uint64_t end_ns, bool truncated) {
+    rec.end_ns = end_ns;
+    probes.stop();
     double u1, s1;
     process_usage(&u1, &s1, &rec.max_rss_kb);
     rec.cpu_user_s = u1 - u0;
     rec.cpu_sys_s = s1 - s0;
+    const tricolor::Stats st = heap.stats();
+    rec.collections = st.cycles;
+    rec.heap_peak_bytes = st.heap_peak_bytes;
+    for (const tricolor::Pause& p : monitor.finish(&rec.pauses_truncated)) {
+      if (p.start_ns + p.duration_ns < rec.start_ns || p.start_ns > rec.end_ns) continue;
+      rec.pauses.push_back({p.start_ns, p.duration_ns, kind_name(p.kind)});
+    }
+    std::lock_guard<std::mutex> g(record_mutex());
+    if (o.idle) {
+      rec.extra.emplace_back("idle_truncated", truncated ? 1.0 : 0.0);
+      rec.extra.emplace_back("idle_budget_bytes", o.idle_budget_mb * 1048576.0);
+      if (st.cycles != 0 && rec.status == "ok") {
+        rec.status = "error";
+        rec.message = "the idle-collector run collected " + std::to_string(st.cycles) + " times";
+      }
+    }
+    if (truncated) rec.message = "ended at the idle run's RSS budget";
+    rec.extra.emplace_back("tricolor_gc_percent", cfg.gc_percent);
+    rec.extra.emplace_back("tricolor_marker_threads", cfg.marker_threads);
+    rec.extra.emplace_back("tricolor_mark_wall_ms", st.mark_wall_ms);
+    rec.extra.emplace_back("tricolor_mark_cpu_ms", st.mark_cpu_ms);
+    rec.extra.emplace_back("tricolor_assist_ms", st.assist_ms);
+    rec.extra.emplace_back("tricolor_objects_freed", double(st.objects_freed));
+    rec.extra.emplace_back("tricolor_live_bytes_last_cycle", double(st.live_bytes));
+    rec.extra.emplace_back("tricolor_global_pause_count", double(st.global_pauses.count));
+    rec.extra.emplace_back("tricolor_thread_pause_count", double(st.thread_pauses.count));
+    rec.extra.emplace_back("tricolor_global_pause_max_ms", st.global_pauses.max_ms);
+    rec.extra.emplace_back("tricolor_thread_pause_max_ms", st.thread_pauses.max_ms);
+    write_record(rec);
+  };
+  std::optional<RssWatchdog> watchdog;
+  std::uint64_t end_ns = 0;
+  {
+    tricolor::Mutator main_thread(heap, "main");
+    rec.start_ns = now_ns();
+    probes.start();
+    long rss;
+    process_usage(&u0, &s0, &rss);
+    if (o.idle && o.idle_budget_mb > 0) {
+      watchdog.emplace(static_cast<std::size_t>(o.idle_budget_mb * 1048576.0), [&] {
+        std::lock_guard<std::mutex> g(finish_mu);
+        if (finished) return;
+        finished = true;
+        finish(now_ns(), true);
+        std::_Exit(0);
+      });
+    }
+    try {
+      w->run(o, rec, heap);
+    } catch (const std::bad_alloc&) {
+      std::lock_guard<std::mutex> g(record_mutex());
+      rec.status = "oom";
+      rec.message = "heap limit reached (make<T> threw std::bad_alloc)";
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> g(record_mutex());
+      rec.status = "check-failed";
+      rec.message = e.what();
+    }
+    end_ns = now_ns();
+    {
+      std::lock_guard<std::mutex> g(finish_mu);
+      finished = true;
+    }
+    if (watchdog) watchdog->stop();
   }
-
-  const tricolor::Stats st = heap.stats();
-  rec.collections = st.cycles;
-  rec.heap_peak_bytes = st.heap_peak_bytes;
-  for (const tricolor::Pause& p : monitor.finish(&rec.pauses_truncated)) {
-    if (p.start_ns + p.duration_ns < rec.start_ns || p.start_ns > rec.end_ns) continue;
-    rec.pauses.push_back({p.start_ns, p.duration_ns, kind_name(p.kind)});
-  }
-  rec.note("tricolor_gc_percent", cfg.gc_percent);
-  rec.note("tricolor_marker_threads", cfg.marker_threads);
-  rec.note("tricolor_mark_wall_ms", st.mark_wall_ms);
-  rec.note("tricolor_mark_cpu_ms", st.mark_cpu_ms);
-  rec.note("tricolor_assist_ms", st.assist_ms);
-  rec.note("tricolor_objects_freed", double(st.objects_freed));
-  rec.note("tricolor_live_bytes_last_cycle", double(st.live_bytes));
-  rec.note("tricolor_global_pause_count", double(st.global_pauses.count));
-  rec.note("tricolor_thread_pause_count", double(st.thread_pauses.count));
-  rec.note("tricolor_global_pause_max_ms", st.global_pauses.max_ms);
-  rec.note("tricolor_thread_pause_max_ms", st.thread_pauses.max_ms);
-  write_record(rec);
+  finish(end_ns, false);
   return rec.status == "ok" ? 0 : 1;
 }

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Unit tests of tools/bench_stats.py against hand-computed series (meson test: bench-stats)."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_stats as bs  # noqa: E402
+
+MS = 1_000_000
+
+
+def gap_series(n, gap_start, gap_len, level=1.0):
+    """n windows at `level`, with gap_len windows of 0 from gap_start."""
+    return [0.0 if gap_start <= i < gap_start + gap_len else level for i in range(n)]
+
+
+class PercentileTest(unittest.TestCase):
+    def test_nearest_rank(self):
+        v = list(range(1, 11))  # 1..10
+        self.assertEqual(bs.percentile(v, 50), 5)
+        self.assertEqual(bs.percentile(v, 90), 9)
+        self.assertEqual(bs.percentile(v, 99), 10)
+        self.assertEqual(bs.percentile(v, 100), 10)
+        self.assertEqual(bs.percentile(v, 0), 1)
+        self.assertEqual(bs.percentile([7], 99), 7)
+        self.assertIsNone(bs.percentile([], 50))
+
+    def test_p99_of_a_hundred_is_the_99th(self):
+        v = list(range(1, 101))
+        self.assertEqual(bs.percentile(v, 99), 99)
+        self.assertEqual(bs.percentile(v + [1000], 99), 100)
+
+    def test_summarize_in_ms(self):
+        s = bs.summarize([3 * MS, 1 * MS, 2 * MS])
+        self.assertEqual(s["count"], 3)
+        self.assertEqual(s["p50_ms"], 2.0)
+        self.assertEqual(s["max_ms"], 3.0)
+        self.assertEqual(s["total_ms"], 6.0)
+        e = bs.summarize([])
+        self.assertEqual(e["count"], 0)
+        self.assertIsNone(e["p99_ms"])
+        self.assertIsNone(e["max_ms"])
+
+    def test_median(self):
+        self.assertEqual(bs.median([3, 1, 2]), 2)
+        self.assertEqual(bs.median([4, 1, 3, 2]), 2.5)
+        self.assertEqual(bs.median([None, 5]), 5)
+        self.assertIsNone(bs.median([None]))
+
+
+class PauseMmuTest(unittest.TestCase):
+    def test_merge_overlapping_clipped_and_empty(self):
+        pauses = [[10, 5, "a"], [12, 6, "b"], [30, 0, "c"], [-4, 6, "d"], [95, 10, "e"]]
+        self.assertEqual(bs.merge_intervals(pauses, 100), [[0, 2], [10, 18], [95, 100]])
+
+    def test_one_5ms_pause_in_100ms(self):
+        merged = bs.merge_intervals([[20 * MS, 5 * MS, "stw"]], 100 * MS)
+        self.assertEqual(bs.pause_mmu(merged, 100 * MS, 1 * MS), 0.0)
+        self.assertEqual(bs.pause_mmu(merged, 100 * MS, 5 * MS), 0.0)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 10 * MS), 0.5)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 20 * MS), 0.75)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 100 * MS), 0.95)
+        self.assertIsNone(bs.pause_mmu(merged, 100 * MS, 101 * MS))
+
+    def test_two_pauses_share_a_window(self):
+        # 3 ms at 10..13 and 3 ms at 16..19: a 10 ms window holds both (6 ms), a 20 ms one too; a
+        # 5 ms window holds at most one whole pause (3 ms).
+        merged = bs.merge_intervals([[10 * MS, 3 * MS, "x"], [16 * MS, 3 * MS, "x"]], 100 * MS)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 10 * MS), 0.4)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 20 * MS), 0.7)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 5 * MS), 0.4)
+        self.assertAlmostEqual(bs.pause_mmu(merged, 100 * MS, 3 * MS), 0.0)
+
+    def test_no_pauses(self):
+        self.assertEqual(bs.pause_mmu([], 100 * MS, 10 * MS), 1.0)
+
+
+class CpuProbeTest(unittest.TestCase):
+    def test_one_5ms_gap_gives_half_at_10ms(self):
+        u = gap_series(100, 40, 5)
+        self.assertEqual(bs.series_mmu(u, 1), 0.0)
+        self.assertEqual(bs.series_mmu(u, 5), 0.0)
+        self.assertAlmostEqual(bs.series_mmu(u, 10), 0.5)
+        self.assertAlmostEqual(bs.series_mmu(u, 20), 0.75)
+        self.assertAlmostEqual(bs.series_mmu(u, 100), 0.95)
+        self.assertIsNone(bs.series_mmu(u, 101))
+        self.assertIsNone(bs.series_mmu(u, 0))
+
+    def test_gap_at_the_edges(self):
+        self.assertAlmostEqual(bs.series_mmu(gap_series(50, 0, 5), 10), 0.5)
+        self.assertAlmostEqual(bs.series_mmu(gap_series(50, 45, 5), 10), 0.5)
+
+    def test_partial_windows(self):
+        # A window at a quarter of the idle rate next to one at half: the 2 ms MMU is their mean.
+        u = [1.0] * 10 + [0.25, 0.5] + [1.0] * 10
+        self.assertAlmostEqual(bs.series_mmu(u, 1), 0.25)
+        self.assertAlmostEqual(bs.series_mmu(u, 2), 0.375)
+        self.assertAlmostEqual(bs.series_mmu(u, 4), (1 + 0.25 + 0.5 + 1) / 4)
+
+    def test_capped_at_one(self):
+        self.assertEqual(bs.series_mmu([1.5] * 20, 10), 1.0)
+
+    def test_reference_is_the_idle_mean_counting_idle_windows(self):
+        # The idle probe ran every other window at 2000 units: mean 1000 per window.
+        idle = [2000, 0] * 50
+        ref = bs.probe_reference(idle)
+        self.assertEqual(ref, 1000)
+        self.assertEqual(bs.full_speed(idle), 2000)
+        # Its own MMU shows the scheduling: 0 at 1 ms, 1 at 2 ms, 2/3 at 3 ms.
+        mmu = bs.cpu_probe_mmu(idle, ref, [1, 2, 3, 100])
+        self.assertEqual(mmu["1"], 0.0)
+        self.assertAlmostEqual(mmu["2"], 1.0)
+        self.assertAlmostEqual(mmu["3"], 2 / 3)
+        self.assertAlmostEqual(mmu["100"], 1.0)
+        # A collector run against that reference: 1000 a window with a 5 ms stop.
+        run = [0 if 40 <= i < 45 else 1000 for i in range(200)]
+        mmu = bs.cpu_probe_mmu(run, ref, [1, 10, 100])
+        self.assertEqual(mmu["1"], 0.0)
+        self.assertAlmostEqual(mmu["10"], 0.5)
+        self.assertAlmostEqual(mmu["100"], 0.95)
+
+    def test_no_reference(self):
+        self.assertIsNone(bs.probe_reference([]))
+        self.assertIsNone(bs.probe_reference([0, 0]))
+        self.assertEqual(bs.cpu_probe_mmu([5, 5], None, [1]), {"1": None})
+
+    def test_agrees_with_pause_mmu_on_aligned_pauses(self):
+        # Pauses on whole milliseconds: the utilisation series (0 in a paused millisecond, 1
+        # otherwise) and the pause intervals must give the same MMU at every window length.
+        paused_ms = {3, 4, 17, 30, 31, 32, 33, 34, 35, 36, 60}
+        n = 100
+        u = [0.0 if i in paused_ms else 1.0 for i in range(n)]
+        pauses = [[i * MS, MS, "stw"] for i in sorted(paused_ms)]
+        merged = bs.merge_intervals(pauses, n * MS)
+        for w in (1, 2, 5, 7, 10, 20, 50, 100):
+            self.assertAlmostEqual(bs.series_mmu(u, w), bs.pause_mmu(merged, n * MS, w * MS), msg=f"window {w}")
+
+    def test_window_means(self):
+        self.assertEqual(bs.window_means([1, 1, 0, 0, 1], 2), [1, 0, 1])
+
+
+class LatenessAboveTest(unittest.TestCase):
+    def test_percentile_minus_baseline(self):
+        run = {"p50_ms": 0.2, "p99_ms": 3.0, "max_ms": 10.0}
+        idle = {"p50_ms": 0.1, "p99_ms": 1.0, "max_ms": 4.0}
+        d = bs.lateness_above(run, idle)
+        self.assertAlmostEqual(d["p50_ms"], 0.1)
+        self.assertAlmostEqual(d["p99_ms"], 2.0)
+        self.assertAlmostEqual(d["max_ms"], 6.0)
+
+    def test_negative_is_kept_and_missing_is_none(self):
+        d = bs.lateness_above({"p99_ms": 0.5, "max_ms": None}, {"p99_ms": 0.8, "max_ms": 2.0})
+        self.assertAlmostEqual(d["p99_ms"], -0.3)
+        self.assertIsNone(d["max_ms"])
+        self.assertIsNone(d["p50_ms"])
+
+
+class HistogramTest(unittest.TestCase):
+    def test_bins_and_overflow(self):
+        edges = [1, 10, 100]
+        self.assertEqual(bs.histogram([0.5, 1, 9.9, 10, 50, 1000], edges), [3, 3])
+        e = bs.hist_bins()
+        self.assertAlmostEqual(e[0], 1e-3)
+        self.assertAlmostEqual(e[-1], 1e4)
+
+
+if __name__ == "__main__":
+    unittest.main()
