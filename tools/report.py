@@ -3,8 +3,11 @@
 prints a table and writes build/bench-report.json and build/bench-report.html.
 
 Every workload runs once per collector, each in its own process (bench/{tricolor,boehm}/main.cpp
-write one JSON record each). All derived figures -- percentiles, MMU, histograms -- are computed
-here, by one piece of code for every collector, from the raw pause intervals and probe samples.
+write one JSON record each), and once more with the collector idle (tricolor-bench --idle: collection
+off, no heap limit; Go: GOGC=off), the baseline that shows the machine's own scheduling noise. All
+derived figures -- percentiles, MMU, lateness above the baseline, histograms -- are computed by one
+piece of code for every collector (tools/bench_stats.py), from the raw pause intervals, latency-probe
+samples and CPU-probe counts.
 
 Two further measurements have sections of their own (one process per configuration):
   mark-scaling  marking throughput of full collections on one large live tree, per marker count;
@@ -19,7 +22,6 @@ python3 standard library only.
 """
 
 import argparse
-import bisect
 import datetime
 import html
 import json
@@ -33,17 +35,25 @@ import subprocess
 import sys
 import time
 
+import bench_stats as bs
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Which recorded pause kinds stop every mutator at once ("stop-the-world"); the rest are one
 # thread's time spent working for the collector (tricolor's per-thread handshakes and assists).
 GLOBAL_KINDS = {"stw", "mark_start", "mark_termination", "full_stop", "sweep_termination"}
 
-# MMU windows: the table shows 1 ms and 10 ms, the curves cover 1 ms .. 1 s.
+# MMU windows: the table shows 1, 10 and 100 ms (CPU probe) and 1 and 10 ms (pauses), the curves
+# cover 1 ms .. 1 s.
 MMU_WINDOWS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 
-COLLECTORS = ["tricolor", "boehm", "go"]
-COLORS = {"tricolor": "#1b9e77", "boehm": "#d95f02", "go": "#7570b3"}
+# "idle" is tricolor-bench --idle (collection off, no limit): the baseline of tricolor and Boehm, whose
+# probes are the same C++ code (bench/common), so a CPU-probe count means the same work in all three.
+# Go's probe is Go code, so Go gets its own baseline, "go-idle" (GOGC=off).
+COLLECTORS = ["idle", "tricolor", "boehm", "go-idle", "go"]
+BASELINE = {"idle": "idle", "tricolor": "idle", "boehm": "idle", "go-idle": "go-idle", "go": "go-idle"}
+IDLE = {"idle", "go-idle"}
+COLORS = {"idle": "#888888", "tricolor": "#1b9e77", "boehm": "#d95f02", "go-idle": "#bcbddc", "go": "#7570b3"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,24 +204,29 @@ def build_go(build_dir):
     return out
 
 
-def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag=""):
-    out = os.path.join(runs_dir, f"{wl['name']}-go{tag}.json")
-    logp = os.path.join(runs_dir, f"{wl['name']}-go{tag}.log")
+def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag="", idle_budget_mb=None):
+    """One Go process; with idle_budget_mb, the Go baseline (GOGC=off, the program's --idle)."""
+    name = "go" if idle_budget_mb is None else "go-idle"
+    out = os.path.join(runs_dir, f"{wl['name']}-{name}{tag}.json")
+    logp = os.path.join(runs_dir, f"{wl['name']}-{name}{tag}.log")
     if os.path.exists(out):
         os.unlink(out)
     env = dict(os.environ)
-    env["GOGC"] = str(int(round((heap_multiple - 1) * 100)))
+    env["GOGC"] = str(int(round((heap_multiple - 1) * 100))) if idle_budget_mb is None else "off"
     env["GODEBUG"] = "gctrace=1"
+    env.pop("GOMEMLIMIT", None)
     cmd = [binary] + wl["args"] + ["--heap-multiple", str(heap_multiple), "--json", out]
-    log(f"  {'go':9s} GOGC={env['GOGC']} {' '.join(os.path.relpath(c, ROOT) if c == binary else c for c in cmd)}")
+    if idle_budget_mb is not None:
+        cmd += ["--idle", "--idle-budget-mb", str(idle_budget_mb)]
+    log(f"  {name:9s} GOGC={env['GOGC']} {' '.join(os.path.relpath(c, ROOT) if c == binary else c for c in cmd)}")
     rc, _ = run_process(cmd, env, logp, timeout)
     if rc is None:
-        return failed_record("go", wl["name"], "timeout", f"killed after {timeout} s")
+        return failed_record(name, wl["name"], "timeout", f"killed after {timeout} s")
     try:
         with open(out) as f:
             rec = json.load(f)
     except (OSError, json.JSONDecodeError):
-        return failed_record("go", wl["name"], f"failed (exit {rc})", logp)
+        return failed_record(name, wl["name"], f"failed (exit {rc})", logp)
     with open(logp, errors="replace") as f:
         rec["pauses"] = [p for p in parse_gctrace(f.read(), rec.get("start_offset_s", 0.0))
                          if p[0] + p[1] >= 0 and p[0] <= rec["duration_ns"]]
@@ -233,6 +248,15 @@ def native_collectors(collectors, bins):
     return [c for c in collectors if c in bins]
 
 
+def idle_budget(a):
+    """The RSS an idle-collector run may reach before it ends (it never frees anything): --idle-budget-mb,
+    or a third of the memory available now, at most 4 GB."""
+    if a.idle_budget_mb:
+        return a.idle_budget_mb
+    avail = mem_available_mb()
+    return int(min(4096, avail / 3)) if avail else 2048
+
+
 def run_mark_scaling(a, bins, collectors, runs_dir, timeout):
     live_mb = a.scaling_mb or (1024 if a.full else 200)
     # A tricolor or Boehm process holds about 1.1-1.2x the tree; leave the rest of the machine room.
@@ -241,7 +265,7 @@ def run_mark_scaling(a, bins, collectors, runs_dir, timeout):
     markers = ([int(x) for x in a.markers.split(",") if x.strip()] if a.markers
                else default_markers(os.cpu_count()))
     args = ["--workload", "mark-scaling", "--live-mb", str(live_mb), "--collections", str(collections),
-            "--no-probe"]
+            "--no-probe", "--no-cpu-probe"]
     wl = {"name": "mark-scaling", "args": args}
     section = {"name": "mark-scaling", "args": args, "markers": markers, "live_mb": live_mb,
                "collections": collections, "runs": {}}
@@ -280,7 +304,7 @@ def run_rss_return(a, bins, collectors, runs_dir, timeout):
         if m not in RSS_MODES:
             raise SystemExit(f"--rss-modes: unknown mode {m!r} (known: {', '.join(RSS_MODES)})")
     args = ["--workload", "rss-return", "--live-mb", str(live_mb), "--small-mb", str(small_mb),
-            "--limit-s", str(limit_s), "--churn-mb-s", str(churn), "--no-probe"]
+            "--limit-s", str(limit_s), "--churn-mb-s", str(churn), "--no-probe", "--no-cpu-probe"]
     section = {"name": "rss-return", "args": args, "modes": modes, "live_mb": live_mb, "small_mb": small_mb,
                "limit_s": limit_s, "churn_mb_s": churn, "runs": {}}
     log(f"rss-return: {live_mb} MB -> {small_mb} MB live, modes {','.join(modes)}, up to {limit_s:g} s each")
@@ -308,132 +332,80 @@ def run_rss_return(a, bins, collectors, runs_dir, timeout):
 # Figures
 
 
-def percentile(sorted_vals, q):
-    """Nearest-rank percentile of an ascending list (q in 0..100); None when empty."""
-    if not sorted_vals:
-        return None
-    k = max(0, min(len(sorted_vals) - 1, int(math.ceil(q / 100.0 * len(sorted_vals))) - 1))
-    return sorted_vals[k]
-
-
-def summarize(vals_ns):
-    v = sorted(vals_ns)
-    ms = lambda x: None if x is None else x / 1e6
-    return {"count": len(v), "p50_ms": ms(percentile(v, 50)), "p90_ms": ms(percentile(v, 90)),
-            "p99_ms": ms(percentile(v, 99)), "max_ms": ms(v[-1] if v else None),
-            "total_ms": sum(v) / 1e6}
-
-
-def merge_intervals(pauses, duration_ns):
-    """The union of the pause intervals, clipped to [0, duration]."""
-    iv = sorted((max(0, s), min(duration_ns, s + d)) for s, d, _ in pauses if d > 0)
-    merged = []
-    for s, e in iv:
-        if e <= s:
-            continue
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1][1] = e
-        else:
-            merged.append([s, e])
-    return merged
-
-
-def mmu(merged, duration_ns, window_ns):
-    """Minimum mutator utilisation for one window size: the least fraction of any window of that
-    length during which no pause ran. The worst window starts where a pause starts or ends where a
-    pause ends (the paused time in a sliding window is piecewise linear and peaks only there), so
-    those are the only candidates; a two-pointer sweep keeps each window size linear."""
-    if window_ns > duration_ns or duration_ns <= 0:
-        return None
-    if not merged:
-        return 1.0
-    cands = sorted({min(max(0, s), duration_ns - window_ns) for s, _ in merged} |
-                   {min(max(0, e - window_ns), duration_ns - window_ns) for _, e in merged})
-    n = len(merged)
-    cum = [0] * (n + 1)  # cum[i]: paused time of intervals [0, i)
-    for i, (s, e) in enumerate(merged):
-        cum[i + 1] = cum[i] + (e - s)
-
-    def make_paused_before():
-        idx = [0]
-
-        def paused_before(t):  # paused time in [0, t]; t must not decrease between calls
-            i = idx[0]
-            while i < n and merged[i][1] <= t:
-                i += 1
-            idx[0] = i
-            p = cum[i]
-            if i < n and merged[i][0] < t:
-                p += t - merged[i][0]
-            return p
-        return paused_before
-
-    at_start, at_end = make_paused_before(), make_paused_before()
-    worst = 0
-    for t in cands:
-        paused = at_end(t + window_ns) - at_start(t)
-        if paused > worst:
-            worst = paused
-    return max(0.0, 1.0 - worst / window_ns)
-
-
-def hist_bins():
-    """Log-spaced pause-duration bins in ms: 5 per decade from 1 us to 10 s."""
-    return [10 ** (k / 5.0) for k in range(-15, 21)]
-
-
-def histogram(vals_ms, edges):
-    """Counts per bin; values below the first edge land in the first bin, above the last in the last."""
-    counts = [0] * (len(edges) - 1)
-    for v in vals_ms:
-        i = bisect.bisect_right(edges, v) - 1
-        counts[min(max(i, 0), len(counts) - 1)] += 1
-    return counts
-
-
 def analyse(rec):
-    """Adds the derived figures to a run record (in place) and returns it."""
+    """Adds the figures of one run alone to its record (in place) and returns it; relate() adds those
+    that need the idle baseline of the same workload."""
     if rec.get("status") != "ok":
         return rec
     dur = rec["duration_ns"]
     pauses = rec.get("pauses", [])
     glob = [p for p in pauses if p[2] in GLOBAL_KINDS]
     thread = [p for p in pauses if p[2] not in GLOBAL_KINDS]
-    rec["cpu_s"] = rec.get("cpu_user_s", 0) + rec.get("cpu_sys_s", 0)
-    rec["stw"] = summarize([p[1] for p in glob])
-    rec["thread_pauses"] = summarize([p[1] for p in thread])
+    cp = rec.get("cpu_probe") or {}
+    # Process CPU time without the CPU probe's own thread, which spins for the whole run.
+    rec["cpu_probe_cpu_s"] = cp.get("thread_cpu_s", 0.0)
+    rec["cpu_s"] = rec.get("cpu_user_s", 0) + rec.get("cpu_sys_s", 0) - rec["cpu_probe_cpu_s"]
+    rec["stw"] = bs.summarize([p[1] for p in glob])
+    rec["thread_pauses"] = bs.summarize([p[1] for p in thread])
     kinds = sorted({p[2] for p in pauses})
-    rec["by_kind"] = {k: summarize([p[1] for p in pauses if p[2] == k]) for k in kinds}
-    rec["probe_summary"] = summarize([s[1] for s in rec.get("probe", [])])
+    rec["by_kind"] = {k: bs.summarize([p[1] for p in pauses if p[2] == k]) for k in kinds}
+    rec["probe_summary"] = bs.summarize([s[1] for s in rec.get("probe", [])])
     # The part of each lateness spent after the sleep returned: for tricolor, leaving the blocking
     # scope plus the safepoint (the collector's doing); Boehm and Go stop threads inside the sleep.
-    rec["probe_after_wake"] = summarize([s[2] for s in rec.get("probe", []) if len(s) > 2])
-    # MMU treats every recorded pause as stopping the mutators, per-thread handshakes and assists
-    # included: for tricolor that is the pessimistic reading (another thread's assist does not stop
-    # this one); "mmu_stw" counts global stops only.
-    merged_all = merge_intervals(pauses, dur)
-    merged_glob = merge_intervals(glob, dur)
-    rec["mmu"] = {str(w): mmu(merged_all, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
-    rec["mmu_stw"] = {str(w): mmu(merged_glob, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
+    rec["probe_after_wake"] = bs.summarize([s[2] for s in rec.get("probe", []) if len(s) > 2])
+    # Pause-based MMU: every recorded pause counts as stopping the mutators, tricolor's per-thread
+    # handshakes and assists included (the pessimistic reading for tricolor: another thread's assist
+    # does not stop this one), while Go records only its two stop-the-world phases (gctrace), so the
+    # figures are not comparable across collectors; "pause_mmu_stw" counts global stops only. The
+    # comparable figure is the CPU probe's (relate()).
+    merged_all = bs.merge_intervals(pauses, dur)
+    merged_glob = bs.merge_intervals(glob, dur)
+    rec["pause_mmu"] = {str(w): bs.pause_mmu(merged_all, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
+    rec["pause_mmu_stw"] = {str(w): bs.pause_mmu(merged_glob, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
     rec["paused_fraction"] = sum(e - s for s, e in merged_all) / dur if dur else None
-    edges = hist_bins()
+    counts = cp.get("counts") or []
+    if counts:
+        mean = sum(counts) / len(counts)
+        fast = bs.full_speed(counts)
+        rec["cpu_probe_summary"] = {
+            "windows": len(counts), "window_ms": cp.get("window_ns", 1_000_000) / 1e6,
+            "mean_count": mean, "full_speed_count": fast,
+            # The share of one core the probe got: its mean over the count of a window it ran through.
+            "core_share": mean / fast if fast else None,
+            "zero_windows": sum(1 for c in counts if c == 0), "dropped": cp.get("dropped", 0)}
+    edges = bs.hist_bins()
     rec["pause_histogram"] = {"edges_ms": edges,
-                              "stw": histogram([p[1] / 1e6 for p in glob], edges),
-                              "thread": histogram([p[1] / 1e6 for p in thread], edges)}
+                              "stw": bs.histogram([p[1] / 1e6 for p in glob], edges),
+                              "thread": bs.histogram([p[1] / 1e6 for p in thread], edges)}
     return rec
+
+
+def relate(runs):
+    """The figures of each run of one workload against its idle baseline (in place): the CPU probe's
+    utilisation (each 1 ms window's count over the baseline's mean count per window) and its MMU, and
+    the latency probe's lateness above the baseline's. The baseline is related to itself: its MMU is
+    the floor the machine's own scheduling sets."""
+    for c, r in runs.items():
+        if r.get("status") != "ok":
+            continue
+        b = runs.get(BASELINE.get(c, ""))
+        base_ok = b is not None and b.get("status") == "ok"
+        r["baseline"] = BASELINE.get(c) if base_ok else None
+        counts = (r.get("cpu_probe") or {}).get("counts") or []
+        ref = bs.probe_reference((b.get("cpu_probe") or {}).get("counts") or []) if base_ok else None
+        r["cpu_probe_reference"] = ref
+        r["cpu_mmu"] = bs.cpu_probe_mmu(counts, ref, MMU_WINDOWS_MS) if counts and ref else \
+            {str(w): None for w in MMU_WINDOWS_MS}
+        r["cpu_util_mean"] = (sum(counts) / len(counts)) / ref if counts and ref else None
+        if base_ok and c not in IDLE:
+            r["probe_above"] = bs.lateness_above(r["probe_summary"], b["probe_summary"])
+        else:
+            r["probe_above"] = None
+    return runs
 
 
 # ---------------------------------------------------------------------------------------------
 # mark-scaling and rss-return
-
-
-def median(vals):
-    v = sorted(x for x in vals if x is not None)
-    if not v:
-        return None
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def series_rows(rec, name):
@@ -450,8 +422,8 @@ def analyse_scaling(rec):
     rows = series_rows(rec, "collections")
     ex = rec.get("extra", {})
     live = ex.get("live_bytes", 0)
-    mark = median([r["mark_wall_ms"] for r in rows])
-    cpu = median([r["mark_cpu_ms"] for r in rows if r["mark_cpu_ms"] >= 0])
+    mark = bs.median([r["mark_wall_ms"] for r in rows])
+    cpu = bs.median([r["mark_cpu_ms"] for r in rows if r["mark_cpu_ms"] >= 0])
     rec["scaling"] = {
         "markers": int(ex.get("markers", rec.get("params", {}).get("markers", 0))),
         "live_mb": live / 2**20,
@@ -459,10 +431,10 @@ def analyse_scaling(rec):
         "mark_ms": mark,
         "mark_ms_all": [r["mark_wall_ms"] for r in rows],
         "mark_cpu_ms": cpu,
-        "stats_mark_ms": median([r.get("stats_mark_wall_ms") for r in rows]),
-        "collect_ms": median([r["collect_ms"] for r in rows]),
-        "pause_ms": median([r["global_pause_ms"] for r in rows]),
-        "process_cpu_ms": median([r["process_cpu_ms"] for r in rows]),
+        "stats_mark_ms": bs.median([r.get("stats_mark_wall_ms") for r in rows]),
+        "collect_ms": bs.median([r["collect_ms"] for r in rows]),
+        "pause_ms": bs.median([r["global_pause_ms"] for r in rows]),
+        "process_cpu_ms": bs.median([r["process_cpu_ms"] for r in rows]),
         "mb_per_s": live / 2**20 / (mark / 1e3) if mark else None,
         # Several cycles in one collect() call would make the per-collection figures sums.
         "extra_cycles": sum(1 for r in rows if r["cycles"] != 1),
@@ -582,21 +554,41 @@ def fmt_ms(v):
 
 def best_cells(runs):
     """For each collector, the table columns in which it has the best value of its workload: lowest
-    wall time, lowest STW max, lowest probe p99, highest MMU(10 ms)."""
-    ok = {c: r for c, r in runs.items() if r.get("status") == "ok"}
+    wall time, lowest STW max, lowest probe p99 above the idle baseline, highest CPU-probe MMU(10 ms).
+    The idle baselines take no part."""
+    ok = {c: r for c, r in runs.items() if r.get("status") == "ok" and c not in IDLE}
     keys = {2: lambda r: r["wall_s"], 6: lambda r: r["stw"]["max_ms"] or 0.0,
-            8: lambda r: r["probe_summary"]["p99_ms"], 9: lambda r: -(r["mmu"].get("10") or 0.0)}
+            9: lambda r: (r.get("probe_above") or {}).get("p99_ms"),
+            10: lambda r: None if r["cpu_mmu"].get("10") is None else -r["cpu_mmu"]["10"]}
     best = {c: set() for c in runs}
     if len(ok) < 2:
         return best
     for col, key in keys.items():
         vals = {c: key(r) for c, r in ok.items() if key(r) is not None}
-        if vals:
+        if len(vals) >= 2:
             m = min(vals.values())
             for c, v in vals.items():
                 if v == m:
                     best[c].add(col)
     return best
+
+
+def run_note(c, r):
+    """The table's note for one run: what the reader needs to weigh its figures."""
+    note = []
+    ex = r.get("extra") or {}
+    if c in IDLE:
+        note.append("baseline, collection off")
+        if ex.get("idle_truncated"):
+            note.append(f"ended at the RSS budget ({ex.get('idle_budget_bytes', 0) / 2**20:.0f} MB)")
+    cs = r.get("cpu_probe_summary")
+    if cs and cs.get("core_share") is not None:
+        note.append(f"cpu probe had {cs['core_share'] * 100:.0f}% of a core")
+    if r.get("pauses_truncated"):
+        note.append("pauses truncated")
+    if r.get("probe_dropped"):
+        note.append(f"{r['probe_dropped']} probe samples dropped")
+    return "; ".join(note)
 
 
 def table_rows(report, with_best=False):
@@ -611,32 +603,63 @@ def table_rows(report, with_best=False):
             if r is None:
                 continue
             if r.get("status") != "ok":
-                cells = [wl["name"], c, r.get("status", "?")] + [""] * 9 + [(r.get("message") or "")[:60]]
+                cells = [wl["name"], c, r.get("status", "?")] + [""] * 11 + [(r.get("message") or "")[:60]]
                 rows.append((cells, set()) if with_best else cells)
                 continue
-            ratio = r["wall_s"] / base_wall if base_wall else None
-            stw, pr = r["stw"], r["probe_summary"]
+            truncated = bool((r.get("extra") or {}).get("idle_truncated"))
+            ratio = r["wall_s"] / base_wall if base_wall and not truncated else None
+            stw, pr, ab = r["stw"], r["probe_summary"], r.get("probe_above")
             cells = [
                 wl["name"], c,
-                f"{r['wall_s']:.2f}",
+                f"{r['wall_s']:.2f}" + ("*" if truncated else ""),
                 fmt(ratio, "{:.2f}x"),
                 f"{r['cpu_s']:.2f}",
                 str(r.get("collections", "-")),
-                "/".join(fmt_ms(stw[k]) for k in ("p50_ms", "p99_ms", "max_ms")),
+                "/".join(fmt_ms(stw[k]) for k in ("p50_ms", "p99_ms", "max_ms")) if stw["count"] else "-",
                 "/".join(fmt_ms(r["thread_pauses"][k]) for k in ("p99_ms", "max_ms"))
                 if r["thread_pauses"]["count"] else "-",
                 "/".join(fmt_ms(pr[k]) for k in ("p99_ms", "max_ms")) if pr["count"] else "-",
-                "/".join(fmt(r["mmu"][w], "{:.2f}") for w in ("1", "10")),
+                "/".join(fmt_delta(ab[k]) for k in ("p99_ms", "max_ms")) if ab else "-",
+                "/".join(fmt(r["cpu_mmu"].get(w), "{:.2f}") for w in ("1", "10", "100")),
+                "/".join(fmt(r["pause_mmu"][w], "{:.2f}") for w in ("1", "10")),
                 f"{r.get('max_rss_kb', 0) / 1024:.0f}",
                 f"{r.get('heap_limit_bytes', 0) / 2**20:.0f}" if r.get("heap_limit_bytes") else "-",
-                "",
+                run_note(c, r),
             ]
             rows.append((cells, best[c]) if with_best else cells)
     return rows
 
 
+def fmt_delta(v):
+    """A lateness difference in ms, signed."""
+    if v is None:
+        return "-"
+    return ("+" if v >= 0 else "-") + fmt_ms(abs(v))
+
+
 TABLE_HEAD = ["workload", "collector", "wall s", "/Boehm", "cpu s", "GCs", "STW p50/p99/max ms",
-              "thr p99/max ms", "probe p99/max ms", "MMU 1/10ms", "RSS MB", "limit MB", "note"]
+              "thr p99/max ms", "probe p99/max ms", "above idle p99/max", "CPU-MMU 1/10/100ms",
+              "pause-MMU 1/10ms", "RSS MB", "limit MB", "note"]
+
+# What each figure counts, printed under the table and in the HTML.
+TABLE_LEGEND = [
+    "idle: the same workload on tricolor with collection off and no heap limit (tricolor-bench --idle),",
+    "      the baseline of tricolor and Boehm (go-idle: GOGC=off, Go's). It shows the machine's own noise;",
+    "      it touches fresh memory for every allocation, so its wall time is no throughput baseline",
+    "      (* = ended at its RSS budget). cpu s: process CPU without the CPU probe's own thread.",
+    "STW: pauses that stop every mutator (tricolor: mark start/termination, full stops; Boehm: stop-world",
+    "     to start-world; Go: gctrace's two STW phases). thr: tricolor's per-thread handshakes and assists.",
+    "probe: how late an attached thread sleeping 1 ms wakes (raw). above idle: that run's p99 and max",
+    "     lateness minus the idle baseline's p99 and max (what the collector adds to the machine's noise).",
+    "CPU-MMU: an attached thread that never allocates counts units of fixed arithmetic per 1 ms window;",
+    "     utilisation = count / the idle run's mean count per window; MMU(w) = the least mean utilisation",
+    "     over any w consecutive ms (at most 1). Counts everything that takes the CPU from a running",
+    "     mutator: stops, its own handshakes, collector threads on the cores, the OS; not assists (it does",
+    "     not allocate). The same code and the same reference for tricolor and Boehm: comparable.",
+    "pause-MMU: from recorded pause intervals, every one counted as stopping all mutators: tricolor's",
+    "     per-thread handshakes and assists included, Boehm's stops, Go's two STW phases only (assists and",
+    "     mark workers not seen): not comparable across collectors.",
+]
 
 
 def text_table(head, rows, left=2):
@@ -762,12 +785,8 @@ def render_table(report):
             lines.append(f"  {n:32s}" + "  ".join(f"{x:>22s}" for x in cells))
     if rows or micro:
         lines.append("")
-        lines.append("STW: pauses that stop every mutator (tricolor: mark start/termination, full stops; "
-                     "Boehm: stop-world to start-world;")
-        lines.append("     Go: gctrace's two STW phases). thr: tricolor's per-thread handshakes and assists. "
-                     "probe: how late a 1 ms sleeper wakes.")
-        lines.append("MMU counts every recorded pause (thread pauses included) as a stop. Heap limit = "
-                     f"{report['meta']['heap_multiple']}x each collector's own peak live bytes.")
+        lines.extend(TABLE_LEGEND)
+        lines.append(f"Heap limit = {report['meta']['heap_multiple']}x each collector's own peak live bytes.")
     sec = report.get("mark_scaling")
     if sec:
         lines.append("")
@@ -889,10 +908,10 @@ def sample_points(points, keep=2500):
 def chart_histogram(runs):
     """Pause counts per duration bin, log-log: stop-the-world pauses solid, per-thread pauses
     (tricolor's handshakes and assists) pale, so thousands of tiny assists do not hide one long stop."""
-    edges = hist_bins()
+    edges = bs.hist_bins()
     series = []  # (label, collector, counts, opacity)
     for c in COLLECTORS:
-        if c not in runs:
+        if c not in runs or c in IDLE:
             continue
         h = runs[c]["pause_histogram"]
         series.append((f"{c} STW", c, h["stw"], 0.95))
@@ -925,7 +944,7 @@ def chart_histogram(runs):
 
 
 def chart_over_time(runs, key, title, ylabel):
-    names = [c for c in COLLECTORS if c in runs]
+    names = [c for c in COLLECTORS if c in runs and not (key == "pauses" and c in IDLE)]
     series, sampled = {}, False
     tmax, vmax, vmin = 0.0, 0.0, None
     for c in names:
@@ -960,17 +979,51 @@ def chart_over_time(runs, key, title, ylabel):
 
 
 def chart_mmu(runs):
+    """MMU curves: the CPU probe's (solid, comparable across collectors) and the pause-based ones
+    (dashed, each collector's own pause records)."""
     names = [c for c in COLLECTORS if c in runs]
     p = Plot("minimum mutator utilisation", "window (ms, log)", "MMU", (1, 1000), (0, 1), xlog=True)
     for c in names:
-        pts = [(float(w), v) for w, v in runs[c]["mmu"].items() if v is not None]
-        if not pts:
-            continue
-        d = " ".join(f"{p.X(w):.1f},{p.Y(v):.1f}" for w, v in pts)
-        p.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[c]}" stroke-width="2"/>')
-        for w, v in pts:
-            p.add(f'<circle cx="{p.X(w):.1f}" cy="{p.Y(v):.1f}" r="2.5" fill="{COLORS[c]}">'
-                  f'<title>{c}: MMU({w:g} ms) = {v:.3f}</title></circle>')
+        for key, dash, what in (("cpu_mmu", "", "CPU probe"), ("pause_mmu", ' stroke-dasharray="5,3"', "pauses")):
+            if c in IDLE and key == "pause_mmu":
+                continue
+            pts = [(float(w), v) for w, v in (runs[c].get(key) or {}).items() if v is not None]
+            if not pts:
+                continue
+            d = " ".join(f"{p.X(w):.1f},{p.Y(v):.1f}" for w, v in pts)
+            p.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[c]}" stroke-width="2"{dash}/>')
+            for w, v in pts:
+                p.add(f'<circle cx="{p.X(w):.1f}" cy="{p.Y(v):.1f}" r="2.5" fill="{COLORS[c]}">'
+                      f'<title>{c}: MMU({w:g} ms) by {what} = {v:.3f}</title></circle>')
+    legend(p, names)
+    return p.svg()
+
+
+def chart_utilisation(runs, group_ms=10):
+    """The CPU probe's utilisation over time, in means of group_ms windows, per collector."""
+    names = [c for c in COLLECTORS if c in runs and runs[c].get("cpu_probe_reference")
+             and (runs[c].get("cpu_probe") or {}).get("counts")]
+    if not names:
+        return "<p>no CPU-probe data</p>"
+    series, tmax, vmax = {}, 0.0, 1.0
+    for c in names:
+        cp = runs[c]["cpu_probe"]
+        util = bs.utilisation(cp["counts"], runs[c]["cpu_probe_reference"])
+        k = max(1, int(group_ms * 1e6 / cp.get("window_ns", 1e6)))
+        means = bs.window_means(util, k)
+        t0 = cp.get("start_ns", 0) / 1e9
+        pts = [(t0 + (i + 0.5) * k * cp.get("window_ns", 1e6) / 1e9, v) for i, v in enumerate(means)]
+        stride = max(1, len(pts) // 2000)
+        series[c] = pts[::stride]
+        tmax = max(tmax, runs[c]["duration_ns"] / 1e9)
+        vmax = max([vmax] + [v for _, v in pts])
+    p = Plot(f"CPU probe: utilisation over time ({group_ms} ms means)", "time since start (s)",
+             "utilisation (1 = idle mean)", (0, max(tmax, 1e-3)), (0, min(vmax, 3.0) * 1.05))
+    p.add(f'<line x1="{p.X(0):.1f}" y1="{p.Y(1):.1f}" x2="{p.X(max(tmax, 1e-3)):.1f}" y2="{p.Y(1):.1f}" '
+          f'stroke="#999" stroke-dasharray="4,3"/>')
+    for c in names:
+        d = " ".join(f"{p.X(t):.1f},{p.Y(min(v, 3.0)):.1f}" for t, v in series[c])
+        p.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[c]}" stroke-width="1" stroke-opacity="0.8"/>')
     legend(p, names)
     return p.svg()
 
@@ -1099,10 +1152,8 @@ def render_html(report):
             o.append("<tr>" + "".join(f'<td{" class=good" if i in best else ""}>{html.escape(str(c))}</td>'
                                       for i, c in enumerate(row)) + "</tr>")
         o.append("</table>")
-        o.append("<p>STW = pauses that stop every mutator. thr = tricolor's per-thread handshakes and mark "
-                 "assists. probe = how late an attached thread sleeping 1 ms wakes (what a mutator feels). "
-                 "MMU counts every recorded pause, thread pauses included, as a stop. Green: the best of its "
-                 "workload in that column.</p>")
+        o.append("<pre>" + html.escape("\n".join(TABLE_LEGEND)) + "</pre><p>Green: the best of its workload "
+                 "in that column (idle baselines excluded).</p>")
     for wl in report["workloads"]:
         runs = {c: r for c, r in wl["runs"].items() if r.get("status") == "ok"}
         o.append(f"<h2>{html.escape(wl['name'])} <small><code>{html.escape(' '.join(wl['args']))}</code></small></h2>")
@@ -1116,25 +1167,45 @@ def render_html(report):
         o.append(chart_histogram(runs))
         o.append(chart_over_time(runs, "pauses", "pauses over time (filled: stop-the-world)", "pause (ms, log)"))
         o.append(chart_over_time(runs, "probe", "latency probe: lateness of a 1 ms sleep", "late (ms, log)"))
+        o.append(chart_utilisation(runs))
         o.append(chart_mmu(runs))
         o.append("</div>")
         o.append("<table><tr><th>collector</th><th>kind</th><th>count</th><th>p50 ms</th><th>p90 ms</th>"
                  "<th>p99 ms</th><th>max ms</th><th>total ms</th></tr>")
         for c, r in runs.items():
             rows = list(r["by_kind"].items()) + [("probe lateness", r["probe_summary"])]
+            if r.get("probe_above"):
+                rows.append((f"probe lateness above {r['baseline']}",
+                             dict(r["probe_above"], count=r["probe_summary"]["count"], p90_ms=None,
+                                  total_ms=None)))
             if r.get("probe_after_wake", {}).get("max_ms"):
                 rows.append(("probe: after the sleep returned", r["probe_after_wake"]))
             for k, s in rows:
+                f = fmt_delta if k.startswith("probe lateness above") else fmt_ms
                 o.append(f"<tr><td>{c}</td><td>{html.escape(k)}</td><td>{s['count']}</td>" +
-                         "".join(f"<td>{fmt_ms(s[x])}</td>" for x in ("p50_ms", "p90_ms", "p99_ms", "max_ms")) +
-                         f"<td>{s['total_ms']:.1f}</td></tr>")
+                         "".join(f"<td>{f(s[x])}</td>" for x in ("p50_ms", "p90_ms", "p99_ms", "max_ms")) +
+                         f"<td>{fmt(s['total_ms'], '{:.1f}')}</td></tr>")
         o.append("</table>")
-        o.append("<table><tr><th>collector</th>" + "".join(f"<th>MMU {w} ms</th>" for w in MMU_WINDOWS_MS) +
-                 "<th>paused %</th></tr>")
+        o.append("<table><tr><th>collector</th><th>MMU by</th>" +
+                 "".join(f"<th>{w} ms</th>" for w in MMU_WINDOWS_MS) + "<th>mean</th><th>note</th></tr>")
         for c, r in runs.items():
-            o.append(f"<tr><td>{c}</td>" + "".join(f"<td>{fmt(r['mmu'][str(w)], '{:.3f}')}</td>"
-                                                     for w in MMU_WINDOWS_MS) +
-                     f"<td>{fmt((r['paused_fraction'] or 0) * 100, '{:.1f}')}</td></tr>")
+            cs = r.get("cpu_probe_summary") or {}
+            o.append(f"<tr><td>{c}</td><td>CPU probe</td>" +
+                     "".join(f"<td>{fmt(r['cpu_mmu'].get(str(w)), '{:.3f}')}</td>" for w in MMU_WINDOWS_MS) +
+                     f"<td>{fmt(r.get('cpu_util_mean'), '{:.3f}')}</td><td>reference: {r.get('baseline') or '-'}'s "
+                     f"mean {fmt(r.get('cpu_probe_reference'), '{:.0f}')} units/ms; this run: "
+                     f"{fmt(cs.get('mean_count'), '{:.0f}')} units/ms, {cs.get('zero_windows', '-')} empty windows "
+                     f"of {cs.get('windows', '-')}, {fmt((cs.get('core_share') or 0) * 100, '{:.0f}')}% of a "
+                     f"core</td></tr>")
+            if c in IDLE:
+                continue
+            o.append(f"<tr><td>{c}</td><td>pauses</td>" +
+                     "".join(f"<td>{fmt(r['pause_mmu'][str(w)], '{:.3f}')}</td>" for w in MMU_WINDOWS_MS) +
+                     f"<td>{fmt(1 - (r['paused_fraction'] or 0), '{:.3f}')}</td><td>every recorded pause "
+                     f"as a stop</td></tr>")
+            o.append(f"<tr><td>{c}</td><td>global stops</td>" +
+                     "".join(f"<td>{fmt(r['pause_mmu_stw'][str(w)], '{:.3f}')}</td>" for w in MMU_WINDOWS_MS) +
+                     "<td></td><td>STW pauses only</td></tr>")
         o.append("</table>")
     o.append(render_sections_html(report))
     micro = report.get("micro") or {}
@@ -1182,7 +1253,7 @@ def cpu_model():
 def slim(rec):
     """The report keeps every derived figure; the raw pause and probe lists stay in the per-run
     files under bench-runs/ (the HTML is rendered before slimming)."""
-    out = {k: v for k, v in rec.items() if k not in ("pauses", "probe")}
+    out = {k: v for k, v in rec.items() if k not in ("pauses", "probe", "cpu_probe")}
     out["pause_count"] = len(rec.get("pauses", []))
     out["probe_count"] = len(rec.get("probe", []))
     return out
@@ -1195,7 +1266,11 @@ def main():
     ap.add_argument("--full", action="store_true", help="standard sizes (binary-trees 21, quad tree 11)")
     ap.add_argument("--only", default="", help="comma-separated workloads (gcbench, gcbench-mt, "
                     "binary-trees, quad-tree, micro, mark-scaling, rss-return)")
-    ap.add_argument("--collectors", default="tricolor,boehm,go")
+    ap.add_argument("--collectors", default="idle,tricolor,boehm,go-idle,go",
+                    help="idle: tricolor-bench with collection off, the baseline of tricolor and Boehm; "
+                    "go-idle: GOGC=off, the baseline of Go")
+    ap.add_argument("--idle-budget-mb", type=int, default=0, help="RSS at which an idle-collector run "
+                    "ends (default: a third of the memory available, at most 4096)")
     ap.add_argument("--threads", type=int, default=2, help="mutator threads of the multi-threaded workloads")
     ap.add_argument("--rounds", type=int, default=20, help="quad-tree churn rounds")
     ap.add_argument("--heap-multiple", type=float, default=2.5)
@@ -1203,6 +1278,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs per workload and collector; the median "
                     "wall time's run is reported")
     ap.add_argument("--no-micro", action="store_true")
+    ap.add_argument("--no-cpu-probe", action="store_true", help="run the workloads without the CPU probe "
+                    "(it keeps one thread busy, so wall times are comparable with runs made before it)")
     ap.add_argument("--markers", default="", help="mark-scaling: comma-separated marker counts "
                     "(default 1,2,4,8 up to min(8, cores))")
     ap.add_argument("--scaling-mb", type=int, default=0, help="mark-scaling: live MB (default 200, 1024 "
@@ -1228,6 +1305,7 @@ def main():
         for wl in report["workloads"]:
             for c, r in wl["runs"].items():
                 wl["runs"][c] = reload(r, analyse)
+            relate(wl["runs"])
         sec = report.get("mark_scaling")
         if sec:
             sec["runs"] = {c: [reload(r, analyse_scaling) for r in recs] for c, recs in sec["runs"].items()}
@@ -1255,7 +1333,7 @@ def main():
     runs_dir = os.path.join(a.out, "bench-runs")
     os.makedirs(runs_dir, exist_ok=True)
 
-    go_bin = build_go(a.build_dir) if "go" in collectors else None
+    go_bin = build_go(a.build_dir) if ("go" in collectors or "go-idle" in collectors) else None
     if "go" in collectors and go_bin is None:
         log("go: not on PATH (TRICOLOR_SETUP_GO=1 tools/setup installs it); no Go column")
 
@@ -1273,6 +1351,8 @@ def main():
     for wl in suite(a.full, a.threads, a.rounds):
         if only and wl["name"] not in only:
             continue
+        if a.no_cpu_probe:
+            wl["args"] = wl["args"] + ["--no-cpu-probe"]
         log(f"{wl['name']}:")
         entry = {"name": wl["name"], "args": wl["args"], "runs": {}, "repeats": {}}
         attempts = {c: [] for c in collectors}
@@ -1280,14 +1360,17 @@ def main():
         for k in range(a.repeat):
             tag = f"-r{k + 1}" if a.repeat > 1 else ""
             for c in collectors:
-                if c == "go":
+                if c in ("go", "go-idle"):
                     if go_bin:
-                        attempts[c].append(run_go(go_bin, wl, runs_dir, timeout, a.heap_multiple, tag))
+                        attempts[c].append(run_go(go_bin, wl, runs_dir, timeout, a.heap_multiple, tag,
+                                                  idle_budget(a) if c == "go-idle" else None))
                     continue
-                if not os.path.exists(bins.get(c, "")):
-                    attempts[c].append(failed_record(c, wl["name"], "not built", bins.get(c, c)))
+                binary = bins["tricolor"] if c == "idle" else bins.get(c, "")
+                if not os.path.exists(binary):
+                    attempts[c].append(failed_record(c, wl["name"], "not built", binary or c))
                     continue
-                attempts[c].append(run_native(c, bins[c], wl, [], runs_dir, timeout, a.heap_multiple, tag))
+                extra = ["--idle", "--idle-budget-mb", str(idle_budget(a))] if c == "idle" else []
+                attempts[c].append(run_native(c, binary, wl, extra, runs_dir, timeout, a.heap_multiple, tag))
         for c, recs in attempts.items():
             if not recs:
                 continue
@@ -1298,10 +1381,12 @@ def main():
             if len(recs) > 1:
                 entry["repeats"][c] = [r.get("wall_s") if r.get("status") == "ok" else r.get("status")
                                        for r in recs]
-            r = chosen
+        relate(entry["runs"])
+        for c, r in entry["runs"].items():
             if r.get("status") == "ok":
                 log(f"    {c:9s} {r['wall_s']:.2f} s, {r.get('collections')} GCs, STW max "
-                    f"{fmt_ms(r['stw']['max_ms'])} ms, probe max {fmt_ms(r['probe_summary']['max_ms'])} ms"
+                    f"{fmt_ms(r['stw']['max_ms'])} ms, probe max {fmt_ms(r['probe_summary']['max_ms'])} ms, "
+                    f"CPU-probe MMU(10 ms) {fmt(r['cpu_mmu'].get('10'))}"
                     + (f" (walls {', '.join(f'{w:.2f}' if isinstance(w, float) else str(w) for w in entry['repeats'][c])})"
                        if c in entry["repeats"] else ""))
             else:

@@ -4,6 +4,11 @@
 // heap multiple. Pauses are not recorded here: tools/report.py reads them from GODEBUG=gctrace=1 on
 // stderr (every cycle's two stop-the-world phases, with their start times), so this program reports
 // when its workload began relative to process start.
+//
+// Like the C++ processes it runs a latency probe (a goroutine sleeping 1 ms) and a CPU probe (units of
+// fixed arithmetic counted per 1 ms window, bench/common/harness.hpp), and with --idle it is Go's
+// idle-collector baseline (tools/report.py sets GOGC=off): the Go probe is Go code, so its counts are
+// compared with this baseline, not with the C++ one.
 package main
 
 import (
@@ -12,6 +17,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,7 +36,21 @@ type options struct {
 	rounds       int
 	heapMultiple float64
 	probe        bool
+	cpuProbe     bool
+	idle         bool
+	idleBudgetMB float64
 	jsonPath     string
+}
+
+// The CPU probe's record: the same fields as the C++ harness writes.
+type cpuProbeRecord struct {
+	StartNs      int64    `json:"start_ns"`
+	WindowNs     int64    `json:"window_ns"`
+	StepsPerUnit int      `json:"steps_per_unit"`
+	PollEvery    int      `json:"poll_every"`
+	ThreadCPUS   float64  `json:"thread_cpu_s"`
+	Dropped      int      `json:"dropped"`
+	Counts       []uint32 `json:"counts"`
 }
 
 type record struct {
@@ -51,11 +73,23 @@ type record struct {
 	Marks        [][2]any           `json:"marks"`
 	Pauses       [][3]any           `json:"pauses"`
 	Probe        [][2]int64         `json:"probe"`
+	CPUProbe     *cpuProbeRecord    `json:"cpu_probe,omitempty"`
 	start        time.Time
+	// Guards Marks and Extra: an idle run that reaches its RSS budget writes the record from the
+	// watchdog while the workload may still be adding to it.
+	mu sync.Mutex
 }
 
 func (r *record) mark(what string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.Marks = append(r.Marks, [2]any{what, time.Since(r.start).Nanoseconds()})
+}
+
+func (r *record) note(key string, v float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Extra[key] = v
 }
 
 // checkFailed carries a failed result check up to main.
@@ -261,7 +295,7 @@ func quadTree(o options, r *record) {
 		m = 2.5
 	}
 	perRound := uint64(m*float64(quadTreeNodes(depth))/7.5/float64(quadTreeNodes(kChurnDepth))) + 1
-	r.Extra["churn_trees_per_round"] = float64(perRound)
+	r.note("churn_trees_per_round", float64(perRound))
 	parallel(o.threads, func(t int) {
 		mine := perRound*uint64(t+1)/uint64(o.threads) - perRound*uint64(t)/uint64(o.threads)
 		for round := 0; round < o.rounds; round++ {
@@ -308,6 +342,94 @@ func parallel(n int, body func(int)) {
 	}
 }
 
+// ---- the CPU probe (bench/common/harness.hpp, CpuProbe)
+
+const (
+	cpuProbeWindowNs  = 1000000
+	cpuProbeSteps     = 32
+	cpuProbePollEvery = 64
+	cpuProbeMaxWindow = 1 << 22
+)
+
+// One unit of fixed work: a dependent chain of xorshift64 steps.
+//
+//go:noinline
+func cpuProbeUnit(x uint64) uint64 {
+	for i := 0; i < cpuProbeSteps; i++ {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return x
+}
+
+var cpuProbeSink uint64
+
+// Counts units per 1 ms window of the monotonic clock until stop is set. The goroutine keeps its OS
+// thread so that the thread's CPU time is the probe's. Go preempts it for stops like any goroutine.
+// It yields every cpuProbePollEvery units: Go runs goroutines on GOMAXPROCS Ps, and a goroutine that
+// never reaches a scheduling point holds its P until the 10 ms forced preemption, so the latency
+// probe's timer would wait for it; the C++ probes share cores through the OS scheduler, which lets a
+// woken sleeper in at once. The yields cost the same in the go-idle baseline, against which the counts
+// are compared.
+func runCPUProbe(stop *atomic.Bool, rec *cpuProbeRecord, base time.Time) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start := time.Now()
+	rec.StartNs = start.Sub(base).Nanoseconds()
+	windowEnd := int64(cpuProbeWindowNs)
+	x := uint64(0x9e3779b97f4a7c15)
+	var inWindow uint32
+	push := func(c uint32) {
+		if len(rec.Counts) < cpuProbeMaxWindow {
+			rec.Counts = append(rec.Counts, c)
+		} else {
+			rec.Dropped++
+		}
+	}
+	untilPoll := cpuProbePollEvery
+	for !stop.Load() {
+		x = cpuProbeUnit(x)
+		if untilPoll--; untilPoll == 0 {
+			untilPoll = cpuProbePollEvery
+			runtime.Gosched()
+		}
+		t := time.Since(start).Nanoseconds()
+		inWindow++
+		if t >= windowEnd {
+			push(inWindow)
+			inWindow = 0
+			windowEnd += cpuProbeWindowNs
+			for t >= windowEnd {
+				push(0)
+				windowEnd += cpuProbeWindowNs
+			}
+		}
+	}
+	cpuProbeSink = x
+	var ru syscall.Rusage
+	if syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru) == nil {
+		rec.ThreadCPUS = float64(ru.Utime.Nano()+ru.Stime.Nano()) * 1e-9
+	}
+}
+
+// Resident set size from /proc/self/statm, in bytes (0 if unreadable).
+func currentRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * uint64(os.Getpagesize())
+}
+
 func usage() (user, sys float64, maxRSSKB int64) {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -322,9 +444,16 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 20, "quad-tree churn rounds")
 	flag.Float64Var(&o.heapMultiple, "heap-multiple", 2.5, "heap multiple (informational: GOGC is set by the caller)")
 	noProbe := flag.Bool("no-probe", false, "no latency probe")
+	noCPUProbe := flag.Bool("no-cpu-probe", false, "no CPU probe")
+	flag.BoolVar(&o.idle, "idle", false, "idle-collector baseline (collection off; run with GOGC=off)")
+	flag.Float64Var(&o.idleBudgetMB, "idle-budget-mb", 0, "idle: RSS at which the run ends (0: none)")
 	flag.StringVar(&o.jsonPath, "json", "", "record path (default stdout)")
 	flag.Parse()
 	o.probe = !*noProbe
+	o.cpuProbe = !*noCPUProbe
+	if o.idle {
+		debug.SetGCPercent(-1)
+	}
 	if o.workload == "gcbench" {
 		o.threads = 1
 	}
@@ -336,10 +465,15 @@ func main() {
 		os.Exit(2)
 	}
 
-	r := &record{Collector: "go", Workload: o.workload, Status: "ok", Extra: map[string]float64{},
+	collector := "go"
+	if o.idle {
+		collector = "go-idle"
+	}
+	r := &record{Collector: collector, Workload: o.workload, Status: "ok", Extra: map[string]float64{},
 		Marks: [][2]any{}, Pauses: [][3]any{}, Probe: make([][2]int64, 0, 1<<20),
 		Params: map[string]any{"depth": o.depth, "threads": o.threads, "rounds": o.rounds,
-			"heap_multiple": o.heapMultiple, "probe": o.probe, "gogc": os.Getenv("GOGC")}}
+			"heap_multiple": o.heapMultiple, "probe": o.probe, "cpu_probe": o.cpuProbe, "idle": o.idle,
+			"gogc": os.Getenv("GOGC")}}
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	u0, s0, _ := usage()
@@ -367,11 +501,84 @@ func main() {
 			}
 		}()
 	}
+	if o.cpuProbe {
+		r.CPUProbe = &cpuProbeRecord{WindowNs: cpuProbeWindowNs, StepsPerUnit: cpuProbeSteps, PollEvery: cpuProbePollEvery,
+			Counts: make([]uint32, 0, cpuProbeMaxWindow)}
+		probeDone.Add(1)
+		go func() {
+			defer probeDone.Done()
+			runCPUProbe(&stop, r.CPUProbe, r.start)
+		}()
+	}
+
+	// Everything after the workload, once: by main, or by the idle run's watchdog when RSS passes the
+	// budget (it then ends the process with the workload still running).
+	var finishMu sync.Mutex
+	finished := false
+	finish := func(end time.Time, truncated bool) {
+		stop.Store(true)
+		probeDone.Wait()
+		u1, s1, rss := usage()
+		r.WallS = end.Sub(r.start).Seconds()
+		r.DurationNs = end.Sub(r.start).Nanoseconds()
+		r.CPUUserS, r.CPUSysS, r.MaxRSSKB = u1-u0, s1-s0, rss
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		r.Collections = after.NumGC - before.NumGC
+		r.HeapPeak = after.HeapSys
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.Extra["go_gc_cpu_fraction"] = after.GCCPUFraction
+		r.Extra["go_gomaxprocs"] = float64(runtime.GOMAXPROCS(0))
+		if o.idle {
+			r.Extra["idle_budget_bytes"] = o.idleBudgetMB * 1048576
+			r.Extra["idle_truncated"] = 0
+			if truncated {
+				r.Extra["idle_truncated"] = 1
+				r.Message = "ended at the idle run's RSS budget"
+			}
+		}
+		out := os.Stdout
+		if o.jsonPath != "" {
+			f, err := os.Create(o.jsonPath)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			defer f.Close()
+			out = f
+		}
+		enc := json.NewEncoder(out)
+		if err := enc.Encode(r); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	if o.idle && o.idleBudgetMB > 0 {
+		budget := uint64(o.idleBudgetMB * 1048576)
+		go func() {
+			for {
+				if currentRSS() > budget {
+					finishMu.Lock()
+					if finished {
+						finishMu.Unlock()
+						return
+					}
+					finished = true
+					finish(time.Now(), true)
+					os.Exit(0)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
 	func() {
 		defer func() {
 			if e := recover(); e != nil {
 				if msg, ok := e.(checkFailed); ok {
+					r.mu.Lock()
 					r.Status, r.Message = "check-failed", string(msg)
+					r.mu.Unlock()
 					return
 				}
 				panic(e)
@@ -380,34 +587,14 @@ func main() {
 		run(o, r)
 	}()
 	end := time.Now()
-	stop.Store(true)
-	probeDone.Wait()
-	u1, s1, rss := usage()
-	r.WallS = end.Sub(r.start).Seconds()
-	r.DurationNs = end.Sub(r.start).Nanoseconds()
-	r.CPUUserS, r.CPUSysS, r.MaxRSSKB = u1-u0, s1-s0, rss
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	r.Collections = after.NumGC - before.NumGC
-	r.HeapPeak = after.HeapSys
-	r.Extra["go_gc_cpu_fraction"] = after.GCCPUFraction
-	r.Extra["go_gomaxprocs"] = float64(runtime.GOMAXPROCS(0))
-
-	out := os.Stdout
-	if o.jsonPath != "" {
-		f, err := os.Create(o.jsonPath)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer f.Close()
-		out = f
+	finishMu.Lock()
+	if finished {
+		// The watchdog is writing the record and will end the process.
+		select {}
 	}
-	enc := json.NewEncoder(out)
-	if err := enc.Encode(r); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	finished = true
+	finishMu.Unlock()
+	finish(end, false)
 	if r.Status != "ok" {
 		os.Exit(1)
 	}
