@@ -9,6 +9,9 @@ Every figure of every collector is computed here by the same code from the same 
 - CPU-probe counts (units of fixed work completed per 1 ms window) -> a utilisation series relative to
   the idle-collector baseline's mean count per window, and MMU from that series.
 
+analyse() adds a run record's own figures, relate() those against the idle baseline of the same
+workload; analyse_scaling() and analyse_rss() summarise the mark-scaling and rss-return sections.
+
 Conventions: percentiles are nearest-rank; times in the raw records are nanoseconds, summaries are
 milliseconds; "None" stands for "not measurable" (no samples, window longer than the run).
 
@@ -17,6 +20,21 @@ python3 standard library only.
 
 import bisect
 import math
+
+# Which recorded pause kinds stop every mutator at once ("stop-the-world"); the rest are one
+# thread's time spent working for the collector (tricolor's per-thread handshakes and assists).
+GLOBAL_KINDS = {"stw", "mark_start", "mark_termination", "full_stop", "sweep_termination"}
+
+# MMU windows: the table shows 1, 10 and 100 ms (CPU probe) and 1 and 10 ms (pauses), the curves
+# cover 1 ms .. 1 s.
+MMU_WINDOWS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+# "idle" is tricolor-bench --idle (collection off, no limit): the baseline of tricolor and Boehm, whose
+# probes are the same C++ code (bench/common), so a CPU-probe count means the same work in all three.
+# Go's probe is Go code, so Go gets its own baseline, "go-idle" (GOGC=off).
+COLLECTORS = ["idle", "tricolor", "boehm", "go-idle", "go"]
+BASELINE = {"idle": "idle", "tricolor": "idle", "boehm": "idle", "go-idle": "go-idle", "go": "go-idle"}
+IDLE = {"idle", "go-idle"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,3 +227,177 @@ def histogram(vals_ms, edges):
         i = bisect.bisect_right(edges, v) - 1
         counts[min(max(i, 0), len(counts) - 1)] += 1
     return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# A run record's figures
+
+
+def analyse(rec):
+    """Adds the figures of one run alone to its record (in place) and returns it; relate() adds those
+    that need the idle baseline of the same workload."""
+    if rec.get("status") != "ok":
+        return rec
+    dur = rec["duration_ns"]
+    pauses = rec.get("pauses", [])
+    glob = [p for p in pauses if p[2] in GLOBAL_KINDS]
+    thread = [p for p in pauses if p[2] not in GLOBAL_KINDS]
+    cp = rec.get("cpu_probe") or {}
+    # Process CPU time without the CPU probe's own thread, which spins for the whole run.
+    rec["cpu_probe_cpu_s"] = cp.get("thread_cpu_s", 0.0)
+    rec["cpu_s"] = rec.get("cpu_user_s", 0) + rec.get("cpu_sys_s", 0) - rec["cpu_probe_cpu_s"]
+    rec["stw"] = summarize([p[1] for p in glob])
+    rec["thread_pauses"] = summarize([p[1] for p in thread])
+    kinds = sorted({p[2] for p in pauses})
+    rec["by_kind"] = {k: summarize([p[1] for p in pauses if p[2] == k]) for k in kinds}
+    rec["probe_summary"] = summarize([s[1] for s in rec.get("probe", [])])
+    # The part of each lateness spent after the sleep returned: for tricolor, leaving the blocking
+    # scope plus the safepoint (the collector's doing); Boehm and Go stop threads inside the sleep.
+    rec["probe_after_wake"] = summarize([s[2] for s in rec.get("probe", []) if len(s) > 2])
+    # Pause-based MMU: every recorded pause counts as stopping the mutators, tricolor's per-thread
+    # handshakes and assists included (the pessimistic reading for tricolor: another thread's assist
+    # does not stop this one), while Go records only its two stop-the-world phases (gctrace), so the
+    # figures are not comparable across collectors; "pause_mmu_stw" counts global stops only. The
+    # comparable figure is the CPU probe's (relate()).
+    merged_all = merge_intervals(pauses, dur)
+    merged_glob = merge_intervals(glob, dur)
+    rec["pause_mmu"] = {str(w): pause_mmu(merged_all, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
+    rec["pause_mmu_stw"] = {str(w): pause_mmu(merged_glob, dur, w * 1_000_000) for w in MMU_WINDOWS_MS}
+    rec["paused_fraction"] = sum(e - s for s, e in merged_all) / dur if dur else None
+    counts = cp.get("counts") or []
+    if counts:
+        mean = sum(counts) / len(counts)
+        fast = full_speed(counts)
+        rec["cpu_probe_summary"] = {
+            "windows": len(counts), "window_ms": cp.get("window_ns", 1_000_000) / 1e6,
+            "mean_count": mean, "full_speed_count": fast,
+            # The share of one core the probe got: its mean over the count of a window it ran through.
+            "core_share": mean / fast if fast else None,
+            "zero_windows": sum(1 for c in counts if c == 0), "dropped": cp.get("dropped", 0)}
+    edges = hist_bins()
+    rec["pause_histogram"] = {"edges_ms": edges,
+                              "stw": histogram([p[1] / 1e6 for p in glob], edges),
+                              "thread": histogram([p[1] / 1e6 for p in thread], edges)}
+    return rec
+
+
+def relate(runs):
+    """The figures of each run of one workload against its idle baseline (in place): the CPU probe's
+    utilisation (each 1 ms window's count over the baseline's mean count per window) and its MMU, and
+    the latency probe's lateness above the baseline's. The baseline is related to itself: its MMU is
+    the floor the machine's own scheduling sets."""
+    for c, r in runs.items():
+        if r.get("status") != "ok":
+            continue
+        b = runs.get(BASELINE.get(c, ""))
+        base_ok = b is not None and b.get("status") == "ok"
+        r["baseline"] = BASELINE.get(c) if base_ok else None
+        counts = (r.get("cpu_probe") or {}).get("counts") or []
+        ref = probe_reference((b.get("cpu_probe") or {}).get("counts") or []) if base_ok else None
+        r["cpu_probe_reference"] = ref
+        r["cpu_mmu"] = cpu_probe_mmu(counts, ref, MMU_WINDOWS_MS) if counts and ref else \
+            {str(w): None for w in MMU_WINDOWS_MS}
+        r["cpu_util_mean"] = (sum(counts) / len(counts)) / ref if counts and ref else None
+        if base_ok and c not in IDLE:
+            r["probe_above"] = lateness_above(r["probe_summary"], b["probe_summary"])
+        else:
+            r["probe_above"] = None
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------
+# mark-scaling and rss-return
+
+
+def series_rows(rec, name):
+    """The rows of a named series of a record as dicts keyed by column."""
+    sr = (rec.get("series") or {}).get(name) or {}
+    cols = sr.get("columns", [])
+    return [dict(zip(cols, row)) for row in sr.get("rows", [])]
+
+
+def analyse_scaling(rec):
+    """Medians over the timed collections of one mark-scaling process (in place)."""
+    if rec.get("status") != "ok":
+        return rec
+    rows = series_rows(rec, "collections")
+    ex = rec.get("extra", {})
+    live = ex.get("live_bytes", 0)
+    mark = median([r["mark_wall_ms"] for r in rows])
+    cpu = median([r["mark_cpu_ms"] for r in rows if r["mark_cpu_ms"] >= 0])
+    rec["scaling"] = {
+        "markers": int(ex.get("markers", rec.get("params", {}).get("markers", 0))),
+        "live_mb": live / 2**20,
+        "collections": len(rows),
+        "mark_ms": mark,
+        "mark_ms_all": [r["mark_wall_ms"] for r in rows],
+        "mark_cpu_ms": cpu,
+        "stats_mark_ms": median([r.get("stats_mark_wall_ms") for r in rows]),
+        "collect_ms": median([r["collect_ms"] for r in rows]),
+        "pause_ms": median([r["global_pause_ms"] for r in rows]),
+        "process_cpu_ms": median([r["process_cpu_ms"] for r in rows]),
+        "mb_per_s": live / 2**20 / (mark / 1e3) if mark else None,
+        # Several cycles in one collect() call would make the per-collection figures sums.
+        "extra_cycles": sum(1 for r in rows if r["cycles"] != 1),
+    }
+    return rec
+
+
+def scaling_speedups(section):
+    """Speedup of each run over the same collector's run with the fewest markers (normally 1)."""
+    for c, recs in section["runs"].items():
+        ok = [r for r in recs if r.get("status") == "ok" and r["scaling"]["mark_ms"]]
+        if not ok:
+            continue
+        base = min(ok, key=lambda r: r["scaling"]["markers"])
+        for r in ok:
+            r["scaling"]["speedup"] = base["scaling"]["mark_ms"] / r["scaling"]["mark_ms"]
+            r["scaling"]["speedup_base_markers"] = base["scaling"]["markers"]
+    return section
+
+
+def analyse_rss(rec):
+    """Figures of one rss-return process from its RSS curve (in place)."""
+    if rec.get("status") != "ok":
+        return rec
+    ex = rec.get("extra", {})
+    pts = [(r["t_ms_since_drop"], r["rss_bytes"]) for r in series_rows(rec, "rss")]
+    after = [(t, b) for t, b in pts if t > 0]
+    at_drop = ex.get("rss_at_drop_bytes", 0)
+    small = ex.get("small_live_bytes", 0)
+    half = next((t for t, b in after if b < at_drop / 2), None)
+    t2x = ex.get("time_to_threshold_ms", -1)
+    final = ex.get("rss_final_bytes", 0)
+    rec["rss"] = {
+        "big_mb": ex.get("big_live_bytes", 0) / 2**20,
+        "small_mb": small / 2**20,
+        "threshold_mb": ex.get("threshold_bytes", 0) / 2**20,
+        "baseline_mb": ex.get("rss_baseline_bytes", 0) / 2**20,
+        "at_drop_mb": at_drop / 2**20,
+        "peak_mb": max([b for _, b in pts] or [0]) / 2**20,
+        "peak_after_drop_mb": max([b for _, b in after] or [0]) / 2**20,
+        "min_after_drop_mb": min([b for _, b in after] or [0]) / 2**20,
+        "final_mb": final / 2**20,
+        "final_over_live": final / small if small else None,
+        "time_to_threshold_s": t2x / 1e3 if t2x is not None and t2x >= 0 else None,
+        "time_to_half_s": half / 1e3 if half is not None else None,
+        "waited_s": ex.get("waited_ms", 0) / 1e3,
+        "limit_s": ex.get("limit_s"),
+        "gcs_after_drop": ex.get("collections_after_drop"),
+        "churn_mb": ex.get("churn_bytes", 0) / 2**20,
+    }
+    return rec
+
+
+def rss_harder(section):
+    """Per collector, the mode that did worst: latest under the threshold (never counts as latest),
+    then the highest final RSS."""
+    out = {}
+    for c, by_mode in section["runs"].items():
+        ok = [(m, r) for m, r in by_mode.items() if r.get("status") == "ok"]
+        if not ok:
+            continue
+        key = lambda mr: (mr[1]["rss"]["time_to_threshold_s"] if mr[1]["rss"]["time_to_threshold_s"] is not None
+                          else float("inf"), mr[1]["rss"]["final_mb"])
+        out[c] = max(ok, key=key)[0]
+    return out

@@ -157,6 +157,44 @@ class LatenessAboveTest(unittest.TestCase):
         self.assertIsNone(d["p50_ms"])
 
 
+class RelateTest(unittest.TestCase):
+    @staticmethod
+    def record(collector, counts, lateness_ms, pauses=()):
+        n = len(counts)
+        return {"collector": collector, "status": "ok", "duration_ns": n * MS, "wall_s": n / 1e3,
+                "cpu_user_s": 1.0, "cpu_sys_s": 0.25, "pauses": [list(p) for p in pauses],
+                "probe": [[i * MS, int(x * MS), 0] for i, x in enumerate(lateness_ms)],
+                "cpu_probe": {"start_ns": 0, "window_ns": MS, "thread_cpu_s": 0.5, "counts": counts}}
+
+    def test_runs_against_their_baseline(self):
+        idle = self.record("idle", [2000, 0] * 50, [0.1] * 98 + [1.0, 2.0])
+        tc = self.record("tricolor", [0 if 40 <= i < 45 else 1000 for i in range(200)],
+                         [0.2] * 98 + [1.5, 2.5], pauses=[[40 * MS, 5 * MS, "mark_termination"]])
+        runs = {"idle": bs.analyse(idle), "tricolor": bs.analyse(tc)}
+        bs.relate(runs)
+        r = runs["tricolor"]
+        self.assertEqual(r["baseline"], "idle")
+        self.assertEqual(r["cpu_probe_reference"], 1000)
+        self.assertAlmostEqual(r["cpu_mmu"]["10"], 0.5)
+        self.assertAlmostEqual(r["cpu_mmu"]["100"], 0.95)
+        self.assertAlmostEqual(r["pause_mmu"]["10"], 0.5)
+        self.assertAlmostEqual(r["cpu_s"], 0.75)  # the CPU probe's thread left out
+        self.assertAlmostEqual(r["probe_above"]["p99_ms"], 0.5)
+        self.assertAlmostEqual(r["probe_above"]["max_ms"], 0.5)
+        b = runs["idle"]
+        self.assertIsNone(b["probe_above"])
+        self.assertEqual(b["cpu_mmu"]["1"], 0.0)
+        self.assertAlmostEqual(b["cpu_mmu"]["2"], 1.0)
+        self.assertAlmostEqual(b["cpu_probe_summary"]["core_share"], 0.5)
+
+    def test_no_baseline_no_relative_figures(self):
+        runs = {"boehm": bs.analyse(self.record("boehm", [1000] * 20, [0.1] * 20))}
+        bs.relate(runs)
+        self.assertIsNone(runs["boehm"]["baseline"])
+        self.assertIsNone(runs["boehm"]["cpu_mmu"]["10"])
+        self.assertIsNone(runs["boehm"]["probe_above"])
+
+
 class HistogramTest(unittest.TestCase):
     def test_bins_and_overflow(self):
         edges = [1, 10, 100]
