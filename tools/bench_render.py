@@ -64,6 +64,9 @@ def run_note(c, r):
     cs = r.get("cpu_probe_summary")
     if cs and cs.get("core_share") is not None:
         note.append(f"cpu probe had {cs['core_share'] * 100:.0f}% of a core")
+    la = r.get("loadavg") or []
+    if len(la) == 2 and None not in la:
+        note.append(f"load {la[0]:.1f}->{la[1]:.1f}")
     if r.get("pauses_truncated"):
         note.append("pauses truncated")
     if r.get("probe_dropped"):

@@ -103,6 +103,16 @@ def default_markers(cpus):
     return counts
 
 
+def loadavg():
+    """The 1-minute load average now (None where unreadable): the machine's other load, which every
+    figure of a run shares with the collector."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run_process(cmd, env, log_path, timeout):
     """Runs one benchmark process; returns (returncode or None on timeout, stderr tail)."""
     with open(log_path, "w") as logf:
@@ -128,6 +138,7 @@ def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple, ta
         os.unlink(out)
     cmd = [binary] + wl["args"] + ["--heap-multiple", str(heap_multiple), "--json", out] + args
     log(f"  {collector:9s} {' '.join(os.path.relpath(c, ROOT) if c == binary else c for c in cmd)}")
+    load0 = loadavg()
     rc, tail = run_process(cmd, dict(os.environ), logp, timeout)
     if rc is None:
         return failed_record(collector, wl["name"], "timeout", f"killed after {timeout} s; log: {logp}")
@@ -137,6 +148,7 @@ def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple, ta
                 rec = json.load(f)
             rec["log"] = logp
             rec["raw"] = out
+            rec["loadavg"] = [load0, loadavg()]
             return rec
         except json.JSONDecodeError:
             pass
@@ -203,6 +215,7 @@ def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag="", idle_budget_mb=
     if idle_budget_mb is not None:
         cmd += ["--idle", "--idle-budget-mb", str(idle_budget_mb)]
     log(f"  {name:9s} GOGC={env['GOGC']} {' '.join(os.path.relpath(c, ROOT) if c == binary else c for c in cmd)}")
+    load0 = loadavg()
     rc, _ = run_process(cmd, env, logp, timeout)
     if rc is None:
         return failed_record(name, wl["name"], "timeout", f"killed after {timeout} s")
@@ -217,6 +230,7 @@ def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag="", idle_budget_mb=
     rec["collections"] = len(rec["pauses"]) // 2 if rec.get("collections") is None else rec["collections"]
     rec["log"] = logp
     rec["raw"] = out
+    rec["loadavg"] = [load0, loadavg()]
     # The pauses came from the log: keep them with the record so --render finds them.
     with open(out, "w") as f:
         json.dump(rec, f)
@@ -415,7 +429,12 @@ def main():
             raw = r.get("raw")
             if raw and os.path.exists(raw):
                 with open(raw) as f:
-                    return fn(json.load(f))
+                    new = json.load(f)
+                # What the runner added to the process's own record.
+                for k in ("raw", "log", "loadavg"):
+                    if k in r:
+                        new[k] = r[k]
+                return fn(new)
             return r
 
         for wl in report["workloads"]:
