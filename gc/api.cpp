@@ -95,6 +95,7 @@ const char* to_string(PauseKind k) {
     case PauseKind::kHandshake: return "handshake";
     case PauseKind::kAssist: return "assist";
     case PauseKind::kFullStop: return "full-stop";
+    case PauseKind::kHeapLimitWait: return "heap-limit-wait";
   }
   return "?";
 }

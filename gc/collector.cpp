@@ -1,17 +1,38 @@
 // The cycle's phase machine, run by the controller thread.
 //
-// A concurrent cycle:
+// A concurrent cycle. No mutator waits for another mutator anywhere below except in step 5's final
+// stop, and no marking happens while the world is stopped (but see 5 for ephemerons and finalizers).
 //  1. Sweep termination: finish the previous cycle's sweep (mark bits must all be clear).
-//  2. Mark start, a global stop: barrier on and allocate black for every thread; every thread cache
-//     gives back its spans (so every span a thread allocates from is pre-marked); heap-wide root
-//     callbacks are scanned. Every mutator has the barrier on before any root is scanned.
-//  3. Root scan, a ragged handshake: each thread scans its own roots at its next safepoint (blocked
-//     threads are scanned on their behalf); markers scan the Globals and drain the worklists.
-//  4. Concurrent mark until the markers are idle; then handshakes flush every thread's barrier buffer
-//     until a round finds nothing new.
-//  5. Mark termination, a global stop: flush again (normally empty), drain what is left, process weak
-//     references, verify (if configured); thread caches give back their spans; barrier off;
-//     sweep_gen += 2, so every span becomes unswept. Stacks are never re-scanned.
+//  2. Barrier round, a ragged handshake (kActionBarrierOn): each thread turns its own barrier on, with
+//     the insertion half (roots not scanned yet), and keeps allocating white. No object is black yet:
+//     markers have not started, no cache pre-marks, and no thread assists before its root scan (a
+//     barrier flush may make objects grey meanwhile, but nobody scans them). When the round ends
+//     every mutator shades.
+//     Why a round and not one stop: the only requirement is "every barrier on before the first black
+//     object", and the round's end is that moment; each thread's pause is its own flag flip, and a
+//     descheduled thread delays the collector, never another mutator.
+//     Heap-wide root callbacks read embedder structures that may not be read concurrently with the
+//     mutators; if any are registered they are scanned in a stop here (the one place a mark-start stop
+//     remains, and only for embedders that use them). Ready finalizers are scanned (under their lock).
+//  3. Root round, a ragged handshake (kActionScanRoots): each thread gives back its cached spans (so
+//     every span it takes from now on has its free slots pre-marked: allocate black), scans its own
+//     roots and drops the insertion half. Blocked threads are done on their behalf. Markers scan the
+//     Globals and drain the worklists meanwhile.
+//  4. Concurrent mark until the markers are quiescent (every marker idle and the pool empty); then a
+//     flush round (kActionFlush) marks every thread's barrier buffer; repeat until a round found
+//     nothing new *and* the markers are still quiescent *and* no assist holds work.
+//  5. Mark termination, a global stop that does a constant amount of work per thread: flush every
+//     buffer once more (at most BarrierBuffer::kCapacity entries each). If that found a grey object
+//     (a thread shaded between its last answer and the stop) or the markers are not quiescent, the
+//     world resumes at once and the cycle goes back to 4 (Go's mark-termination restart): the stop
+//     never drains. Each restart consumes at least one white object that existed at mark start (an
+//     object is shaded once per cycle, and new objects are black), so restarts end. Otherwise: weak
+//     references (ephemeron values and finalizer-resurrected objects are still marked here: the one
+//     marking left in a stop, proportional to what they reach), verify (if configured), caches give
+//     back their spans, barrier off, sweep_gen += 2 so every span becomes unswept.
+//     Why this stop remains: weak clearing must be atomic with respect to Weak::get (which shades while
+//     marking), and the flip must switch every thread from allocate-black to allocate-white at once
+//     (a thread still pre-marking after the flip would leave mark bits set into the next cycle).
 //  6. Sweep lazily (allocating threads) and in the background.
 // In stop-the-world mode (Config::concurrent = false) steps 2-5 happen inside one global stop.
 #include <chrono>
@@ -133,7 +154,20 @@ void HeapImpl::run_cycle() {
 
 void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
   const std::uint64_t t0 = monotonic_ns();
+  if (actions & kActionBarrierOn) {
+    // Step 2: barrier on, with the insertion half until this thread's roots are scanned. Allocation
+    // stays white: another thread's barrier may still be off.
+    TC_DCHECK(!t->allocate_black, "tricolor: allocate-black before the barrier round");
+    t->marking = true;
+    t->roots_scanned = false;
+    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+  }
   if (actions & kActionScanRoots) {
+    TC_DCHECK(t->marking, "tricolor: root scan before the barrier round");
+    // Step 3: from now on every span this thread takes is pre-marked (allocate black); the spans it
+    // cached before were installed white, so give them back first.
+    release_caches(t);
+    t->allocate_black = true;
     scan_thread_roots(t, t->mark);
     t->roots_scanned = true;
     t->mark.work.publish();
@@ -154,43 +188,62 @@ void HeapImpl::run_cycle_concurrent() {
     std::lock_guard lock(safepoint.threads_mu());
     emit(Phase::kMarkStart);
     const std::uint64_t t0 = monotonic_ns();
-    cycle_start_mark_ = t0;  // marking time counts from the mark-start stop
-    safepoint.stop_the_world();
-    trace_.start_stop = monotonic_ns() - t0;
+    cycle_start_mark_ = t0;  // marking time counts from the barrier round
     marker.reset_cycle_counters();
     allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
-    marking_.store(true, std::memory_order_release);
+    // relaxed: attach() reads it under threads_mu, which we hold until the root round is over.
+    marking_.store(true, std::memory_order_relaxed);
+    // The process-wide flag first: a thread that answers the round below acquires the poll word the
+    // handshake released after this store, so its inline check sees the flag from then on.
     barrier_heap_started();
-    for (ThreadState* t : safepoint.threads()) {
-      release_caches(t);
-      t->marking = true;
-      t->roots_scanned = false;
+    safepoint.handshake(kActionBarrierOn);  // step 2
+    trace_.start_stop = monotonic_ns() - t0;
+    bool stopped = false;
+    {
+      std::lock_guard roots_lock(roots_mu_);
+      stopped = !heap_callbacks_.empty();
     }
+    const std::uint64_t stop0 = monotonic_ns();
+    if (stopped) safepoint.stop_the_world();
     scan_heap_callbacks(controller_cx_);
+    if (stopped) {
+      safepoint.start_the_world();
+      recorder.record(PauseKind::kMarkStart, stop0, monotonic_ns() - stop0);
+    }
     controller_cx_.work.publish();
     marker.merge(controller_cx_);
-    safepoint.start_the_world();
-    trace_.start_pause = monotonic_ns() - t0;
-    recorder.record(PauseKind::kMarkStart, t0, trace_.start_pause);
+    trace_.start_pause = stopped ? monotonic_ns() - stop0 : 0;
 
     marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
     emit(Phase::kRootScan);
-    safepoint.handshake(kActionScanRoots);
+    safepoint.handshake(kActionScanRoots);  // step 3
   }
   emit(Phase::kMark);
   const std::uint64_t mark_start = cycle_start_mark_;
+  trace_.restarts = 0;
+  for (;;) {
+    concurrent_mark_until_quiet();            // step 4
+    if (auto hook = before_termination_hook_.load(std::memory_order_acquire)) [[unlikely]]
+      hook(before_termination_ctx_);
+    if (try_mark_termination(cycle_start, mark_start, heap_before)) break;  // step 5
+    ++trace_.restarts;
+    mark_termination_restarts_.fetch_add(1, std::memory_order_relaxed);
+  }
+  marker.end_cycle();
+}
+
+void HeapImpl::concurrent_mark_until_quiet() {
   for (;;) {
     marker.wait_quiescent();
     std::lock_guard lock(safepoint.threads_mu());
     flush_found_.store(0, std::memory_order_relaxed);
     safepoint.handshake(kActionFlush);
     const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (drain_pending_shades(controller_cx_) ? 1 : 0);
-    // Done only if the round found nothing *and* nothing is left anywhere: an assist that was running
-    // when the markers went idle published its leftover work before answering the handshake, and an
-    // assist may be holding work right now.
-    if (found == 0 && marker.pool().empty() && assists_in_flight_.load(std::memory_order_acquire) == 0) break;
+    // Quiet only if the round found nothing *and* nothing is held anywhere: markers that took a
+    // segment from the pool just before we looked are not idle (the pool being empty is not enough),
+    // and an assist may be holding work it took from the pool.
+    if (found == 0 && marker.quiescent() && assists_in_flight_.load(std::memory_order_acquire) == 0) return;
   }
-  mark_termination_stopped(cycle_start, mark_start, heap_before);
 }
 
 void HeapImpl::run_cycle_stop_the_world() {
@@ -217,23 +270,33 @@ void HeapImpl::run_cycle_stop_the_world() {
   marker.end_cycle();
 }
 
-void HeapImpl::mark_termination_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before) {
-  {
-    std::lock_guard lock(safepoint.threads_mu());
-    emit(Phase::kMarkTermination);
-    const std::uint64_t t0 = monotonic_ns();
-    safepoint.stop_the_world();
-    trace_.stopped = monotonic_ns();
-    // Normally empty: the last handshake round found nothing. Whatever a thread shaded since is
-    // drained here, with the world stopped, so termination is certain.
-    for (ThreadState* t : safepoint.threads()) flush_barrier(t);
-    drain_pending_shades(controller_cx_);
+bool HeapImpl::try_mark_termination(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before) {
+  std::lock_guard lock(safepoint.threads_mu());
+  emit(Phase::kMarkTermination);
+  const std::uint64_t t0 = monotonic_ns();
+  safepoint.stop_the_world();
+  trace_.stopped = monotonic_ns();
+  // Constant work per thread: at most one buffer each. Normally nothing is found (the last flush
+  // round found nothing); a thread that shaded since its answer makes us resume marking instead.
+  std::size_t found = 0;
+  for (ThreadState* t : safepoint.threads()) found += flush_barrier(t);
+  if (drain_pending_shades(controller_cx_)) ++found;
+  // Every mutator is stopped and none is inside an assist (assists end before the thread polls), so
+  // only the markers could still hold grey objects: they are quiescent or we resume.
+  if (found != 0 || !marker.quiescent()) {
     controller_cx_.work.publish();
-    marker.wait_quiescent();
-    trace_.drained = monotonic_ns();
-    finish_marking_stopped(cycle_start, mark_start, heap_before, PauseKind::kMarkTermination, t0);
+    marker.merge(controller_cx_);
+    safepoint.start_the_world();
+    recorder.record(PauseKind::kMarkTermination, t0, monotonic_ns() - t0);
+    if (config.gctrace)
+      std::fprintf(stderr, "gc %" PRIu64 ": termination found %zu grey object(s) after the last round: resumed marking\n",
+                   started_.load(std::memory_order_relaxed), found);
+    return false;
   }
-  marker.end_cycle();
+  TC_DCHECK(assists_in_flight_.load(std::memory_order_relaxed) == 0, "tricolor: an assist runs in the termination stop");
+  trace_.drained = monotonic_ns();
+  finish_marking_stopped(cycle_start, mark_start, heap_before, PauseKind::kMarkTermination, t0);
+  return true;
 }
 
 // World stopped, marking complete. Shared tail of both modes.
@@ -244,8 +307,10 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   trace_.weak = monotonic_ns();
   if (config.verify) verify_marking();
   for (ThreadState* t : safepoint.threads()) {
+    TC_DCHECK(t->barrier.n == 0, "tricolor: a barrier buffer holds shades after termination");
     release_caches(t);
     t->marking = false;
+    t->allocate_black = false;
     t->roots_scanned = true;
     t->assist_debt = 0;
   }
@@ -279,15 +344,15 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     recorder.fill(s);
     std::fprintf(stderr,
                  "gc %" PRIu64 " @%.3fs: %s mark %.2f ms wall, %.2f ms marker cpu; start %.3f ms (stop %.3f); "
-                 "termination %.3f ms (stop %.3f + drain %.3f + weak %.3f + verify/flip %.3f + resume %.3f); "
+                 "termination %.3f ms (stop %.3f + flush %.3f + weak %.3f + verify/flip %.3f + resume %.3f), %u restart(s); "
                  "heap %.1f -> %.1f MB, "
                  "live %.1f MB, goal %.1f MB, trigger %.1f MB; assists %.2f ms total; %u markers\n",
                  started_.load(std::memory_order_relaxed), double(cycle_start) / 1e9,
-                 config.concurrent ? "concurrent" : "stw", wall_ms, cpu_ms, double(trace_.start_pause) / 1e6,
-                 double(trace_.start_stop) / 1e6, double(end - pause_start) / 1e6,
+                 config.concurrent ? "concurrent" : "stw", wall_ms, cpu_ms, double(trace_.start_stop) / 1e6,
+                 double(trace_.start_pause) / 1e6, double(end - pause_start) / 1e6,
                  double(trace_.stopped - pause_start) / 1e6, double(trace_.drained - trace_.stopped) / 1e6,
                  double(trace_.weak - trace_.drained) / 1e6, double(trace_.flipped - trace_.weak) / 1e6,
-                 double(end - trace_.flipped) / 1e6,
+                 double(end - trace_.flipped) / 1e6, trace_.restarts,
                  double(heap_before) / 1e6, double(heap_at_end) / 1e6, double(live) / 1e6, double(pacer.goal()) / 1e6,
                  double(pacer.trigger()) / 1e6, s.assist_ms, marker.threads());
   }

@@ -74,8 +74,11 @@ ThreadState* HeapImpl::attach(const char* name) {
     std::lock_guard lock(safepoint.threads_mu());
     t->ordinal = next_thread_ordinal_++;
     t->alloc_epoch = leaks.epoch_for_new_thread(t->ordinal);  // LeakCheck's rule: gc/leak_check.hpp
-    // The cycle's flags change only under threads_mu (with the world stopped): read a consistent pair.
+    // The cycle's flags change only under threads_mu (the collector holds it from the barrier round
+    // through the root round, and in the termination stop): a thread attaching during marking arrives
+    // after both rounds, so it shades, allocates black, and has no roots to scan.
     t->marking = marking_.load(std::memory_order_relaxed);
+    t->allocate_black = t->marking;
     t->roots_scanned = true;  // a new thread has no roots; pointers it obtains come from the heap
     safepoint.threads().push_back(t);
   }
@@ -110,14 +113,21 @@ void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
   const std::size_t live = heap_live();
   if (!cycle_requested_.load(std::memory_order_relaxed) && live >= pacer.trigger()) request_cycle();
   if (t == nullptr) return;
-  if (t->marking) assist(t, bytes);
-  // Past the goal by more than the slack, with a cycle under way or requested, and no marking work to
-  // help with: wait for the cycle to end (Go parks such an assist). This bounds how far any
-  // allocation rate can overshoot the goal, whatever the scheduler does to the collector's threads.
+  // Not before this thread's root scan: until the barrier round is over, scanning an object would
+  // make it black while another thread may still store into it without a barrier.
+  if (t->allocate_black) assist(t, bytes);
+  // The one place a mutator waits for the collector: the heap ran far past its goal (assists could
+  // not keep up: every grey object was in a marker's hands) or up to the hard limit. Go parks such an
+  // assist too; the wait is recorded as its own pause kind so reports do not mistake it for an assist.
   const std::size_t goal = pacer.goal();
-  if (goal < SIZE_MAX / 4 && live > goal + goal / 8 + (1u << 20)) wait_for_cycle(t);
+  if (goal >= SIZE_MAX / 4) return;
+  const bool past_goal = live > goal + std::max(goal / 2, std::size_t{4} << 20);
+  const bool at_limit = config.max_heap != 0 && live > config.max_heap / 20 * 19;
+  if (past_goal || at_limit) [[unlikely]]
+    wait_for_cycle(t);
 }
 
+// Reaches a safepoint (enters a blocking scope while it waits).
 void HeapImpl::wait_for_cycle(ThreadState* t) {
   request_cycle();
   std::uint64_t target;
@@ -135,14 +145,21 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   }
   safepoint.leave_blocking(t);
   --t->blocking_depth;
-  recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
+  recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 
+// Pays the thread's scan debt in bounded slices: one entry scans at most kAssistSlice bytes (about
+// 0.1 ms of marking), so an assist never stalls its thread for long; what is left stays owed and is
+// paid at the next slow path. The debt is capped, so a burst of allocation does not turn into a long
+// run of assists after the markers have caught up.
 void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
+  constexpr std::int64_t kMinAssist = 32 * 1024;   // below this, the entry cost dominates
+  constexpr std::int64_t kAssistSlice = 128 * 1024;
+  constexpr std::int64_t kMaxDebt = 16 * kAssistSlice;
+  static_assert(kMinAssist <= kAssistSlice && kAssistSlice <= kMaxDebt);
   t->assist_debt += static_cast<std::int64_t>(
       pacer.assist_work(bytes, heap_live(), marker.scanned_bytes_so_far()));
-  // Small debts are left to the background markers; pay in chunks so an assist is worth its entry cost.
-  constexpr std::int64_t kMinAssist = 64 * 1024;
+  t->assist_debt = std::min(t->assist_debt, kMaxDebt);
   if (t->assist_debt < kMinAssist) return;
   if (marker.pool().empty()) {
     // Nothing to take: the markers hold all the grey objects. Do not carry the debt forever.
@@ -153,15 +170,16 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   // acq_rel: the termination check reads this after the pool; work taken from the pool is covered
   // by the count until it is published again.
   assists_in_flight_.fetch_add(1, std::memory_order_acq_rel);
-  const std::size_t done = marker.drain(t->mark, static_cast<std::size_t>(t->assist_debt));
+  const std::size_t slice = static_cast<std::size_t>(std::min(t->assist_debt, kAssistSlice));
+  const std::size_t done = marker.drain(t->mark, slice);
   t->mark.work.publish();
   marker.merge(t->mark);
   assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-  t->assist_debt = done >= static_cast<std::size_t>(t->assist_debt) ? 0 : t->assist_debt - static_cast<std::int64_t>(done);
   if (done == 0) {
     t->assist_debt = 0;
     return;
   }
+  t->assist_debt = std::max<std::int64_t>(0, t->assist_debt - static_cast<std::int64_t>(done));
   recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 
@@ -187,7 +205,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     if (Span* old = t->spans.release(e, sc)) central[sc].push_swept(old, sweep_gen(), false);
     AllocFailure why = AllocFailure::kNone;
     if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
-      t->spans.install(e, sc, s, t->marking);
+      t->spans.install(e, sc, s, t->allocate_black);
       note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
@@ -233,7 +251,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   }
   s->alloc_bits[0] = 1;
   // Allocate black. relaxed: published to markers with the object itself.
-  if (t->marking) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
+  if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
   if (leaks.sites.enabled()) [[unlikely]]
     leaks.sites.note_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());

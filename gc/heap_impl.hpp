@@ -61,6 +61,12 @@ class HeapImpl {
   void perform(ThreadState* t, std::uint32_t actions, bool on_behalf);
   std::uint64_t cycles_completed() const { return completed_.load(std::memory_order_acquire); }
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
+  // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
+  void set_before_termination_hook(void (*fn)(void*), void* ctx) {
+    before_termination_ctx_ = ctx;
+    before_termination_hook_.store(fn, std::memory_order_release);  // pairs with the controller's acquire
+  }
+  std::uint64_t mark_termination_restarts() const { return mark_termination_restarts_.load(std::memory_order_relaxed); }
 
   // --- roots (roots.cpp)
   void scan_thread_roots(ThreadState* t, MarkContext& cx);
@@ -113,7 +119,10 @@ class HeapImpl {
   void run_cycle();
   void run_cycle_concurrent();
   void run_cycle_stop_the_world();
-  void mark_termination_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before);
+  // Step 4 of gc/collector.cpp: concurrent marking and flush rounds until a round finds nothing.
+  void concurrent_mark_until_quiet();
+  // Step 5: the termination stop. False when it found late shades and resumed concurrent marking.
+  bool try_mark_termination(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before);
   void finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
                               PauseKind pause, std::uint64_t pause_start);
   void finish_sweep();
@@ -137,7 +146,12 @@ class HeapImpl {
   // Phase timestamps of the current cycle, for TRICOLOR_GCTRACE (controller thread only).
   struct CycleTrace {
     std::uint64_t start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
+    unsigned restarts = 0;
   } trace_;
+  std::atomic<std::uint64_t> mark_termination_restarts_{0};
+  // Test hook (gc/testing.hpp): set while no cycle runs; read by the controller.
+  std::atomic<void (*)(void*)> before_termination_hook_{nullptr};
+  void* before_termination_ctx_ = nullptr;
 
   std::mutex roots_mu_;
   GlobalNode* globals_ = nullptr;

@@ -63,6 +63,11 @@ void MarkWorklist::wait_quiescent(std::size_t team_size) {
   quiescent_cv_.wait(lock, [&] { return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr; });
 }
 
+bool MarkWorklist::quiescent(std::size_t team_size) {
+  std::lock_guard lock(mu_);
+  return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr;
+}
+
 void MarkWorklist::stop_waiting() {
   {
     std::lock_guard lock(mu_);

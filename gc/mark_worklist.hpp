@@ -47,6 +47,9 @@ class MarkWorklist {
   // Blocks until every one of team_size waiters is idle and the pool is empty (a round of marking
   // has nothing left), or returns false if the pool has work.
   void wait_quiescent(std::size_t team_size);
+  // Exact (under the lock): every one of team_size waiters is idle and the pool is empty. Stays true
+  // until someone outside the team publishes.
+  bool quiescent(std::size_t team_size);
 
  private:
   std::mutex mu_;

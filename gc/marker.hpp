@@ -71,6 +71,7 @@ class Marker {
 
   void begin_cycle(std::function<void(MarkContext&)> root_task);
   void wait_quiescent();
+  bool quiescent() { return pool_.quiescent(threads_.size()); }
   void end_cycle();
 
   // Totals of the cycle that just ended (valid after end_cycle()).

@@ -1,8 +1,42 @@
 #include "gc/safepoint.hpp"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <ctime>
+
 #include "gc/thread_state.hpp"
 
 namespace tricolor::internal {
+
+namespace {
+// progress_ is waited on with a timeout (the watchdog), which std::atomic::wait cannot do; both the
+// wait and the wake are raw futex calls on the word, so they always meet. Spurious returns are fine:
+// every caller re-checks its condition.
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t seen, std::uint64_t timeout_ns) {
+  timespec ts{};
+  if (timeout_ns != 0) {
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000u);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000u);
+  }
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, seen,
+          timeout_ns != 0 ? &ts : nullptr, nullptr, 0);
+}
+void futex_wake_all(std::atomic<std::uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+}  // namespace
+
+void Safepoint::notify_progress() {
+  // release: a waiter that sees the new count sees the state change that preceded it.
+  progress_.fetch_add(1, std::memory_order_release);
+  futex_wake_all(&progress_);
+}
 
 void Safepoint::handshake(std::uint32_t action) {
   for (ThreadState* t : threads_) t->poll.fetch_or(action, std::memory_order_seq_cst);
@@ -10,6 +44,8 @@ void Safepoint::handshake(std::uint32_t action) {
 }
 
 void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed) {
+  const std::uint64_t start = monotonic_ns();
+  bool warned = warn_after_ns_ == 0;
   for (;;) {
     // Read the progress count before checking, so a change after the check wakes the wait below.
     const std::uint32_t seen = progress_.load(std::memory_order_acquire);
@@ -29,7 +65,24 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
       }
       return;
     }
-    progress_.wait(seen, std::memory_order_acquire);
+    if (warned) {
+      futex_wait(&progress_, seen, 0);
+      continue;
+    }
+    const std::uint64_t waited = monotonic_ns() - start;
+    if (waited < warn_after_ns_) {
+      futex_wait(&progress_, seen, warn_after_ns_ - waited);
+      continue;
+    }
+    warned = true;
+    warnings_.fetch_add(1, std::memory_order_relaxed);
+    std::fprintf(stderr,
+                 "tricolor: the collector has waited %.1f s for thread '%s' (attached #%llu) to reach a "
+                 "safepoint: a thread attached to a heap must poll (tricolor::safepoint() / tc_safepoint()) "
+                 "in loops that do not allocate, and wait (I/O, locks, sleeps, joins) inside a "
+                 "tricolor::BlockingScope (C: tc_blocking_enter/tc_blocking_leave)\n",
+                 double(waited) / 1e9, t->name.empty() ? "unnamed" : t->name.c_str(),
+                 static_cast<unsigned long long>(t->ordinal));
   }
 }
 
@@ -80,7 +133,7 @@ void Safepoint::leave_blocking(ThreadState* t) {
     std::uint32_t expected = kBlocked;
     // acquire (seq_cst): we see everything the collector did on our behalf while it held the claim.
     if (t->run_state.compare_exchange_strong(expected, kRunning, std::memory_order_seq_cst)) break;
-    progress_.wait(seen, std::memory_order_acquire);
+    futex_wait(&progress_, seen, 0);
   }
   poll_slow(t);
 }

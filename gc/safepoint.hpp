@@ -10,6 +10,8 @@
 //                                            poll, or we see it Blocked and claim it)
 //   2. for each thread: wait until it clears the action (acquire: we see everything it did), or
 //      CAS Blocked -> Claimed and do it ourselves.
+// A thread that never answers (attached, but blocked outside a BlockingScope or looping without a
+// poll) would stall the collector silently: after warn_after_ns the wait prints one line naming it.
 // Stop-the-world is the handshake "park": a running thread clears the bit and waits for the resume
 // epoch to change; blocked threads stay claimed until start_the_world().
 #pragma once
@@ -29,6 +31,7 @@ enum Action : std::uint32_t {
   kActionScanRoots = 1u << 0,
   kActionFlush = 1u << 1,
   kActionPark = 1u << 2,
+  kActionBarrierOn = 1u << 3,
 };
 
 enum RunState : std::uint32_t { kRunning = 0, kBlocked = 1, kClaimed = 2 };
@@ -51,11 +54,12 @@ class Safepoint {
   void enter_blocking(ThreadState* t);
   void leave_blocking(ThreadState* t);
 
-  void notify_progress() {
-    // release: a waiter that sees the new count sees the state change that preceded it.
-    progress_.fetch_add(1, std::memory_order_release);
-    progress_.notify_all();
-  }
+  void notify_progress();
+
+  // The watchdog: a collector that has waited this long for one thread to answer prints one line
+  // naming the thread and the fix (default 1 s; 0 turns it off).
+  void set_warn_after_ns(std::uint64_t ns) { warn_after_ns_ = ns; }
+  std::uint64_t warnings_printed() const { return warnings_.load(std::memory_order_relaxed); }
 
  private:
   void wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed);
@@ -66,6 +70,8 @@ class Safepoint {
   std::vector<ThreadState*> claimed_;  // claimed by stop_the_world, released by start_the_world
   std::atomic<std::uint32_t> progress_{0};
   std::atomic<std::uint32_t> resume_epoch_{0};
+  std::uint64_t warn_after_ns_ = 1'000'000'000;  // collector side, under threads_mu
+  std::atomic<std::uint64_t> warnings_{0};
 };
 
 }  // namespace tricolor::internal

@@ -27,3 +27,16 @@ namespace tricolor::internal {
 void fail_commits_for_testing(Heap& heap, bool fail) { heap.impl().pages.fail_commits_for_testing(fail); }
 std::size_t scavenge_now_for_testing(Heap& heap) { return heap.impl().pages.scavenge(UINT64_MAX); }
 }  // namespace tricolor::internal
+
+namespace tricolor::internal {
+void set_safepoint_warning_for_testing(Heap& heap, std::uint64_t after_ns) {
+  HeapImpl& h = heap.impl();
+  std::lock_guard lock(h.safepoint.threads_mu());  // the collector reads it under this lock
+  h.safepoint.set_warn_after_ns(after_ns);
+}
+std::uint64_t safepoint_warnings_for_testing(Heap& heap) { return heap.impl().safepoint.warnings_printed(); }
+std::uint64_t mark_termination_restarts_for_testing(Heap& heap) { return heap.impl().mark_termination_restarts(); }
+void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
+  heap.impl().set_before_termination_hook(fn, ctx);
+}
+}  // namespace tricolor::internal

@@ -17,4 +17,13 @@ std::size_t scavenge_now_for_testing(Heap& heap);
 // Finishes sweeping now (the background sweeper may still be at it).
 void wait_for_sweeping_for_testing(Heap& heap);
 
+// The safepoint watchdog's delay (gc/safepoint.hpp); returns how many warnings it printed so far.
+void set_safepoint_warning_for_testing(Heap& heap, std::uint64_t after_ns);
+std::uint64_t safepoint_warnings_for_testing(Heap& heap);
+// Termination stops that found late shades and resumed concurrent marking.
+std::uint64_t mark_termination_restarts_for_testing(Heap& heap);
+// Runs fn on the controller thread between the last quiet flush round and the termination stop
+// (null: none). Lets a test make a thread shade something in exactly that window.
+void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
+
 }  // namespace tricolor::internal

@@ -40,6 +40,11 @@ struct ThreadState : ThreadFast {
   // Running / Blocked / Claimed (gc/safepoint.hpp). seq_cst stores and CAS: see the protocol there.
   std::atomic<std::uint32_t> run_state{kRunning};
   std::uint32_t blocking_depth = 0;
+  // Set at this thread's root scan (gc/collector.cpp step 3), cleared at the termination flip: spans
+  // it takes into its cache have their free slots pre-marked, and large objects are born marked.
+  // Written only by the thread itself at a handshake, or by the collector while the thread is
+  // stopped or claimed (the handshake's release/acquire pairs order it).
+  bool allocate_black = false;
 
   ThreadCache spans;
   BarrierBuffer barrier;

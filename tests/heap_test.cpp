@@ -156,7 +156,7 @@ TEST_CASE("stats report cycles, live bytes and pauses", "[heap][stats]") {
   REQUIRE(s.cycles >= 1);
   // 8191 nodes of 48-byte slots are live.
   REQUIRE(s.live_bytes >= 8191 * 48);
-  REQUIRE(s.global_pauses.count >= 2);
+  REQUIRE(s.global_pauses.count >= 1);  // the termination stop (mark start is a ragged handshake)
   REQUIRE(!s.pauses.empty());
   REQUIRE(s.heap_bytes > 0);
 }

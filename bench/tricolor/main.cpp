@@ -64,6 +64,7 @@ const char* kind_name(tricolor::PauseKind k) {
     case tricolor::PauseKind::kRootScan: return "root_scan";
     case tricolor::PauseKind::kHandshake: return "handshake";
     case tricolor::PauseKind::kAssist: return "assist";
+    case tricolor::PauseKind::kHeapLimitWait: return "heap_limit_wait";
   }
   return "unknown";
 }

@@ -17,12 +17,13 @@ class HeapImpl;
 }
 
 enum class PauseKind : std::uint8_t {
-  kMarkStart,        // global stop: barrier on
-  kMarkTermination,  // global stop: no grey left, weak refs, sweep flip
+  kMarkStart,        // global stop: heap-wide root callbacks (only when some are registered)
+  kMarkTermination,  // global stop: no grey left, weak refs, sweep flip (or a restart)
   kRootScan,         // one thread's handshake: scanning its own roots
   kHandshake,        // one thread's handshake: flushing its barrier buffer
   kAssist,           // a mutator marking to pay for its allocation
   kFullStop,         // stop-the-world collection (non-concurrent mode, emergencies)
+  kHeapLimitWait,    // one thread waiting for the cycle: heap far past its goal, or at the hard limit
 };
 const char* to_string(PauseKind k);
 

@@ -1,0 +1,253 @@
+// The cycle's protocol (gc/collector.cpp): ragged rounds instead of global stops, mark-termination
+// restarts, and the safepoint watchdog. Synchronisation is by gates (atomics and condition
+// variables), never by sleeping.
+#include "gc/heap_impl.hpp"
+#include "gc/testing.hpp"
+#include "test_heap.hpp"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <thread>
+
+using namespace tricolor;
+using tctest::Node;
+
+namespace {
+
+// A one-shot gate.
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Captures what this process writes to stderr (fd 2) while alive.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    file_ = std::tmpfile();
+    saved_ = dup(2);
+    dup2(fileno(file_), 2);
+  }
+  std::string finish() {
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    std::string text;
+    std::rewind(file_);
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0;) text.append(buf, n);
+    std::fclose(file_);
+    return text;
+  }
+
+ private:
+  std::FILE* file_;
+  int saved_;
+};
+
+internal::ThreadState* state_of_this_thread() { return internal::as_state(internal::tls_thread); }
+
+}  // namespace
+
+TEST_CASE("a thread that never reaches a safepoint does not stop the other mutators", "[collector][ragged]") {
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;  // no cycle but the one this test starts
+  Heap heap(c);
+  Mutator main_thread(heap, "main");
+  internal::set_safepoint_warning_for_testing(heap, 20'000'000);  // 20 ms
+
+  std::atomic<bool> held_ready{false}, release{false};
+  std::atomic<internal::ThreadState*> held_state{nullptr};
+  std::thread held([&] {
+    Mutator m(heap, "held");
+    held_state.store(state_of_this_thread(), std::memory_order_release);
+    held_ready.store(true, std::memory_order_release);
+    // Attached and running, but polls nothing until released: the test hook for "a loop without polls".
+    while (!release.load(std::memory_order_acquire)) std::this_thread::yield();
+    safepoint();
+  });
+  while (!held_ready.load(std::memory_order_acquire)) std::this_thread::yield();
+
+  StderrCapture capture;
+  const std::uint64_t cycles_at_start = heap.impl().cycles_completed();
+  heap.impl().request_cycle();
+  // The barrier round is posted to every thread; the held one does not answer.
+  internal::ThreadState* h = held_state.load(std::memory_order_acquire);
+  while (h->poll.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+
+  // This mutator answers its own handshake and keeps allocating: with a global stop it would park
+  // here until the held thread answered, which it never does before release.
+  Root<Node> keep(make<Node>(7));
+  for (int i = 0; i < 100000; ++i) {
+    Node* n = make<Node>(std::uint64_t(i));
+    if (i % 1000 == 0) keep->left = n;
+    safepoint();
+  }
+  const bool barrier_on_here = state_of_this_thread()->marking;
+  // The watchdog names the thread the collector waits for.
+  while (internal::safepoint_warnings_for_testing(heap) == 0) std::this_thread::yield();
+  const bool cycle_still_open = heap.impl().cycles_completed() == cycles_at_start;
+  release.store(true, std::memory_order_release);
+  {
+    BlockingScope wait_here;
+    held.join();
+  }
+  heap.collect();
+  const std::string err = capture.finish();
+  INFO(err);
+  REQUIRE(barrier_on_here);
+  REQUIRE(cycle_still_open);
+  REQUIRE(err.find("thread 'held'") != std::string::npos);
+  REQUIRE(err.find("safepoint") != std::string::npos);
+  REQUIRE(keep->intact());
+  REQUIRE(keep->left->intact());
+}
+
+TEST_CASE("a termination stop that finds a late shade resumes concurrent marking", "[collector][termination]") {
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;
+  Heap heap(c);
+  Mutator m(heap, "main");
+  heap.collect();  // no cycle under way from here on until the one below
+
+  // White when the cycle starts: allocated outside marking and held by no root. Only this thread's
+  // raw pointer knows it, which is exactly what a shade arriving after the last flush round looks like.
+  Node* late = make<Node>(99);
+  late->left = make<Node>(100);  // reachable only through `late`
+
+  struct Ctx {
+    Gate in_window, shaded;
+  } ctx;
+  internal::set_before_termination_hook_for_testing(
+      heap,
+      [](void* p) {
+        auto* x = static_cast<Ctx*>(p);
+        x->in_window.open();
+        x->shaded.wait();
+      },
+      &ctx);
+  const auto restarts_before = internal::mark_termination_restarts_for_testing(heap);
+  std::thread requester([&] { heap.collect(); });  // unattached: only waits
+  {
+    BlockingScope wait_here;  // the rounds are answered on our behalf
+    ctx.in_window.wait();
+  }
+  // Between the last quiet round and the stop: a Root store shades `late` into our barrier buffer.
+  Root<Node> r(late);
+  ctx.shaded.open();
+  {
+    BlockingScope wait_here;
+    requester.join();
+  }
+  internal::set_before_termination_hook_for_testing(heap, nullptr, nullptr);
+  REQUIRE(internal::mark_termination_restarts_for_testing(heap) > restarts_before);
+  // The verifier ran at the end of that cycle; the objects survive the sweep and the next cycle.
+  heap.collect();
+  REQUIRE(r->intact());
+  REQUIRE(r->value == 99);
+  REQUIRE(r->left->intact());
+  REQUIRE(r->left->value == 100);
+}
+
+TEST_CASE("mark start is ragged: no global stop without heap-wide root callbacks", "[collector][ragged]") {
+  tctest::TestHeap h;
+  Root<Node> keep(make<Node>(1));
+  for (int i = 0; i < 3; ++i) h.collect_now();
+  std::size_t mark_start_stops = 0;
+  for (const Pause& p : h.stats().pauses) mark_start_stops += p.kind == PauseKind::kMarkStart;
+  REQUIRE(mark_start_stops == 0);
+  REQUIRE(h.stats().cycles >= 3);
+}
+
+TEST_CASE("heap-wide root callbacks are scanned in a mark-start stop and keep their objects", "[collector][roots]") {
+  tctest::TestHeap h;
+  static Node* slot = nullptr;
+  slot = make<Node>(5);
+  const auto id = h.heap.add_roots([](Tracer& t, void*) { t.trace(slot, "slot"); }, nullptr, "raw-slot");
+  for (int i = 0; i < 20000; ++i) make<Node>(std::uint64_t(i));
+  h.collect_now();
+  h.collect_now();
+  std::size_t mark_start_stops = 0;
+  for (const Pause& p : h.stats().pauses) mark_start_stops += p.kind == PauseKind::kMarkStart;
+  REQUIRE(mark_start_stops >= 2);
+  REQUIRE(slot->intact());
+  REQUIRE(slot->value == 5);
+  h.heap.remove_roots(id);
+}
+
+TEST_CASE("no thread scans objects before every thread's barrier is on", "[collector][ragged]") {
+  // While the barrier round is open (another thread has not answered), this thread has its barrier
+  // on and its buffer flushes make objects grey; if it assisted, it would scan them and make them
+  // black while the other thread could still store into them without a barrier (the torture program
+  // found exactly that).
+  Config c = tctest::test_config();
+  c.initial_heap = 4u << 20;
+  Heap heap(c);
+  Mutator main_thread(heap, "main");
+  Root<Node> list(nullptr);
+  for (int i = 0; i < 2000; ++i) {
+    Node* n = make<Node>(std::uint64_t(i));
+    n->left = list.get();
+    n->right = make<Node>(std::uint64_t(i) + 100000);
+    list = n;
+  }
+  heap.collect();  // the pacer now expects this much live data: allocation while marking owes work
+
+  std::atomic<bool> held_ready{false}, release{false};
+  std::atomic<internal::ThreadState*> held_state{nullptr};
+  std::thread held([&] {
+    Mutator m(heap, "held");
+    held_state.store(state_of_this_thread(), std::memory_order_release);
+    held_ready.store(true, std::memory_order_release);
+    while (!release.load(std::memory_order_acquire)) std::this_thread::yield();
+    safepoint();
+  });
+  while (!held_ready.load(std::memory_order_acquire)) std::this_thread::yield();
+  heap.impl().request_cycle();
+  internal::ThreadState* h = held_state.load(std::memory_order_acquire);
+  while (h->poll.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+  while (!state_of_this_thread()->marking) safepoint();  // this thread answers the barrier round
+
+  // Deletion-barrier shades overflow the buffer (published grey objects), then allocation owes work.
+  int cut = 0;
+  for (Node* n = list.get(); n != nullptr && cut < 1000; n = n->left, ++cut) n->right = nullptr;
+  const std::size_t pauses_before = heap.stats().pauses.size();
+  // ~2 MB: enough to owe several assists' worth of work, well below the point where this thread
+  // would wait for the cycle (which cannot end while the other thread is held).
+  for (int i = 0; i < 40000; ++i) make<Node>(std::uint64_t(i));
+  std::size_t assists = 0;
+  const Stats s = heap.stats();
+  for (std::size_t i = pauses_before; i < s.pauses.size(); ++i) assists += s.pauses[i].kind == PauseKind::kAssist;
+  const bool round_open = !state_of_this_thread()->allocate_black;
+  release.store(true, std::memory_order_release);
+  {
+    BlockingScope wait_here;
+    held.join();
+  }
+  heap.collect();
+  REQUIRE(round_open);
+  REQUIRE(assists == 0);
+  std::size_t n = 0;
+  for (Node* x = list.get(); x != nullptr; x = x->left, ++n) REQUIRE(x->intact());
+  REQUIRE(n == 2000);
+}
