@@ -137,6 +137,8 @@ SnapshotDiff diff(const HeapSnapshot& before, const HeapSnapshot& after) {
   });
   out.objects = static_cast<std::int64_t>(after.objects) - static_cast<std::int64_t>(before.objects);
   out.bytes = static_cast<std::int64_t>(after.bytes) - static_cast<std::int64_t>(before.bytes);
+  out.cycle = after.cycle;
+  out.since_cycle = before.cycle;
   return out;
 }
 
@@ -147,7 +149,8 @@ std::int64_t SnapshotDiff::count(std::string_view type) const {
 }
 
 std::string SnapshotDiff::to_json() const {
-  std::string s = "{\"objects\":" + std::to_string(objects) + ",\"bytes\":" + std::to_string(bytes) + ",\"types\":[";
+  std::string s = "{\"cycle\":" + std::to_string(cycle) + ",\"since_cycle\":" + std::to_string(since_cycle) +
+                  ",\"objects\":" + std::to_string(objects) + ",\"bytes\":" + std::to_string(bytes) + ",\"types\":[";
   for (std::size_t i = 0; i < types.size(); ++i) {
     if (i != 0) s += ",";
     s += "{\"type\":" + internal::json_string(types[i].type) + ",\"count\":" + std::to_string(types[i].count) +

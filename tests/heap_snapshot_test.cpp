@@ -117,6 +117,24 @@ TEST_CASE("snapshots and diffs as JSON", "[snapshot]") {
   REQUIRE(internal::json_string("a\"b\\c\n") == "\"a\\\"b\\\\c\\n\"");
 }
 
+TEST_CASE("a diff's JSON has the cycle keys docs/leak_checking.md documents", "[snapshot]") {
+  TestHeap h;
+  Root<A> as(nullptr, "as");
+  const HeapSnapshot before = h.heap.snapshot();
+  push(as, 2);
+  const HeapSnapshot after = h.heap.snapshot();
+  REQUIRE(after.cycle > before.cycle);
+  const SnapshotDiff d = diff(before, after);
+  REQUIRE(d.cycle == after.cycle);
+  REQUIRE(d.since_cycle == before.cycle);
+  const std::string json = d.to_json();
+  INFO(json);
+  REQUIRE(json.rfind("{\"cycle\":" + std::to_string(after.cycle) + ",\"since_cycle\":" + std::to_string(before.cycle) +
+                     ",\"objects\":2,",
+                     0) == 0);
+  REQUIRE(after.to_json().rfind("{\"cycle\":" + std::to_string(after.cycle) + ",", 0) == 0);
+}
+
 TEST_CASE("a snapshot taken while another thread allocates counts this thread's objects exactly", "[snapshot][threads]") {
   TestHeap h;
   std::atomic<bool> stop{false};

@@ -182,7 +182,10 @@ struct SnapshotDiff {
   std::vector<TypeDelta> types;  // the types whose count or bytes changed, largest |bytes| first
   std::int64_t objects = 0;
   std::int64_t bytes = 0;
+  std::uint64_t cycle = 0;        // the later snapshot's cycle (HeapSnapshot::cycle)
+  std::uint64_t since_cycle = 0;  // the earlier snapshot's cycle
   std::int64_t count(std::string_view type) const;
+  // {"cycle":N,"since_cycle":N,"objects":N,"bytes":N,"types":[{"type":"T","count":N,"bytes":N},...]}
   std::string to_json() const;
   std::string to_string(std::size_t max_rows = 20) const;
 };
