@@ -550,7 +550,7 @@ tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name) {
 void tc_global_set(tc_global* g, void* obj) {
   // As Global<T>: the markers scan globals concurrently, so stores are barriered like field stores.
   c_thread("tc_global_set");
-  internal::write_barrier(g->node.ptr.load(std::memory_order_relaxed), obj);
+  internal::write_barrier(g->node.ptr.load(std::memory_order_acquire), obj);  // acquire: as tc_store
   g->node.ptr.store(obj, std::memory_order_release);  // pairs with the acquire in tc_global_get
 }
 

@@ -20,9 +20,17 @@
 //  - Before its roots are scanned, a thread may move a pointer from its roots into a heap object that
 //    is already black and then drop it from its roots; the insertion half (shade(new) while unscanned)
 //    covers exactly this window.
-//  - Every thread turns the barrier on in the mark-start stop, before any root is scanned: otherwise
-//    thread A could scan its roots, load p from X.f, and thread B (barrier still off) could overwrite
-//    X.f, leaving p only in A's already-scanned roots.
+//  - Every thread turns the barrier on in the barrier round (gc/collector.cpp step 2), which ends
+//    before any root is scanned: otherwise thread A could scan its roots, load p from X.f, and thread
+//    B (barrier still off) could overwrite X.f, leaving p only in A's already-scanned roots. For the
+//    same reason no object may turn black before the round ends: markers start after it, no cache
+//    pre-marks before the thread's root scan, and a thread assists only after its root scan
+//    (tests/collector_test.cpp has the case the torture program found when assists did not wait).
+//  - A thread allocates white until its own root scan: such an object is in its roots when they are
+//    scanned, or was stored into the heap under the insertion half, or is garbage.
+//  - The old value is loaded with acquire (Member::store, tc_store): it may be an object another
+//    thread allocated white during the barrier round and published with a release store, and a
+//    marker will read its header and fields after this thread hands it over.
 // Termination: when no buffer, local worklist or pool holds a grey object with the world stopped,
 // every reachable object is black. The verifier (gc/verifier.cpp) checks this claim after each cycle
 // in tests.

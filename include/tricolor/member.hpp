@@ -54,7 +54,10 @@ class Member {
 #if TC_DCHECK_IS_ON
     internal::debug_check_heap_pointer(p, "Member<T>");
 #endif
-    internal::write_barrier(ptr_.load(std::memory_order_relaxed), p);
+    // acquire (a plain load on x86): the barrier may hand the old value to a marker, which reads its
+    // header and fields; objects allocated white during the barrier round are published only by
+    // their allocator's release store, so the load that finds them must pair with it.
+    internal::write_barrier(ptr_.load(std::memory_order_acquire), p);
     ptr_.store(p, std::memory_order_release);  // pairs with the acquire in get()
   }
 

@@ -90,7 +90,7 @@ class Global : private internal::GlobalNode {
 
   Global& operator=(T* p) {
     internal::current_thread("store into a Global");
-    internal::write_barrier(ptr.load(std::memory_order_relaxed), p);
+    internal::write_barrier(ptr.load(std::memory_order_acquire), p);  // acquire: as in Member::store
     ptr.store(p, std::memory_order_release);  // publication, as for Member
     return *this;
   }

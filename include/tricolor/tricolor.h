@@ -281,8 +281,10 @@ void tc_internal_write_barrier_slow(const void* old_value, const void* new_value
 void tc_internal_root_barrier_slow(const void* new_value);
 void tc_internal_check_heap_pointer(const void* p, const char* what);
 
-/* One relaxed load and a predictable branch while no heap marks. relaxed: the flag only changes
- * while every mutator of the marking heap is stopped, and that handshake orders it. */
+/* One relaxed load and a predictable branch while no heap marks. relaxed: the flag is set before the
+ * collector posts the barrier handshake and cleared in the termination stop; the handshake's
+ * release/acquire orders it for every thread of the marking heap, and a stale value only costs a
+ * slow path that re-checks the thread's own state. */
 static inline int tc_internal_barrier_active(void) {
   return __builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
 }
@@ -294,7 +296,8 @@ static inline void tc_store(void** slot, void* value) {
   tc_internal_check_heap_pointer(value, "tc_store");
 #endif
   if (tc_internal_barrier_active())
-    tc_internal_write_barrier_slow(__atomic_load_n(slot, __ATOMIC_RELAXED), value);
+    /* acquire: the old value may go to a marker, which reads the object (pairs with its release store) */
+    tc_internal_write_barrier_slow(__atomic_load_n(slot, __ATOMIC_ACQUIRE), value);
   /* release: a thread that loads value (tc_load: acquire) also sees the object's contents. */
   __atomic_store_n(slot, value, __ATOMIC_RELEASE);
 }

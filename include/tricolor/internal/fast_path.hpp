@@ -55,9 +55,9 @@ struct ThreadFast {
   // Nonzero while the collector wants this thread to answer a handshake. relaxed in the poll: the
   // acquire that orders the handshake's data is in the slow path (gc/safepoint.cpp).
   std::atomic<std::uint32_t> poll{0};
-  // Changed only while the thread is stopped (or blocked and claimed) by the collector:
-  //  marking: this thread's heap marks: barrier on, and spans taken into the cache have their free
-  //           slots pre-marked, so new objects are born black ("allocate black").
+  // Changed only by the thread at a handshake, or by the collector while it is stopped or claimed:
+  //  marking: this thread's barrier is on (set by the cycle's barrier round, gc/collector.cpp);
+  //           allocating black starts later, at the thread's root scan (ThreadState::allocate_black).
   //  roots_scanned: false between mark start and this thread's root scan; until then the barrier
   //           also shades the new value of every store (the insertion half of the hybrid barrier).
   bool marking = false;
@@ -72,9 +72,9 @@ struct ThreadFast {
 // initialisation guard, so the fast path is one %fs-relative load.
 extern __thread ThreadFast* tls_thread;
 
-// True while any heap marks. relaxed: it only changes while every mutator of the marking heap is
-// stopped, and the stop/resume handshake (acquire/release) orders it for them; a thread of another
-// heap that sees a stale value takes the slow path, which re-checks its own heap.
+// True while any heap marks. relaxed: it is set before the collector posts the barrier round (whose
+// release/acquire pair orders it for each thread that answers) and cleared in the termination stop;
+// a thread that sees a stale value takes the slow path, which re-checks its own flags.
 extern std::atomic<bool> g_barrier_active;
 
 [[noreturn, gnu::cold]] void fail_not_attached(const char* what);
