@@ -18,26 +18,7 @@ using tctest::Node;
 
 namespace {
 
-// A one-shot gate.
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using tctest::Gate;
 
 // Captures what this process writes to stderr (fd 2) while alive.
 class StderrCapture {
@@ -67,6 +48,36 @@ class StderrCapture {
 
 internal::ThreadState* state_of_this_thread() { return internal::as_state(internal::tls_thread); }
 
+// An attached thread that polls nothing until released: the test hook for "a loop without polls".
+// hold_until_cycle() starts a cycle and returns once the barrier round is posted to it.
+class HeldThread {
+ public:
+  explicit HeldThread(Heap& heap) : heap_(heap) {
+    thread_ = std::thread([this] {
+      Mutator m(heap_, "held");
+      state_.store(state_of_this_thread(), std::memory_order_release);
+      while (!release_.load(std::memory_order_acquire)) std::this_thread::yield();
+      safepoint();
+    });
+    while (state_.load(std::memory_order_acquire) == nullptr) std::this_thread::yield();
+  }
+  void hold_until_cycle() {
+    heap_.impl().request_cycle();
+    while (state_.load(std::memory_order_acquire)->poll.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+  }
+  void release() {
+    release_.store(true, std::memory_order_release);
+    BlockingScope wait_here;
+    thread_.join();
+  }
+
+ private:
+  Heap& heap_;
+  std::atomic<internal::ThreadState*> state_{nullptr};
+  std::atomic<bool> release_{false};
+  std::thread thread_;
+};
+
 }  // namespace
 
 TEST_CASE("a thread that never reaches a safepoint does not stop the other mutators", "[collector][ragged]") {
@@ -76,24 +87,10 @@ TEST_CASE("a thread that never reaches a safepoint does not stop the other mutat
   Mutator main_thread(heap, "main");
   internal::set_safepoint_warning_for_testing(heap, 20'000'000);  // 20 ms
 
-  std::atomic<bool> held_ready{false}, release{false};
-  std::atomic<internal::ThreadState*> held_state{nullptr};
-  std::thread held([&] {
-    Mutator m(heap, "held");
-    held_state.store(state_of_this_thread(), std::memory_order_release);
-    held_ready.store(true, std::memory_order_release);
-    // Attached and running, but polls nothing until released: the test hook for "a loop without polls".
-    while (!release.load(std::memory_order_acquire)) std::this_thread::yield();
-    safepoint();
-  });
-  while (!held_ready.load(std::memory_order_acquire)) std::this_thread::yield();
-
+  HeldThread held(heap);
   StderrCapture capture;
   const std::uint64_t cycles_at_start = heap.impl().cycles_completed();
-  heap.impl().request_cycle();
-  // The barrier round is posted to every thread; the held one does not answer.
-  internal::ThreadState* h = held_state.load(std::memory_order_acquire);
-  while (h->poll.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+  held.hold_until_cycle();  // the barrier round is posted; the held thread does not answer
 
   // This mutator answers its own handshake and keeps allocating: with a global stop it would park
   // here until the held thread answered, which it never does before release.
@@ -107,11 +104,7 @@ TEST_CASE("a thread that never reaches a safepoint does not stop the other mutat
   // The watchdog names the thread the collector waits for.
   while (internal::safepoint_warnings_for_testing(heap) == 0) std::this_thread::yield();
   const bool cycle_still_open = heap.impl().cycles_completed() == cycles_at_start;
-  release.store(true, std::memory_order_release);
-  {
-    BlockingScope wait_here;
-    held.join();
-  }
+  held.release();
   heap.collect();
   const std::string err = capture.finish();
   INFO(err);
@@ -213,19 +206,8 @@ TEST_CASE("no thread scans objects before every thread's barrier is on", "[colle
   }
   heap.collect();  // the pacer now expects this much live data: allocation while marking owes work
 
-  std::atomic<bool> held_ready{false}, release{false};
-  std::atomic<internal::ThreadState*> held_state{nullptr};
-  std::thread held([&] {
-    Mutator m(heap, "held");
-    held_state.store(state_of_this_thread(), std::memory_order_release);
-    held_ready.store(true, std::memory_order_release);
-    while (!release.load(std::memory_order_acquire)) std::this_thread::yield();
-    safepoint();
-  });
-  while (!held_ready.load(std::memory_order_acquire)) std::this_thread::yield();
-  heap.impl().request_cycle();
-  internal::ThreadState* h = held_state.load(std::memory_order_acquire);
-  while (h->poll.load(std::memory_order_acquire) == 0) std::this_thread::yield();
+  HeldThread held(heap);
+  held.hold_until_cycle();
   while (!state_of_this_thread()->marking) safepoint();  // this thread answers the barrier round
 
   // Deletion-barrier shades overflow the buffer (published grey objects), then allocation owes work.
@@ -239,11 +221,7 @@ TEST_CASE("no thread scans objects before every thread's barrier is on", "[colle
   const Stats s = heap.stats();
   for (std::size_t i = pauses_before; i < s.pauses.size(); ++i) assists += s.pauses[i].kind == PauseKind::kAssist;
   const bool round_open = !state_of_this_thread()->allocate_black;
-  release.store(true, std::memory_order_release);
-  {
-    BlockingScope wait_here;
-    held.join();
-  }
+  held.release();
   heap.collect();
   REQUIRE(round_open);
   REQUIRE(assists == 0);

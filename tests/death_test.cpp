@@ -18,26 +18,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// Opens once and stays open.
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
+using tctest::Gate;
 
 // An object whose trace() holds the collection that marks it until `release` opens, after telling
 // `tracing` that it is being marked.

@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "tricolor/tricolor.hpp"
 
@@ -18,6 +20,27 @@ inline tricolor::Config test_config() {
   c.marker_threads = 2;
   return c;
 }
+
+// Opens once and stays open: the tests' way to order threads (never a sleep).
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
 
 struct TestHeap {
   explicit TestHeap(tricolor::Config c = test_config()) : heap(c), mutator(heap, "test-main") {}
