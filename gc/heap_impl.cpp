@@ -122,7 +122,9 @@ void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
   const std::size_t goal = pacer.goal();
   if (goal >= SIZE_MAX / 4) return;
   const bool past_goal = live > goal + std::max(goal / 2, std::size_t{4} << 20);
-  const bool at_limit = config.max_heap != 0 && live > config.max_heap / 20 * 19;
+  // The pacer already aims at 95% of the hard limit; wait only in the last 1/32 below it, where the
+  // next spans would fail and cost an emergency full collection instead.
+  const bool at_limit = config.max_heap != 0 && live > config.max_heap - config.max_heap / 32;
   if (past_goal || at_limit) [[unlikely]]
     wait_for_cycle(t);
 }
@@ -148,6 +150,13 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 
+// At the hard limit: a full collection, waited for (reaches a safepoint) and recorded as the wait it is.
+void HeapImpl::emergency_collect() {
+  const std::uint64_t t0 = monotonic_ns();
+  collect();
+  recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
+}
+
 // Pays the thread's scan debt in bounded slices: one entry scans at most kAssistSlice bytes (about
 // 0.1 ms of marking), so an assist never stalls its thread for long; what is left stays owed and is
 // paid at the next slow path. The debt is capped, so a burst of allocation does not turn into a long
@@ -162,7 +171,9 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   t->assist_debt = std::min(t->assist_debt, kMaxDebt);
   if (t->assist_debt < kMinAssist) return;
   if (marker.pool().empty()) {
-    // Nothing to take: the markers hold all the grey objects. Do not carry the debt forever.
+    // Nothing to take now: the markers hold all the grey objects. Ask them to share for the next
+    // assist, and do not carry the debt forever.
+    marker.pool().want();
     t->assist_debt = 0;
     return;
   }
@@ -211,7 +222,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     }
     if (!collected) {
       collected = true;
-      collect();  // emergency: one full collection, then one more try
+      emergency_collect();  // one full collection, then one more try
       continue;
     }
     if (may_fail) return nullptr;
@@ -243,7 +254,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why, kind);
     if (s != nullptr) break;
     if (attempt == 0) {
-      collect();
+      emergency_collect();
       continue;
     }
     if (may_fail) return nullptr;

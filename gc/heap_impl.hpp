@@ -132,6 +132,7 @@ class HeapImpl {
   void process_weak_references();
   void assist(ThreadState* t, std::size_t bytes);
   void wait_for_cycle(ThreadState* t);
+  void emergency_collect();
 
   std::atomic<std::uint32_t> sweep_gen_{2};
   std::atomic<bool> marking_{false};

@@ -130,6 +130,7 @@ void LocalWorklist::publish() {
 
 void LocalWorklist::share_half() {
   if (cur_ == nullptr || cur_->n < 2) return;
+  pool_->clear_want();
   // Give away the bottom half: in a depth-first scan the oldest entries are the roots of the largest
   // unexplored subgraphs (siblings near the top of a tree), so a thief gets lasting work.
   Segment* half = pool_->new_segment();

@@ -41,7 +41,15 @@ class MarkWorklist {
 
   // Relaxed hints; the exact check happens under the lock.
   bool empty() const { return count_.load(std::memory_order_acquire) == 0; }
-  bool hungry() const { return idle_.load(std::memory_order_relaxed) > 0; }
+  // Someone wants work the pool does not have: an idle marker, or an assisting mutator (want()).
+  bool hungry() const {
+    return idle_.load(std::memory_order_relaxed) > 0 || wanted_.load(std::memory_order_relaxed);
+  }
+  // An assist found the pool empty while markers hold grey objects in their local segments: ask
+  // them to share at their next check (they publish half and clear the request), so the next assist
+  // finds work instead of letting its thread allocate unchecked. relaxed: a hint, re-checked later.
+  void want() { wanted_.store(true, std::memory_order_relaxed); }
+  void clear_want() { wanted_.store(false, std::memory_order_relaxed); }
   std::size_t idle() const { return idle_.load(std::memory_order_relaxed); }
 
   // Blocks until every one of team_size waiters is idle and the pool is empty (a round of marking
@@ -59,6 +67,7 @@ class MarkWorklist {
   Segment* spare_ = nullptr;
   std::atomic<std::size_t> count_{0};
   std::atomic<std::size_t> idle_{0};
+  std::atomic<bool> wanted_{false};
   std::size_t team_size_ = SIZE_MAX;  // guarded by mu_
   bool stop_ = false;
 };
