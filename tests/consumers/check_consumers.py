@@ -6,8 +6,9 @@
                        and nothing else of tricolor; the parent's `meson install` installs it into a
                        temporary prefix, which the other routes use.
   2. pkg-config, C++   the README's command line, against the shared library, with
-                       -Wall -Wextra -Wshadow -Wconversion -Werror; and a C++17 compile of the same
-                       program stops with the one C++20 message.
+                       -Wall -Wextra -Wshadow -Wconversion -Werror; headers.cpp, which instantiates
+                       every template of the API, compiled the same way (and -Wsign-conversion, with
+                       and without the debug checks); a C++17 compile stops at the one C++20 error.
   3. pkg-config, C     the README's command line (C99, -Wpedantic too), against the shared library
                        and, with the shared one moved away, against the static library: with
                        `pkg-config --static --libs` for this both-libraries install, and with exactly
@@ -39,6 +40,8 @@ WARNINGS_C = "-Wall -Wextra -Wshadow -Wconversion -Wpedantic -Werror"
 README_CXX = "c++ -std=c++20 main.cpp $(pkg-config --cflags --libs tricolor) -o app"
 README_C = "cc -std=c99 main.c $(pkg-config --cflags --libs tricolor) -o app"
 README_C_STATIC = "cc -std=c99 main.c $(pkg-config --cflags --libs --static tricolor) -o app"
+README_SETUP = "meson setup build-install --prefix=/usr/local -Dtests=false -Dbench=false -Dexamples=false"
+README_INSTALL = "meson install -C build-install"
 CMAKE_TEST_ONLY = "# The test suite's extra checks"
 
 failures = []
@@ -91,7 +94,7 @@ def check_readme(source):
     cmake_lists = read(os.path.join(HERE, "cmake", "CMakeLists.txt"))
     cmake_shown = cmake_lists[:cmake_lists.index(CMAKE_TEST_ONLY)].rstrip() + "\n"
     expect(cmake_shown in readme, "README shows tests/consumers/cmake/CMakeLists.txt (up to the test's extras) as it is")
-    for line in (README_CXX, README_C, README_C_STATIC):
+    for line in (README_SETUP, README_INSTALL, README_CXX, README_C, README_C_STATIC):
         expect(line in readme, f"README shows `{line}`")
 
 
@@ -247,6 +250,14 @@ def main():
             expect(f"libtricolor.so.{soversion}" in needed(app), f"{what}: the program needs libtricolor.so.{soversion}")
             run_program(app, run_env, what)
             os.remove(app)
+        shutil.copy(os.path.join(HERE, "headers.cpp"), work)
+        for define in ("", "-DTRICOLOR_DEBUG_CHECKS=1"):
+            proc = run(" ".join(shlex.quote(c) for c in cxx) + f" -std=c++20 {WARNINGS_CXX} -Wsign-conversion {define}"
+                       " -c headers.cpp $(pkg-config --cflags tricolor) -o headers.o", cwd=work, env=pc_env, shell=True,
+                       check=False)
+            print(proc.stdout.rstrip())
+            expect(proc.returncode == 0, "every template of the C++ API compiles warning-free"
+                   f" ({WARNINGS_CXX} -Wsign-conversion{' ' + define if define else ''})")
         old = run(with_compiler(README_CXX.replace("-std=c++20", "-std=c++17"), cc, cxx, "-c").replace("-o app", "-o app.o"),
                   cwd=work, env=pc_env, shell=True, check=False)
         print(old.stdout.rstrip())
@@ -300,11 +311,11 @@ def main():
         run_program(app, run_env, "pkg-config --static, C, static library")
         os.remove(app)
 
-        # The tricolor.pc and CMake package of a static-only install (the default) for this prefix: a
-        # configure of the source tree generates both; nothing is built.
+        # The tricolor.pc and CMake package of a static-only install (the default) for this prefix: the
+        # README's configure of the source tree generates both; nothing is built.
         static_cfg = os.path.join(tmp, "static-only")
-        run([meson, "setup", static_cfg, source, "--prefix", prefix, "-Dtests=false", "-Dbench=false",
-             "-Dexamples=false"], env=env)
+        setup = shlex.split(README_SETUP.replace("build-install", static_cfg).replace("/usr/local", prefix))
+        run([meson] + setup[1:], cwd=source, env=env)
         static_pc_env = dict(env, PKG_CONFIG_PATH=os.path.join(static_cfg, "meson-private"))
         libs = run(["pkg-config", "--libs", "tricolor"], env=static_pc_env).stdout.split()
         print("static-only tricolor.pc: Libs:", " ".join(libs))
