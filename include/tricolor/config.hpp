@@ -14,6 +14,7 @@
 //                          N (e.g. 512k) = one sampled allocation per N bytes on average; 0 = off
 //   TRICOLOR_FIND_LEAK     find-leak mode: 1 = every type, or comma-separated type-name globs
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -38,7 +39,7 @@ struct Event {
   std::uint64_t heap_bytes;   // committed heap when the phase began
 };
 
-struct Config {
+struct TRICOLOR_API Config {
   std::size_t initial_heap = 4u << 20;
   int gc_percent = 100;
   std::size_t max_heap = 0;

@@ -1,6 +1,7 @@
 // A garbage-collected heap. Threads attach with tricolor::Mutator; objects are allocated with
 // tricolor::make<T>. A heap must outlive every Mutator, Global and object reference into it.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,7 +26,7 @@ enum class PauseKind : std::uint8_t {
   kFullStop,         // stop-the-world collection (non-concurrent mode, emergencies)
   kHeapLimitWait,    // one thread waiting for the cycle: heap far past its goal, or at the hard limit
 };
-const char* to_string(PauseKind k);
+TRICOLOR_API const char* to_string(PauseKind k);
 
 struct Pause {
   PauseKind kind;
@@ -58,7 +59,7 @@ struct Stats {
 
 using RootCallback = void (*)(Tracer& tracer, void* context);
 
-class Heap {
+class TRICOLOR_API Heap {
  public:
   explicit Heap(Config config = {});
   ~Heap();

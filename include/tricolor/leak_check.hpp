@@ -35,6 +35,7 @@
 // allocation fast path. Results hold object addresses for reference only: an address in a report is
 // not a root and may be reused after the next collection.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -53,7 +54,7 @@ enum class RootKind : std::uint8_t {
   kHeapCallback,    // a heap-wide root callback (Heap::add_roots)
   kFinalizerQueue,  // an unreachable object waiting for its finalizer
 };
-const char* to_string(RootKind k);
+TRICOLOR_API const char* to_string(RootKind k);
 
 // One edge of a retention path: the previous object's (or the root's) `field`, at `index` for
 // arrays, refers to `object` of type `type`.
@@ -64,7 +65,7 @@ struct PathStep {
   const void* object = nullptr;
 };
 
-struct RetentionPath {
+struct TRICOLOR_API RetentionPath {
   RootKind root_kind = RootKind::kThreadRoot;
   std::string root_name;    // the Root's / Global's / callback's name ("" when unnamed)
   std::string root_thread;  // thread roots and callbacks: "#1 \"main\""; empty otherwise
@@ -86,7 +87,7 @@ struct Retainer {
 
 // A symbolised allocation stack: frames innermost first, each "function  file:line" (or
 // "module+0xoffset" without symbols), tricolor's own allocation frames removed.
-struct AllocSite {
+struct TRICOLOR_API AllocSite {
   std::vector<std::string> frames;
   std::size_t count = 0;  // objects of the group allocated here (sampled ones only)
   std::string to_string(std::size_t max_frames = 8, const char* indent = "") const;
@@ -106,7 +107,7 @@ struct LeakGroup {
   std::size_t sampled = 0;             // how many of `count` have a recorded site
 };
 
-struct LeakReport {
+struct TRICOLOR_API LeakReport {
   std::string title;  // what produced it: "tricolor::LeakCheck", "tricolor find-leak"
   std::string what;   // what its objects are: "allocated in the scope and still reachable"
   std::vector<LeakGroup> groups;  // by bytes, largest first
@@ -122,7 +123,7 @@ struct LeakReport {
 
 // ---- LeakCheck
 
-class LeakCheck {
+class TRICOLOR_API LeakCheck {
  public:
   // Opens the scope on the calling thread, which must be attached to heap.
   explicit LeakCheck(Heap& heap);
@@ -162,7 +163,7 @@ class LeakCheck {
 // becomes unreachable without having been released is reported by Heap::take_found_leaks() (and on
 // stderr when the heap is destroyed with reports nobody took). No effect when the mode is off.
 // obj must be an object of the calling thread's heap.
-void release(const void* obj);
+TRICOLOR_API void release(const void* obj);
 
 // ---- Snapshots
 
@@ -178,7 +179,7 @@ struct TypeDelta {
   std::int64_t bytes = 0;
 };
 
-struct SnapshotDiff {
+struct TRICOLOR_API SnapshotDiff {
   std::vector<TypeDelta> types;  // the types whose count or bytes changed, largest |bytes| first
   std::int64_t objects = 0;
   std::int64_t bytes = 0;
@@ -192,7 +193,7 @@ struct SnapshotDiff {
 
 // Every allocated object of the heap right after a full collection and sweep, per type. Objects
 // that other threads allocate between the collection and the (brief) stop are counted too.
-struct HeapSnapshot {
+struct TRICOLOR_API HeapSnapshot {
   std::vector<TypeCount> types;  // largest bytes first
   std::size_t objects = 0;
   std::size_t bytes = 0;
@@ -207,6 +208,6 @@ struct HeapSnapshot {
 };
 
 // after - before, per type.
-SnapshotDiff diff(const HeapSnapshot& before, const HeapSnapshot& after);
+TRICOLOR_API SnapshotDiff diff(const HeapSnapshot& before, const HeapSnapshot& after);
 
 }  // namespace tricolor

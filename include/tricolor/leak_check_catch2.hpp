@@ -10,6 +10,7 @@
 //
 // Like every Catch2 assertion, use it on the test's main thread.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <catch2/catch.hpp>
 
 #include <string>

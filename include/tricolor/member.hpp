@@ -9,6 +9,7 @@
 //
 // T may be any type: a traced Object, or the element type of a pointer-free buffer.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
 

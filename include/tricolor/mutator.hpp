@@ -7,6 +7,7 @@
 // BlockingScope so collections proceed without it; it must not touch the heap inside the scope.
 // A thread that exits without destroying its Mutator is detached by the runtime.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <cstdint>
 
 #include "tricolor/heap.hpp"
@@ -14,7 +15,7 @@
 
 namespace tricolor {
 
-class Mutator {
+class TRICOLOR_API Mutator {
  public:
   explicit Mutator(Heap& heap, const char* name = nullptr);
   ~Mutator();
@@ -46,7 +47,7 @@ inline void safepoint() {
 
 // While alive, the thread counts as stopped: collections do not wait for it; its roots are scanned
 // on its behalf. It must not touch the heap (no allocation, no Member/Root access) until the scope ends.
-class BlockingScope {
+class TRICOLOR_API BlockingScope {
  public:
   BlockingScope();
   ~BlockingScope();

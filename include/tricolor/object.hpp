@@ -17,6 +17,7 @@
 // of make<>() before it is stored anywhere — is only safe until the thread's next safepoint (an
 // allocation that takes the slow path, safepoint(), a BlockingScope): root it before those.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -50,10 +51,10 @@ struct TypeInfo {
   std::size_t static_size;                    // sizeof(T)
 };
 
-std::uint32_t register_type(const std::type_info& ti, void (*trace)(const void*, Tracer&),
+TRICOLOR_API std::uint32_t register_type(const std::type_info& ti, void (*trace)(const void*, Tracer&),
                             void (*destroy)(void*), std::size_t size);
-const TypeInfo& type_info(std::uint32_t id);
-std::uint32_t buffer_type_id();
+TRICOLOR_API const TypeInfo& type_info(std::uint32_t id);
+TRICOLOR_API std::uint32_t buffer_type_id();
 
 template <class T>
 void trace_thunk(const void* obj, Tracer& t) {
@@ -162,7 +163,7 @@ T* make_fixed(Args&&... args) {
   }
 }
 
-void* make_buffer_impl(std::size_t bytes, bool may_fail);
+TRICOLOR_API void* make_buffer_impl(std::size_t bytes, bool may_fail);
 
 }  // namespace internal
 
@@ -193,8 +194,8 @@ T* try_make_with_trailing(std::size_t trailing_bytes, Args&&... args) {
 
 // A pointer-free buffer that the collector never scans (Boehm's GC_MALLOC_ATOMIC). Its contents are
 // not initialised. Hold it like any object: Member<char>, Root<double>, ... (Member<T> takes any T).
-void* make_buffer(std::size_t bytes);
-void* try_make_buffer(std::size_t bytes);
+TRICOLOR_API void* make_buffer(std::size_t bytes);
+TRICOLOR_API void* try_make_buffer(std::size_t bytes);
 template <class T>
 T* make_buffer_of(std::size_t count) {
   static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= internal::kMinAlignment,
@@ -203,6 +204,6 @@ T* make_buffer_of(std::size_t count) {
 }
 
 // The type name registered for obj's type (leak reports, heap snapshots).
-const char* type_name_of(const void* obj);
+TRICOLOR_API const char* type_name_of(const void* obj);
 
 }  // namespace tricolor

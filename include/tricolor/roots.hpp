@@ -8,6 +8,7 @@
 //  - Root callbacks (Heap::add_roots, Mutator::add_roots): trace an interpreter's own value stack or
 //    tables; see heap.hpp and mutator.hpp.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
 
@@ -30,7 +31,7 @@ inline void root_slot_barrier(const void* old_value, const void* new_value) {
 template <class T>
 class Root : private internal::RootNode {
  public:
-  explicit Root(T* p = nullptr, const char* name = nullptr) : RootNode{nullptr, p, name} {
+  explicit Root(T* p = nullptr, const char* root_name = nullptr) : RootNode{nullptr, p, root_name} {
     internal::ThreadFast* t = internal::current_thread("create a Root");
     prev = t->roots;
     t->roots = this;
@@ -72,16 +73,16 @@ struct GlobalNode {
   const char* name = nullptr;
   HeapImpl* heap = nullptr;
 };
-void register_global(Heap& heap, GlobalNode* node);
-void unregister_global(GlobalNode* node);
+TRICOLOR_API void register_global(Heap& heap, GlobalNode* node);
+TRICOLOR_API void unregister_global(GlobalNode* node);
 }  // namespace internal
 
 template <class T>
 class Global : private internal::GlobalNode {
  public:
-  explicit Global(Heap& heap, T* p = nullptr, const char* global_name = nullptr) {
+  explicit Global(Heap& owner, T* p = nullptr, const char* global_name = nullptr) {
     name = global_name;
-    internal::register_global(heap, this);
+    internal::register_global(owner, this);
     if (p != nullptr) *this = p;
   }
   Global(const Global&) = delete;

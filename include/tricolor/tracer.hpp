@@ -5,6 +5,7 @@
 // must read only Members (atomic) and fields that never change after construction (e.g. the length
 // of a trailing array, set before the constructor allocates anything).
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +21,7 @@ namespace internal {
 struct WeakSlot;
 }
 
-class Tracer {
+class TRICOLOR_API Tracer {
  public:
   static constexpr std::size_t kNoIndex = SIZE_MAX;
 

@@ -30,6 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tricolor/export.h"
+#include "tricolor/version.h"
+
 #if !defined(__GNUC__)
 #error "tricolor.h needs GCC or Clang (__atomic builtins)"
 #endif
@@ -83,17 +86,17 @@ typedef struct tc_config {
   void* event_context;
 } tc_config;
 
-void tc_config_init(tc_config* config);
+TRICOLOR_API void tc_config_init(tc_config* config);
 /* A heap with the given configuration (NULL: defaults), or NULL if it could not be set up (address
  * space could not be reserved). */
-tc_heap* tc_heap_create(const tc_config* config);
+TRICOLOR_API tc_heap* tc_heap_create(const tc_config* config);
 /* Runs the destroy callback of every object still allocated. Every thread must have detached (the
  * calling one included) and every tc_global of the heap been freed first. */
-void tc_heap_destroy(tc_heap* heap);
+TRICOLOR_API void tc_heap_destroy(tc_heap* heap);
 
 /* A full collection; returns when every unreachable object's destroy callback has run. Callable from
  * attached threads (their roots count) and unattached ones. */
-void tc_collect(tc_heap* heap);
+TRICOLOR_API void tc_collect(tc_heap* heap);
 
 typedef struct tc_pause_summary {
   size_t count;
@@ -118,26 +121,26 @@ typedef struct tc_stats {
   tc_pause_summary thread_pauses; /* root scans, handshakes, assists */
 } tc_stats;
 
-void tc_heap_stats(tc_heap* heap, tc_stats* out);
+TRICOLOR_API void tc_heap_stats(tc_heap* heap, tc_stats* out);
 /* Is p the start of an object of this heap (a pointer tc_alloc could have returned)? */
-int tc_heap_contains(tc_heap* heap, const void* p);
+TRICOLOR_API int tc_heap_contains(tc_heap* heap, const void* p);
 
 /* ---- Threads -------------------------------------------------------------------------------- */
 
 /* Attaches the calling thread (name: for reports; may be NULL). One heap per thread at a time. */
-void tc_thread_attach(tc_heap* heap, const char* name);
+TRICOLOR_API void tc_thread_attach(tc_heap* heap, const char* name);
 /* Every root the thread pushed must have been popped. A thread that exits attached is detached by
  * the runtime. */
-void tc_thread_detach(void);
+TRICOLOR_API void tc_thread_detach(void);
 /* The calling thread's heap, or NULL when it is not attached. */
-tc_heap* tc_current_heap(void);
+TRICOLOR_API tc_heap* tc_current_heap(void);
 
 /* While inside (they nest), the thread counts as stopped: collections proceed without it and scan
  * its roots on its behalf. It must not allocate, store, or read heap objects until it leaves. */
-void tc_blocking_enter(void);
-void tc_blocking_leave(void);
+TRICOLOR_API void tc_blocking_enter(void);
+TRICOLOR_API void tc_blocking_leave(void);
 /* Answers a pending handshake: call it in long loops that do not allocate. */
-void tc_safepoint(void);
+TRICOLOR_API void tc_safepoint(void);
 
 /* ---- Types ---------------------------------------------------------------------------------- */
 
@@ -169,39 +172,39 @@ typedef struct tc_type_desc {
 } tc_type_desc;
 
 /* Registers a type, process-wide (usable with every heap); returns its handle. */
-tc_type tc_type_register(const tc_type_desc* desc);
+TRICOLOR_API tc_type tc_type_register(const tc_type_desc* desc);
 /* Shorthands: by trace callback; by a pointer-offset table. */
-tc_type tc_type_register_traced(const char* name, size_t size, tc_trace_fn trace, tc_destroy_fn destroy);
-tc_type tc_type_register_offsets(const char* name, size_t size, const size_t* pointer_offsets,
-                                 size_t pointer_count, tc_destroy_fn destroy);
+TRICOLOR_API tc_type tc_type_register_traced(const char* name, size_t size, tc_trace_fn trace, tc_destroy_fn destroy);
+TRICOLOR_API tc_type tc_type_register_offsets(const char* name, size_t size, const size_t* pointer_offsets,
+                                              size_t pointer_count, tc_destroy_fn destroy);
 /* The registered name of obj's type. */
-const char* tc_type_name_of(const void* obj);
+TRICOLOR_API const char* tc_type_name_of(const void* obj);
 
 /* ---- Allocation (the calling thread must be attached) ---------------------------------------- */
 
 /* A zeroed object of `type`, of `size` bytes (at least the type's size: the rest is the variable
  * part), or NULL when the heap limit is reached even after an emergency collection. */
-void* tc_alloc(tc_type type, size_t size);
+TRICOLOR_API void* tc_alloc(tc_type type, size_t size);
 /* tc_alloc(type, the type's size). */
-void* tc_new(tc_type type);
+TRICOLOR_API void* tc_new(tc_type type);
 /* A pointer-free buffer the collector never scans, NOT zeroed, or NULL at the heap limit. */
-void* tc_alloc_buffer(size_t bytes);
+TRICOLOR_API void* tc_alloc_buffer(size_t bytes);
 
 /* ---- Tracing (inside trace and root callbacks) ---------------------------------------------- */
 
 /* obj: an object of the heap, or NULL (ignored). */
-void tc_trace(tc_tracer* tracer, const void* obj);
+TRICOLOR_API void tc_trace(tc_tracer* tracer, const void* obj);
 /* As tc_trace, naming the field in the verifier's and leak reports' paths. */
-void tc_trace_named(tc_tracer* tracer, const void* obj, const char* field);
+TRICOLOR_API void tc_trace_named(tc_tracer* tracer, const void* obj, const char* field);
 /* Loads *slot as tc_load does (race-free against a concurrent tc_store) and traces it. */
-void tc_trace_slot(tc_tracer* tracer, void* const* slot);
+TRICOLOR_API void tc_trace_slot(tc_tracer* tracer, void* const* slot);
 /* n consecutive slots: an interpreter's value stack, a trailing array. */
-void tc_trace_range(tc_tracer* tracer, void* const* slots, size_t n);
+TRICOLOR_API void tc_trace_range(tc_tracer* tracer, void* const* slots, size_t n);
 /* A weak field: cleared (to NULL) when its target dies; read it with tc_weak_load. */
-void tc_trace_weak(tc_tracer* tracer, void* const* slot);
+TRICOLOR_API void tc_trace_weak(tc_tracer* tracer, void* const* slot);
 /* An ephemeron: *value_slot is kept alive only while *key_slot's target is alive by other paths;
  * when the key dies both are cleared. key_slot is a weak field; value_slot a normal one. */
-void tc_trace_ephemeron(tc_tracer* tracer, void* const* key_slot, void* const* value_slot);
+TRICOLOR_API void tc_trace_ephemeron(tc_tracer* tracer, void* const* key_slot, void* const* value_slot);
 
 /* ---- Roots ---------------------------------------------------------------------------------- */
 
@@ -215,9 +218,9 @@ typedef struct tc_root {
 } tc_root;
 
 /* Links r (caller-owned storage, normally a local variable) as the innermost root, holding obj. */
-void tc_root_push(tc_root* r, void* obj, const char* name);
+TRICOLOR_API void tc_root_push(tc_root* r, void* obj, const char* name);
 /* Unlinks r, which must be the innermost root (pop in reverse order of push). */
-void tc_root_pop(tc_root* r);
+TRICOLOR_API void tc_root_pop(tc_root* r);
 
 /* A frame of n roots, all NULL, on the stack: TC_FRAME(f, 3); ... tc_root_set(&f[0], obj); ...
  * TC_FRAME_POP(f); before the function returns. */
@@ -225,29 +228,29 @@ void tc_root_pop(tc_root* r);
   tc_root frame[n];        \
   tc_frame_push(frame, (n), #frame)
 #define TC_FRAME_POP(frame) tc_frame_pop(frame, sizeof(frame) / sizeof((frame)[0]))
-void tc_frame_push(tc_root* roots, size_t n, const char* name);
-void tc_frame_pop(tc_root* roots, size_t n);
+TRICOLOR_API void tc_frame_push(tc_root* roots, size_t n, const char* name);
+TRICOLOR_API void tc_frame_pop(tc_root* roots, size_t n);
 
 /* Handle scopes: tc_scope_leave pops every root pushed since the matching tc_scope_enter, for error
  * paths that unwind several frames at once (longjmp). */
 typedef struct tc_scope {
   tc_root* top;
 } tc_scope;
-tc_scope tc_scope_enter(void);
-void tc_scope_leave(tc_scope scope);
+TRICOLOR_API tc_scope tc_scope_enter(void);
+TRICOLOR_API void tc_scope_leave(tc_scope scope);
 
 /* Global roots, heap-wide, usable from any thread. A tc_global holds one pointer; name may be NULL
  * and must outlive the global. tc_global_set needs an attached thread. */
 typedef struct tc_global tc_global;
-tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name);
-void tc_global_set(tc_global* global, void* obj);
-void* tc_global_get(const tc_global* global);
-void tc_global_free(tc_global* global);
+TRICOLOR_API tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name);
+TRICOLOR_API void tc_global_set(tc_global* global, void* obj);
+TRICOLOR_API void* tc_global_get(const tc_global* global);
+TRICOLOR_API void tc_global_free(tc_global* global);
 
 /* A void* variable of the program (a C global) as a root: store into it only with tc_store. name may
  * be NULL and must outlive the registration. */
-void tc_add_global_slot(tc_heap* heap, void** slot, const char* name);
-void tc_remove_global_slot(tc_heap* heap, void** slot);
+TRICOLOR_API void tc_add_global_slot(tc_heap* heap, void** slot, const char* name);
+TRICOLOR_API void tc_remove_global_slot(tc_heap* heap, void** slot);
 
 /* Root callbacks: trace the embedder's own structures (a value stack, a symbol table) with
  * tc_trace / tc_trace_range. Keep them short: their time is a pause.
@@ -257,10 +260,10 @@ void tc_remove_global_slot(tc_heap* heap, void** slot);
  *    trace go through tc_store: after that scan, its barrier is what keeps a pointer moved there
  *    from a root not yet scanned (a plain store can lose the object). */
 typedef void (*tc_roots_fn)(tc_tracer* tracer, void* context);
-uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, const char* name);
-void tc_heap_remove_roots(tc_heap* heap, uint64_t id);
-uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name);
-void tc_thread_remove_roots(uint64_t id);
+TRICOLOR_API uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, const char* name);
+TRICOLOR_API void tc_heap_remove_roots(tc_heap* heap, uint64_t id);
+TRICOLOR_API uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name);
+TRICOLOR_API void tc_thread_remove_roots(uint64_t id);
 
 /* ---- Finalizers ----------------------------------------------------------------------------- */
 
@@ -268,25 +271,25 @@ void tc_thread_remove_roots(uint64_t id);
  * never on the sweeper, never during marking. Until then obj and what it references stay valid; the
  * finalizer may resurrect obj by storing it somewhere reachable. fn NULL removes it. */
 typedef void (*tc_finalizer_fn)(void* obj, void* context);
-void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context);
+TRICOLOR_API void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context);
 /* Runs up to max pending finalizers on the calling (attached) thread; returns how many ran. */
-size_t tc_run_finalizers(tc_heap* heap, size_t max);
-size_t tc_pending_finalizers(tc_heap* heap);
+TRICOLOR_API size_t tc_run_finalizers(tc_heap* heap, size_t max);
+TRICOLOR_API size_t tc_pending_finalizers(tc_heap* heap);
 
 /* ---- The barrier and field access (inline) -------------------------------------------------- */
 
 /* Internal: what the inline functions below need. Not part of the API. */
-extern const void* const tc_internal_barrier_flag; /* the process-wide "a heap marks" flag */
-void tc_internal_write_barrier_slow(const void* old_value, const void* new_value);
-void tc_internal_root_barrier_slow(const void* new_value);
-void tc_internal_check_heap_pointer(const void* p, const char* what);
+extern TRICOLOR_API const void* const tc_internal_barrier_flag; /* the process-wide "a heap marks" flag */
+TRICOLOR_API void tc_internal_write_barrier_slow(const void* old_value, const void* new_value);
+TRICOLOR_API void tc_internal_root_barrier_slow(const void* new_value);
+TRICOLOR_API void tc_internal_check_heap_pointer(const void* p, const char* what);
 
 /* One relaxed load and a predictable branch while no heap marks. relaxed: the flag is set before the
  * collector posts the barrier handshake and cleared in the termination stop; the handshake's
  * release/acquire orders it for every thread of the marking heap, and a stale value only costs a
  * slow path that re-checks the thread's own state. */
 static inline int tc_internal_barrier_active(void) {
-  return __builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
+  return (int)__builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
 }
 
 /* Stores value into a pointer field of a heap object (or a registered global slot) through the
@@ -344,19 +347,19 @@ static inline void tc_weak_store(void** slot, void* value) {
 /* A scope, opened on an attached thread: tc_leak_check_run reports the objects allocated since (by
  * this thread, or by others when only this thread's leaks keep them) that are still reachable. */
 typedef struct tc_leak_check tc_leak_check;
-tc_leak_check* tc_leak_check_begin(tc_heap* heap);
+TRICOLOR_API tc_leak_check* tc_leak_check_begin(tc_heap* heap);
 /* Allowances for intentional caches: '*' matches any run of characters. A type's objects (and what
  * only they keep alive) are not reported; a root ("Global \"cache\"", its name) is not walked. */
-void tc_leak_check_ignore_type(tc_leak_check* scope, const char* glob);
-void tc_leak_check_ignore_root(tc_leak_check* scope, const char* glob);
+TRICOLOR_API void tc_leak_check_ignore_type(tc_leak_check* scope, const char* glob);
+TRICOLOR_API void tc_leak_check_ignore_root(tc_leak_check* scope, const char* glob);
 /* Runs a full collection; returns how many objects leaked. With report non-NULL, *report receives
  * the report as text (types, counts, retention paths) in memory to release with free(). */
-size_t tc_leak_check_run(tc_leak_check* scope, char** report);
+TRICOLOR_API size_t tc_leak_check_run(tc_leak_check* scope, char** report);
 /* Closes the scope. One never run checks itself here and stops the program if it finds leaks. */
-void tc_leak_check_end(tc_leak_check* scope);
+TRICOLOR_API void tc_leak_check_end(tc_leak_check* scope);
 /* Find-leak mode (TRICOLOR_FIND_LEAK): the program is done with obj; it must not become unreachable
  * before this call without being reported. No effect when the mode is off. */
-void tc_release(const void* obj);
+TRICOLOR_API void tc_release(const void* obj);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,5 +1,6 @@
 // tricolor: a concurrent, precise mark-sweep garbage collector for C++.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include "tricolor/config.hpp"
 #include "tricolor/heap.hpp"
 #include "tricolor/leak_check.hpp"

@@ -15,6 +15,7 @@
 //  - Pool<T>: Go's sync.Pool. put() and get() reusable objects; a collection drops every pooled object
 //    that nothing else references.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
 #include <mutex>
@@ -31,7 +32,7 @@ struct WeakSlot {
   std::atomic<const void*> target{nullptr};
 };
 // While marking, the thread now holds the target strongly: shade it.
-void weak_read_barrier_slow(const void* target);
+TRICOLOR_API void weak_read_barrier_slow(const void* target);
 inline const void* weak_load(const WeakSlot& s) {
   const void* p = s.target.load(std::memory_order_acquire);
   if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
@@ -65,7 +66,7 @@ using FinalizerFn = void (*)(void* obj, void* context);
 
 namespace internal {
 // A registered set of weak slots outside the heap (pools). Processed at every mark termination.
-class WeakSlotSet {
+class TRICOLOR_API WeakSlotSet {
  public:
   explicit WeakSlotSet(Heap& heap);
   ~WeakSlotSet();

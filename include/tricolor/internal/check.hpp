@@ -4,9 +4,10 @@
 //   TC_DCHECK      a precondition on a hot path: on with -Ddebug_checks (debug builds by default).
 //   TC_DCHECK_SLOW a check that walks a whole structure: debug checks only, and only where a test asks.
 #pragma once
+#include "tricolor/internal/api.hpp"
 
 namespace tricolor::internal {
-[[noreturn, gnu::cold, gnu::format(printf, 3, 4)]] void fatal(const char* file, int line,
+[[noreturn, gnu::cold, gnu::format(printf, 3, 4)]] TRICOLOR_API void fatal(const char* file, int line,
                                                              const char* fmt, ...);
 }  // namespace tricolor::internal
 

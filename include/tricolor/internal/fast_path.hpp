@@ -2,6 +2,7 @@
 // the process-wide "a barrier is active" flag, and the out-of-line slow paths they call.
 // gc/ owns the rest of each structure; include/ never includes gc/.
 #pragma once
+#include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -70,15 +71,15 @@ struct ThreadFast {
 
 // The current thread's state, null when the thread is not attached. __thread: a plain TLS slot with no
 // initialisation guard, so the fast path is one %fs-relative load.
-extern __thread ThreadFast* tls_thread;
+extern TRICOLOR_API __thread ThreadFast* tls_thread;
 
 // True while any heap marks. relaxed: it is set before the collector posts the barrier round (whose
 // release/acquire pair orders it for each thread that answers) and cleared in the termination stop;
 // a thread that sees a stale value takes the slow path, which re-checks its own flags.
-extern std::atomic<bool> g_barrier_active;
+extern TRICOLOR_API std::atomic<bool> g_barrier_active;
 
-[[noreturn, gnu::cold]] void fail_not_attached(const char* what);
-[[noreturn, gnu::cold]] void fail_root_order(const RootNode* node);
+[[noreturn, gnu::cold]] TRICOLOR_API void fail_not_attached(const char* what);
+[[noreturn, gnu::cold]] TRICOLOR_API void fail_root_order(const RootNode* node);
 
 inline ThreadFast* current_thread(const char* what) {
   ThreadFast* t = tls_thread;
@@ -88,14 +89,14 @@ inline ThreadFast* current_thread(const char* what) {
 }
 
 // Slow paths, out of line.
-[[gnu::noinline]] void* allocate_small_slow(ThreadFast* t, std::size_t span_class, bool may_fail);
+[[gnu::noinline]] TRICOLOR_API void* allocate_small_slow(ThreadFast* t, std::size_t span_class, bool may_fail);
 // Returns the payload, with header written and colored, or null (may_fail) at the heap limit.
-[[gnu::noinline]] void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
+[[gnu::noinline]] TRICOLOR_API void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
                                      bool may_fail);
-[[gnu::noinline]] void write_barrier_slow(const void* old_value, const void* new_value);
-[[gnu::noinline]] void root_barrier_slow(const void* new_value);
-[[gnu::noinline]] void safepoint_slow(ThreadFast* t);
-void debug_check_heap_pointer(const void* p, const char* what);
+[[gnu::noinline]] TRICOLOR_API void write_barrier_slow(const void* old_value, const void* new_value);
+[[gnu::noinline]] TRICOLOR_API void root_barrier_slow(const void* new_value);
+[[gnu::noinline]] TRICOLOR_API void safepoint_slow(ThreadFast* t);
+TRICOLOR_API void debug_check_heap_pointer(const void* p, const char* what);
 
 // Returns the slot (header address) or null when the heap limit is reached and may_fail is true.
 // The one unlikely exit is an exhausted window.
