@@ -65,12 +65,13 @@ void* make_buffer_impl(std::size_t bytes, bool may_fail) {
   // next slot (or the end of the span), not an object of its own.
   if (bytes == 0) bytes = 1;
   const std::uint32_t tid = buffer_type_id();
-  if (bytes + kHeaderSize <= kMaxSmallSize) {
+  // Compared before any addition (object.hpp, "Sizes"): SIZE_MAX - 4 must not wrap into a small slot.
+  if (bytes <= small_extra_bytes<0>()) {
     const std::size_t sc = span_class(size_to_class(bytes + kHeaderSize), SpanKind::kNoScan);
     void* slot = allocate_small_dynamic(t, sc, may_fail);
     return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
   }
-  return allocate_large(t, bytes + kHeaderSize, tid, true, may_fail);
+  return allocate_large(t, slot_bytes(0, bytes), tid, true, may_fail);
 }
 
 }  // namespace internal

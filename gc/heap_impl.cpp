@@ -20,7 +20,10 @@ ThreadState::ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_nam
 
 HeapImpl::HeapImpl(const Config& c)
     : config(c),
-      pages(c.max_heap != 0 ? std::min(c.reserve, std::max<std::size_t>(c.max_heap * 2, 256u << 20)) : c.reserve,
+      pages(c.max_heap != 0
+                ? std::min(c.reserve, std::max<std::size_t>(c.max_heap > SIZE_MAX / 2 ? SIZE_MAX : c.max_heap * 2,
+                                                            256u << 20))
+                : c.reserve,
             c.max_heap),
       marker(pages, c.marker_threads != 0 ? c.marker_threads : default_markers()),
       pacer(c),
@@ -239,7 +242,18 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
   return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
 }
 
+// The single size check of every allocation entry point: make<T>, make_with_trailing, make_buffer
+// (and their try_ forms, make_buffer_of) and the C API send every request above kMaxSmallSize here,
+// with its byte count saturated at SIZE_MAX rather than wrapped (internal::slot_bytes in
+// include/tricolor/object.hpp). A request that no state of this heap could hold (more than the
+// reservation or the hard limit) fails here, before any accounting, emergency collection or page
+// arithmetic: null for try_, std::bad_alloc otherwise, and nothing allocated. Below the bound,
+// npages fits the page heap's 32-bit page counts and no sum below can wrap.
 void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
+  if (bytes > pages.max_span_bytes()) [[unlikely]] {
+    if (may_fail) return nullptr;
+    fail_allocation(bytes, AllocFailure::kTooLarge);
+  }
   const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
   // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
   // until it is returned to the caller, who roots it.

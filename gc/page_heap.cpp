@@ -157,6 +157,12 @@ void PageHeap::init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_
 
 Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why,
                          SpanKind large_kind) {
+  // Before any arithmetic on npages: a count past the reservation cannot be satisfied, and would
+  // overflow npages * kPageSize or the 32-bit page counts below.
+  if (npages > reserved_bytes_ / kPageSize) {
+    *why = AllocFailure::kTooLarge;
+    return nullptr;
+  }
   std::lock_guard lock(mu_);
   const std::size_t bytes = npages * kPageSize;
   if (max_heap_ != 0 && in_use_bytes_.load(std::memory_order_relaxed) + bytes > max_heap_) {

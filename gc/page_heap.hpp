@@ -21,7 +21,8 @@
 
 namespace tricolor::internal {
 
-enum class AllocFailure : std::uint8_t { kNone, kHeapLimit, kCommitFailed, kReservationExhausted };
+// kTooLarge: no heap state could satisfy the request (larger than the reservation or the hard limit).
+enum class AllocFailure : std::uint8_t { kNone, kHeapLimit, kCommitFailed, kReservationExhausted, kTooLarge };
 
 class PageHeap {
  public:
@@ -34,7 +35,8 @@ class PageHeap {
   PageHeap& operator=(const PageHeap&) = delete;
 
   // A span of npages, initialised for span_class (kLargeSpanClass: one slot of npages pages, of
-  // large_kind), swept in generation sweep_gen. Null on failure, with *why set.
+  // large_kind), swept in generation sweep_gen. Null on failure, with *why set (kTooLarge for more
+  // pages than the reservation holds: any npages is safe to ask for).
   Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why,
                  SpanKind large_kind = SpanKind::kScan);
   void free(Span* s);
@@ -53,6 +55,10 @@ class PageHeap {
   std::size_t committed_bytes() const { return committed_pages_.load(std::memory_order_relaxed) * kPageSize; }
   std::size_t released_bytes() const { return released_bytes_.load(std::memory_order_relaxed); }
   std::size_t max_heap() const { return max_heap_; }
+  std::size_t reserved_bytes() const { return reserved_bytes_; }
+  // No span of more bytes than this can ever be allocated: the reservation, or the hard limit if
+  // lower. Constant after construction, so allocate_large() reads it without ordering.
+  std::size_t max_span_bytes() const { return max_heap_ != 0 && max_heap_ < reserved_bytes_ ? max_heap_ : reserved_bytes_; }
   std::size_t in_use_spans() const { return in_use_spans_.load(std::memory_order_relaxed); }
 
   // Returns to the OS the free spans that have been free since before `free_before_ns`, as long as

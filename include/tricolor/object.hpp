@@ -20,6 +20,7 @@
 #include "tricolor/internal/api.hpp"
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <type_traits>
 #include <typeinfo>
@@ -123,25 +124,49 @@ T* construct_at_slot(ThreadFast* t, void* payload, std::size_t bytes, Args&&... 
   }
 }
 
+// Sizes. A request's variable part (trailing bytes, a buffer's length, count * sizeof(T)) is never
+// added to anything before it is compared with a constant bound, so no sum wraps:
+//  - small_extra_bytes<kFixed>(): the largest variable part that still fits a small slot next to
+//    kFixed fixed payload bytes and the header. The small path is one compare against it, folded
+//    for fixed sizes.
+//  - slot_bytes(): payload + header for the large path, saturated at SIZE_MAX. allocate_large()
+//    (gc/heap_impl.cpp) is the one place that refuses a size no heap could hold, and SIZE_MAX is
+//    always such a size.
+template <std::size_t kFixed>
+constexpr std::size_t small_extra_bytes() {
+  return kFixed + kHeaderSize <= kMaxSmallSize ? kMaxSmallSize - kHeaderSize - kFixed : 0;
+}
+constexpr std::size_t slot_bytes(std::size_t fixed_bytes, std::size_t extra_bytes) {
+  std::size_t n = 0;
+  if (__builtin_add_overflow(fixed_bytes + kHeaderSize, extra_bytes, &n)) return SIZE_MAX;
+  return n;
+}
+constexpr std::size_t saturating_mul(std::size_t count, std::size_t size) {
+  std::size_t n = 0;
+  if (__builtin_mul_overflow(count, size, &n)) return SIZE_MAX;
+  return n;
+}
+
 template <class T, bool kMayFail, class... Args>
 T* make_impl(std::size_t trailing_bytes, Args&&... args) {
   check_object_type<T>();
   ThreadFast* t = current_thread("allocate");
   const std::uint32_t tid = type_id<T>();
-  const std::size_t payload = sizeof(T) + trailing_bytes;
-  void* obj;
-  if (payload + kHeaderSize <= kMaxSmallSize) {
-    const std::size_t sc = span_class(size_to_class(payload + kHeaderSize), span_kind_of<T>());
-    void* slot = allocate_small_dynamic(t, sc, kMayFail);
-    if (slot == nullptr) [[unlikely]]
-      return nullptr;
-    obj = finish_allocation(t, slot, tid);
-  } else {
-    obj = allocate_large(t, payload + kHeaderSize, tid, false, kMayFail);
-    if (obj == nullptr) [[unlikely]]
-      return nullptr;
+  if constexpr (sizeof(T) + kHeaderSize <= kMaxSmallSize) {
+    if (trailing_bytes <= small_extra_bytes<sizeof(T)>()) {
+      const std::size_t sc = span_class(size_to_class(sizeof(T) + trailing_bytes + kHeaderSize), span_kind_of<T>());
+      void* slot = allocate_small_dynamic(t, sc, kMayFail);
+      if (slot == nullptr) [[unlikely]]
+        return nullptr;
+      void* obj = finish_allocation(t, slot, tid);
+      return construct_at_slot<T>(t, obj, sizeof(T) + trailing_bytes, std::forward<Args>(args)...);
+    }
   }
-  return construct_at_slot<T>(t, obj, payload, std::forward<Args>(args)...);
+  void* obj = allocate_large(t, slot_bytes(sizeof(T), trailing_bytes), tid, false, kMayFail);
+  if (obj == nullptr) [[unlikely]]
+    return nullptr;
+  // The object exists, so its size fits the heap: this sum cannot wrap.
+  return construct_at_slot<T>(t, obj, sizeof(T) + trailing_bytes, std::forward<Args>(args)...);
 }
 
 // Fixed-size fast path: the span class is a compile-time constant.
@@ -168,7 +193,7 @@ TRICOLOR_API void* make_buffer_impl(std::size_t bytes, bool may_fail);
 }  // namespace internal
 
 // Allocates and constructs a T. Throws std::bad_alloc when the heap limit is reached even after an
-// emergency collection.
+// emergency collection, or at once for a size the heap could never hold (make_with_trailing).
 template <class T, class... Args>
 T* make(Args&&... args) {
   T* p = internal::make_fixed<T, false>(std::forward<Args>(args)...);
@@ -196,11 +221,14 @@ T* try_make_with_trailing(std::size_t trailing_bytes, Args&&... args) {
 // not initialised. Hold it like any object: Member<char>, Root<double>, ... (Member<T> takes any T).
 TRICOLOR_API void* make_buffer(std::size_t bytes);
 TRICOLOR_API void* try_make_buffer(std::size_t bytes);
+// Sizes that cannot be held (more than the heap's reservation or hard limit, or count * sizeof(T)
+// past SIZE_MAX) fail like an exhausted heap: std::bad_alloc, or null from try_make_buffer, and
+// nothing is allocated.
 template <class T>
 T* make_buffer_of(std::size_t count) {
   static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= internal::kMinAlignment,
                 "make_buffer_of<T>: T must be trivially copyable plain data");
-  return static_cast<T*>(make_buffer(count * sizeof(T)));
+  return static_cast<T*>(make_buffer(internal::saturating_mul(count, sizeof(T))));
 }
 
 // The type name registered for obj's type (leak reports, heap snapshots).
