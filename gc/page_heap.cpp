@@ -5,13 +5,29 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <string>
 
+#include "tricolor/heap.hpp"
 #include "tricolor/internal/check.hpp"
 
 namespace tricolor::internal {
+
+namespace {
+[[gnu::format(printf, 1, 2)]] std::string format_message(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+}  // namespace
 
 std::uint64_t monotonic_ns() {
   timespec ts;
@@ -20,12 +36,23 @@ std::uint64_t monotonic_ns() {
 }
 
 PageHeap::PageHeap(std::size_t reserve_bytes, std::size_t max_heap) : max_heap_(max_heap) {
-  reserved_bytes_ = (reserve_bytes + kArenaBytes - 1) / kArenaBytes * kArenaBytes;
-  // Reserve twice the arena size and align, so arenas are naturally aligned.
+  // Misconfiguration and a refusing OS are both reported by exception (Heap's constructor lets it
+  // through): an embedder may retry with a smaller reservation, and the C API turns it into NULL.
+  if (reserve_bytes > kMaxReserveBytes)
+    throw ReservationError(format_message(
+        "tricolor: Config::reserve = %zu bytes is more than the largest reservation, %zu bytes (16 TiB); "
+        "lower Config::reserve (or TRICOLOR_RESERVE)",
+        reserve_bytes, kMaxReserveBytes));
+  // At least one arena; whole arenas (cannot overflow: reserve_bytes <= kMaxReserveBytes).
+  reserved_bytes_ = std::max<std::size_t>((reserve_bytes + kArenaBytes - 1) / kArenaBytes, 1) * kArenaBytes;
+  // Reserve one arena more and align, so arenas are naturally aligned.
   void* p = mmap(nullptr, reserved_bytes_ + kArenaBytes, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  TC_CHECK(p != MAP_FAILED, "cannot reserve %zu bytes of address space for the heap (%s); lower Config::reserve",
-           reserved_bytes_, std::strerror(errno));
+  if (p == MAP_FAILED)
+    throw ReservationError(format_message(
+        "tricolor: cannot reserve %zu bytes of address space for the heap (mmap: %s); lower Config::reserve "
+        "(or TRICOLOR_RESERVE), or raise the address-space limit (ulimit -v)",
+        reserved_bytes_ + kArenaBytes, std::strerror(errno)));
   std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
   std::uintptr_t aligned = (a + kArenaBytes - 1) & ~(std::uintptr_t{kArenaBytes} - 1);
   if (aligned > a) munmap(p, aligned - a);
@@ -37,7 +64,14 @@ PageHeap::PageHeap(std::size_t reserve_bytes, std::size_t max_heap) : max_heap_(
   page_table_bytes_ = reserved_bytes_ / kPageSize * sizeof(std::atomic<Span*>);
   void* pt = mmap(nullptr, page_table_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                   -1, 0);
-  TC_CHECK(pt != MAP_FAILED, "cannot map the page table (%s)", std::strerror(errno));
+  if (pt == MAP_FAILED) {
+    const int err = errno;
+    munmap(reinterpret_cast<void*>(base_), reserved_bytes_);
+    throw ReservationError(format_message(
+        "tricolor: cannot map the page table (%zu bytes) for a %zu-byte heap reservation (mmap: %s); lower "
+        "Config::reserve (or TRICOLOR_RESERVE), or raise the address-space limit (ulimit -v)",
+        page_table_bytes_, reserved_bytes_, std::strerror(err)));
+  }
   page_table_ = static_cast<std::atomic<Span*>*>(pt);  // zero pages: every entry null
 }
 

@@ -28,7 +28,13 @@ class PageHeap {
  public:
   static constexpr std::size_t kArenaBytes = std::size_t{64} << 20;
   static constexpr std::size_t kArenaPages = kArenaBytes / kPageSize;
+  // The largest reservation: its page count fits the 32-bit page counts of spans and of the free
+  // index, even after coalescing, and its page table (reserve / 1024 bytes) stays virtual.
+  static constexpr std::size_t kMaxReserveBytes = std::size_t{1} << 44;
+  static_assert(kMaxReserveBytes / kPageSize <= UINT32_MAX);
 
+  // Reserves reserve_bytes (rounded up to whole arenas) of address space. Throws
+  // tricolor::ReservationError when reserve_bytes exceeds kMaxReserveBytes or the OS refuses.
   PageHeap(std::size_t reserve_bytes, std::size_t max_heap);
   ~PageHeap();
   PageHeap(const PageHeap&) = delete;

@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "tricolor/config.hpp"
@@ -59,8 +62,25 @@ struct Stats {
 
 using RootCallback = void (*)(Tracer& tracer, void* context);
 
+// Thrown by Heap's constructor when the heap's address space cannot be reserved: the OS refused the
+// mapping (an address-space limit such as `ulimit -v`, a strict overcommit policy) or
+// Config::reserve is beyond the largest reservation (16 TiB). what() says which, with the size and
+// the fix (lower Config::reserve or TRICOLOR_RESERVE). Nothing is left behind: no thread started.
+// Exported (type information included), so that a program linked to the shared library catches it by
+// type.
+class TRICOLOR_API ReservationError : public std::bad_alloc {
+ public:
+  explicit ReservationError(const std::string& message) : message_(message) {}
+  const char* what() const noexcept override { return message_.what(); }
+
+ private:
+  std::runtime_error message_;  // a reference-counted string: copying the exception cannot throw
+};
+
 class TRICOLOR_API Heap {
  public:
+  // Applies the environment (Config::apply_env) on top of config. Throws ReservationError when the
+  // address space cannot be reserved; stops with a message on a Config value out of range.
   explicit Heap(Config config = {});
   ~Heap();
   Heap(const Heap&) = delete;
