@@ -1,5 +1,6 @@
 // The public API's out-of-line parts: Heap, Mutator, BlockingScope, allocation entry points, and the
 // misuse messages.
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -103,51 +104,137 @@ const char* to_string(PauseKind k) {
 
 // ---- Config
 
-static std::size_t parse_size(const char* var, const char* v) {
-  char* end = nullptr;
-  const double x = std::strtod(v, &end);
-  TC_CHECK(end != v && x >= 0, "%s=%s: expected a byte count such as 512m, 2g or 1048576", var, v);
-  double mul = 1;
-  if (*end == 'k' || *end == 'K') mul = 1024.0, ++end;
-  else if (*end == 'm' || *end == 'M') mul = 1024.0 * 1024, ++end;
-  else if (*end == 'g' || *end == 'G') mul = 1024.0 * 1024 * 1024, ++end;
-  if (*end == 'b' || *end == 'B') ++end;
-  TC_CHECK(*end == '\0', "%s=%s: expected a byte count such as 512m, 2g or 1048576", var, v);
-  return static_cast<std::size_t>(x * mul);
+namespace {
+
+constexpr std::size_t kMaxBytes = internal::PageHeap::kMaxReserveBytes;  // 16 TiB: no heap can use more
+constexpr long long kMaxMillis = 24LL * 3600 * 1000;          // a day
+
+enum class Parsed { kOk, kMalformed, kOutOfRange };
+
+// A byte count: digits, a fraction only with a unit, and an optional binary unit k, m, g or t in
+// either case, optionally followed by i and/or B (512m, 512M, 512MB, 512MiB, 2GiB, 1.5g, 1048576,
+// 1048576B). Integer arithmetic throughout: nothing wraps or rounds through a double.
+Parsed parse_bytes(const char* v, std::size_t* out) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const char* p = v;
+  if (!digit(*p)) return Parsed::kMalformed;  // also refuses a sign: strtoull would wrap "-1"
+  bool overflow = false;
+  std::size_t whole = 0;
+  for (; digit(*p); ++p)
+    overflow |= __builtin_mul_overflow(whole, 10, &whole) || __builtin_add_overflow(whole, std::size_t(*p - '0'), &whole);
+  std::uint64_t frac = 0, scale = 1;
+  if (*p == '.') {
+    ++p;
+    if (!digit(*p)) return Parsed::kMalformed;
+    for (; digit(*p); ++p) {
+      if (scale == 1000000) return Parsed::kMalformed;  // more than 6 fraction digits
+      frac = frac * 10 + std::uint64_t(*p - '0');
+      scale *= 10;
+    }
+  }
+  unsigned shift = 0;
+  switch (*p) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    default: break;
+  }
+  if (shift != 0) {
+    ++p;
+    if (*p == 'i' || *p == 'I') ++p;
+  } else if (scale != 1) {
+    return Parsed::kMalformed;  // "1.5" bytes
+  }
+  if (*p == 'b' || *p == 'B') ++p;
+  if (*p != '\0') return Parsed::kMalformed;
+  if (overflow || (shift != 0 && whole > (SIZE_MAX >> shift))) return Parsed::kOutOfRange;
+  // frac < scale <= 10^6 < 2^20 and shift <= 40: frac << shift fits 64 bits; the part is < 2^shift.
+  const std::size_t part = static_cast<std::size_t>((frac << shift) / scale);
+  if (__builtin_add_overflow(whole << shift, part, out)) return Parsed::kOutOfRange;
+  return Parsed::kOk;
 }
 
-static long parse_int(const char* var, const char* v) {
+Parsed parse_integer(const char* v, long long* out) {
+  const char* digits = v[0] == '-' ? v + 1 : v;
+  if (*digits < '0' || *digits > '9') return Parsed::kMalformed;  // no spaces, no '+'
   char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  TC_CHECK(end != v && *end == '\0', "%s=%s: expected an integer", var, v);
+  errno = 0;
+  *out = std::strtoll(v, &end, 10);
+  if (*end != '\0') return Parsed::kMalformed;
+  return errno == ERANGE ? Parsed::kOutOfRange : Parsed::kOk;
+}
+
+std::string human_bytes(std::size_t n) {
+  static const char* const kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (u < 4 && n != 0 && n % 1024 == 0) n /= 1024, ++u;
+  return std::to_string(n) + " " + kUnits[u];
+}
+
+// Each TRICOLOR_* variable is checked against its range; an error names the variable, the value
+// and what is accepted.
+std::size_t env_bytes(const char* var, const char* v, std::size_t lo, std::size_t hi) {
+  std::size_t x = 0;
+  const Parsed r = parse_bytes(v, &x);
+  TC_CHECK(r == Parsed::kOk && x >= lo && x <= hi,
+           "%s=%s: %sexpected a byte count from %s to %s, such as 512m, 2g, 512MiB, 2GiB or 1048576", var, v,
+           r == Parsed::kMalformed ? "" : "out of range: ", human_bytes(lo).c_str(), human_bytes(hi).c_str());
   return x;
 }
+
+long long env_integer(const char* var, const char* v, long long lo, long long hi, const char* also = "") {
+  long long x = 0;
+  const Parsed r = parse_integer(v, &x);
+  TC_CHECK(r == Parsed::kOk && x >= lo && x <= hi, "%s=%s: %sexpected an integer from %lld to %lld%s", var, v,
+           r == Parsed::kMalformed ? "" : "out of range: ", lo, hi, also);
+  return x;
+}
+
+bool env_flag(const char* var, const char* v) {
+  TC_CHECK((v[0] == '0' || v[0] == '1') && v[1] == '\0', "%s=%s: expected 0 or 1", var, v);
+  return v[0] == '1';
+}
+
+}  // namespace
 
 Config& Config::apply_env() {
   if (const char* v = std::getenv("TRICOLOR_GC_PERCENT")) {
     if (std::strcmp(v, "off") == 0) gc_percent = -1;
-    else gc_percent = static_cast<int>(parse_int("TRICOLOR_GC_PERCENT", v));
+    else gc_percent = static_cast<int>(env_integer("TRICOLOR_GC_PERCENT", v, -1, kMaxGcPercent, " (-1 or off: no paced cycles)"));
   }
-  if (const char* v = std::getenv("TRICOLOR_MAX_HEAP")) max_heap = parse_size("TRICOLOR_MAX_HEAP", v);
-  if (const char* v = std::getenv("TRICOLOR_SOFT_LIMIT")) soft_limit = parse_size("TRICOLOR_SOFT_LIMIT", v);
-  if (const char* v = std::getenv("TRICOLOR_INITIAL_HEAP")) initial_heap = parse_size("TRICOLOR_INITIAL_HEAP", v);
+  if (const char* v = std::getenv("TRICOLOR_MAX_HEAP")) max_heap = env_bytes("TRICOLOR_MAX_HEAP", v, 0, kMaxBytes);
+  if (const char* v = std::getenv("TRICOLOR_SOFT_LIMIT")) soft_limit = env_bytes("TRICOLOR_SOFT_LIMIT", v, 0, kMaxBytes);
+  if (const char* v = std::getenv("TRICOLOR_INITIAL_HEAP"))
+    initial_heap = env_bytes("TRICOLOR_INITIAL_HEAP", v, 0, kMaxBytes);
+  if (const char* v = std::getenv("TRICOLOR_RESERVE"))
+    reserve = env_bytes("TRICOLOR_RESERVE", v, internal::PageHeap::kArenaBytes, internal::PageHeap::kMaxReserveBytes);
   if (const char* v = std::getenv("TRICOLOR_MARKERS"))
-    marker_threads = static_cast<unsigned>(parse_int("TRICOLOR_MARKERS", v));
-  if (const char* v = std::getenv("TRICOLOR_CONCURRENT")) concurrent = parse_int("TRICOLOR_CONCURRENT", v) != 0;
-  if (const char* v = std::getenv("TRICOLOR_VERIFY")) verify = parse_int("TRICOLOR_VERIFY", v) != 0;
-  if (const char* v = std::getenv("TRICOLOR_GCTRACE")) gctrace = parse_int("TRICOLOR_GCTRACE", v) != 0;
-  if (const char* v = std::getenv("TRICOLOR_ALLOC_SITES")) alloc_sites = parse_size("TRICOLOR_ALLOC_SITES", v);
+    marker_threads = static_cast<unsigned>(env_integer("TRICOLOR_MARKERS", v, 0, kMaxMarkerThreads, " (0: half the cores)"));
+  if (const char* v = std::getenv("TRICOLOR_CONCURRENT")) concurrent = env_flag("TRICOLOR_CONCURRENT", v);
+  if (const char* v = std::getenv("TRICOLOR_VERIFY")) verify = env_flag("TRICOLOR_VERIFY", v);
+  if (const char* v = std::getenv("TRICOLOR_GCTRACE")) gctrace = env_flag("TRICOLOR_GCTRACE", v);
+  if (const char* v = std::getenv("TRICOLOR_ALLOC_SITES")) alloc_sites = env_bytes("TRICOLOR_ALLOC_SITES", v, 0, kMaxBytes);
   if (const char* v = std::getenv("TRICOLOR_FIND_LEAK")) find_leak = v;
   if (const char* v = std::getenv("TRICOLOR_PERIODIC_GC_MS"))
-    periodic_gc_ms = static_cast<unsigned>(parse_int("TRICOLOR_PERIODIC_GC_MS", v));
+    periodic_gc_ms = static_cast<unsigned>(env_integer("TRICOLOR_PERIODIC_GC_MS", v, 0, kMaxMillis, " (0: never)"));
   if (const char* v = std::getenv("TRICOLOR_SCAVENGE_MS"))
-    scavenge_delay_ms = static_cast<unsigned>(parse_int("TRICOLOR_SCAVENGE_MS", v));
+    scavenge_delay_ms = static_cast<unsigned>(env_integer("TRICOLOR_SCAVENGE_MS", v, 0, kMaxMillis));
   return *this;
 }
 
 // ---- Heap
 
-Heap::Heap(Config config) : impl_(new internal::HeapImpl(config.apply_env())) {}
+static const Config& checked(const Config& c) {
+  // The rest is either harmless at any value or checked where it is used (Config::reserve: the page
+  // heap throws ReservationError).
+  TC_CHECK(c.marker_threads <= Config::kMaxMarkerThreads,
+           "Config::marker_threads = %u: at most %u marker threads (0: half the cores)", c.marker_threads,
+           Config::kMaxMarkerThreads);
+  return c;
+}
+
+Heap::Heap(Config config) : impl_(new internal::HeapImpl(checked(config.apply_env()))) {}
 Heap::~Heap() { delete impl_; }
 void Heap::collect() { impl_->collect(); }
 Stats Heap::stats() const { return impl_->stats(); }

@@ -20,6 +20,32 @@ namespace {
 
 constexpr std::size_t kKiB = 1024, kMiB = kKiB << 10, kGiB = kMiB << 10, kTiB = kGiB << 10;
 
+// Sets a variable for one scope, restoring what was there before.
+class EnvVar {
+ public:
+  EnvVar(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~EnvVar() {
+    if (old_) setenv(name_, old_->c_str(), 1);
+    else unsetenv(name_);
+  }
+  EnvVar(const EnvVar&) = delete;
+  EnvVar& operator=(const EnvVar&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+Config with_env(const char* name, const char* value) {
+  EnvVar v(name, value);
+  Config c;
+  c.apply_env();
+  return c;
+}
+
 std::size_t thread_count() {
   std::size_t n = 0;
   if (DIR* d = opendir("/proc/self/task")) {
@@ -38,6 +64,63 @@ std::size_t address_space_bytes() {
 }
 
 }  // namespace
+
+TEST_CASE("byte counts take k/m/g/t suffixes and Go's KiB/MiB/GiB/TiB", "[config]") {
+  struct Case {
+    const char* text;
+    std::size_t bytes;
+  };
+  const Case cases[] = {
+      {"0", 0},
+      {"1048576", kMiB},
+      {"1048576B", kMiB},
+      {"64k", 64 * kKiB},
+      {"64KB", 64 * kKiB},
+      {"64KiB", 64 * kKiB},
+      {"512m", 512 * kMiB},
+      {"512M", 512 * kMiB},
+      {"512mb", 512 * kMiB},
+      {"512MiB", 512 * kMiB},
+      {"512mib", 512 * kMiB},
+      {"2g", 2 * kGiB},
+      {"2GiB", 2 * kGiB},
+      {"1.5g", kGiB + kGiB / 2},
+      {"0.25GiB", kGiB / 4},
+      {"1t", kTiB},
+      {"16TiB", 16 * kTiB},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    REQUIRE(with_env("TRICOLOR_MAX_HEAP", c.text).max_heap == c.bytes);
+    REQUIRE(with_env("TRICOLOR_SOFT_LIMIT", c.text).soft_limit == c.bytes);
+    REQUIRE(with_env("TRICOLOR_INITIAL_HEAP", c.text).initial_heap == c.bytes);
+    REQUIRE(with_env("TRICOLOR_ALLOC_SITES", c.text).alloc_sites == c.bytes);
+  }
+  REQUIRE(with_env("TRICOLOR_RESERVE", "64MiB").reserve == 64 * kMiB);
+  REQUIRE(with_env("TRICOLOR_RESERVE", "16t").reserve == 16 * kTiB);
+}
+
+TEST_CASE("integer and flag variables accept their whole range", "[config]") {
+  REQUIRE(with_env("TRICOLOR_GC_PERCENT", "off").gc_percent == -1);
+  REQUIRE(with_env("TRICOLOR_GC_PERCENT", "-1").gc_percent == -1);
+  REQUIRE(with_env("TRICOLOR_GC_PERCENT", "0").gc_percent == 0);
+  REQUIRE(with_env("TRICOLOR_GC_PERCENT", "1000000").gc_percent == 1000000);
+  REQUIRE(with_env("TRICOLOR_MARKERS", "0").marker_threads == 0);
+  REQUIRE(with_env("TRICOLOR_MARKERS", "1024").marker_threads == 1024);
+  REQUIRE(with_env("TRICOLOR_PERIODIC_GC_MS", "0").periodic_gc_ms == 0);
+  REQUIRE(with_env("TRICOLOR_PERIODIC_GC_MS", "86400000").periodic_gc_ms == 86400000u);
+  REQUIRE(with_env("TRICOLOR_SCAVENGE_MS", "86400000").scavenge_delay_ms == 86400000u);
+  REQUIRE_FALSE(with_env("TRICOLOR_CONCURRENT", "0").concurrent);
+  REQUIRE(with_env("TRICOLOR_VERIFY", "1").verify);
+  REQUIRE(with_env("TRICOLOR_GCTRACE", "1").gctrace);
+  REQUIRE(with_env("TRICOLOR_FIND_LEAK", "myapp::*").find_leak == "myapp::*");
+}
+
+TEST_CASE("TRICOLOR_RESERVE sets the heap's reservation", "[config]") {
+  EnvVar v("TRICOLOR_RESERVE", "256MiB");
+  Heap heap(tctest::test_config());
+  REQUIRE(heap.impl().pages.reserved_bytes() == 256 * kMiB);
+}
 
 TEST_CASE("a reservation beyond the largest one throws ReservationError", "[config][reservation]") {
   const std::size_t threads = thread_count();

@@ -1,15 +1,19 @@
-// Heap configuration. Every knob can also be set from the environment (Config::from_env, which
-// Heap's constructor applies on top of what the program passed):
-//   TRICOLOR_GC_PERCENT    heap growth over the last live heap that triggers a cycle (default 100; off: -1)
-//   TRICOLOR_MAX_HEAP      hard limit in bytes (suffixes k, m, g); 0 = none
-//   TRICOLOR_SOFT_LIMIT    soft limit in bytes (Go's GOMEMLIMIT); 0 = none
-//   TRICOLOR_INITIAL_HEAP  heap size at which the first cycle starts
-//   TRICOLOR_MARKERS       background marker threads (0 = half the cores, at least one)
+// Heap configuration. Every knob can also be set from the environment (Config::apply_env, which
+// Heap's constructor applies on top of what the program passed). A value that does not parse or is
+// out of range stops the program with a message naming the variable and the range. Byte counts take
+// k, m, g, t (binary) in either case, optionally followed by i and/or B: 512m, 512MiB, 2GiB, 1.5g.
+//   TRICOLOR_GC_PERCENT    heap growth over the last live heap that triggers a cycle (default 100;
+//                          -1 or off: none; at most 1000000)
+//   TRICOLOR_MAX_HEAP      hard limit in bytes; 0 = none (up to 16 TiB)
+//   TRICOLOR_SOFT_LIMIT    soft limit in bytes (Go's GOMEMLIMIT); 0 = none (up to 16 TiB)
+//   TRICOLOR_INITIAL_HEAP  heap size at which the first cycle starts (up to 16 TiB)
+//   TRICOLOR_RESERVE       virtual address space reserved for the heap (64 MiB to 16 TiB; default 64 GiB)
+//   TRICOLOR_MARKERS       background marker threads (0 = half the cores, at least one; at most 1024)
 //   TRICOLOR_CONCURRENT    0: mark with the world stopped; 1: concurrent (default)
 //   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
 //   TRICOLOR_GCTRACE       1: one line per cycle on stderr
-//   TRICOLOR_SCAVENGE_MS   free spans unused this long go back to the OS (default 500)
-//   TRICOLOR_PERIODIC_GC_MS  a cycle runs when none has for this long (default 2000; 0: never)
+//   TRICOLOR_SCAVENGE_MS   free spans unused this long go back to the OS (default 500; at most a day)
+//   TRICOLOR_PERIODIC_GC_MS  a cycle runs when none has for this long (default 2000; 0: never; at most a day)
 //   TRICOLOR_ALLOC_SITES   allocation sites for leak reports and heap profiles: 1 = every allocation,
 //                          N (e.g. 512k) = one sampled allocation per N bytes on average; 0 = off
 //   TRICOLOR_FIND_LEAK     find-leak mode: 1 = every type, or comma-separated type-name globs
@@ -40,6 +44,9 @@ struct Event {
 };
 
 struct TRICOLOR_API Config {
+  static constexpr int kMaxGcPercent = 1000000;
+  static constexpr unsigned kMaxMarkerThreads = 1024;
+
   std::size_t initial_heap = 4u << 20;
   int gc_percent = 100;
   std::size_t max_heap = 0;
@@ -62,13 +69,14 @@ struct TRICOLOR_API Config {
   // Find-leak mode: objects of the types matching these comma-separated globs ("*": all) must be
   // released with tricolor::release(); those that become unreachable unreleased are reported.
   std::string find_leak;
-  // Virtual address space reserved for the heap (never committed up front).
+  // Virtual address space reserved for the heap (never committed up front), at most 16 TiB. Heap's
+  // constructor throws tricolor::ReservationError (a std::bad_alloc) when it cannot be reserved.
   std::size_t reserve = std::size_t{64} << 30;
   // Called on the collector's thread at each phase change; must not allocate or block.
   std::function<void(const Event&)> on_event;
 
-  // Returns *this with every TRICOLOR_* variable that is set applied. A malformed value stops with
-  // a message naming the variable.
+  // Returns *this with every TRICOLOR_* variable that is set applied. A malformed or out-of-range
+  // value stops with a message naming the variable and its range.
   Config& apply_env();
 };
 
