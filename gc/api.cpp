@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
 #include "tricolor/mutator.hpp"
@@ -15,9 +16,53 @@ namespace tricolor {
 namespace internal {
 
 __thread ThreadFast* tls_thread = nullptr;
+__thread const char* tls_collector_work = nullptr;
 std::atomic<bool> g_barrier_active{false};
 
+namespace {
+// The same words whether the thread is attached (refuse_allocation) or not (fail_not_attached).
+constexpr const char* kAllocation = "an allocation (make<>, make_buffer, tc_alloc)";
+
+// What to do instead, for each kind of collector work (gc/collector_work.hpp).
+// By content: the same literal may have a different address in another translation unit.
+const char* reentrancy_fix(const char* work) {
+  if (std::strcmp(work, kInTrace) == 0)
+    return "trace() must only visit the object's fields (t.trace(member, \"name\")) and read nothing that "
+           "changes; do the work elsewhere, before or after the collection";
+  if (std::strcmp(work, kInRootCallback) == 0) return "a root callback must only trace its slots (t.trace(ptr))";
+  return "destructors must not collect or allocate; do that work in a finalizer (Heap::set_finalizer, run by "
+         "Heap::run_finalizers() on a mutator), or after Heap::collect() returns";
+}
+}  // namespace
+
+void fail_reentrant(const char* operation) {
+  const char* work = tls_collector_work;
+  fatal(__FILE__, __LINE__,
+        "%s called from %s, which the collector runs in the middle of a collection: it would wait for "
+        "the collector's own work and never return. %s",
+        operation, work, reentrancy_fix(work));
+}
+
+void refuse_allocation(const ThreadState* t) {
+  if (tls_collector_work != nullptr) fail_reentrant(kAllocation);
+  TC_CHECK(t->blocking_depth != 0, "refuse_allocation: the thread may allocate");
+  fatal(__FILE__, __LINE__,
+        "an allocation (make<>, make_buffer, tc_alloc) inside a tricolor::BlockingScope (tc_blocking_enter): a "
+        "thread in a BlockingScope counts as stopped, so collections scan its roots and take its allocation "
+        "caches on its behalf, and it must not touch the heap; end the scope before allocating, or allocate "
+        "before entering it");
+}
+
+void park_allocation(ThreadState* t) { t->spans.park_windows(t->cache); }
+
+void unpark_allocation(ThreadState* t) {
+  // While sampling, the window slots live in pending_ anyway (gc/thread_cache.hpp).
+  if (!t->impl.leaks.sites.enabled()) t->spans.unpark_windows(t->cache);
+}
+
 void fail_not_attached(const char* what) {
+  // The collector's own threads (markers, sweeper, controller) are not attached: say what ran there.
+  if (tls_collector_work != nullptr) fail_reentrant(std::strcmp(what, "allocate") == 0 ? kAllocation : what);
   fatal(__FILE__, __LINE__,
         "%s from a thread that is not attached to a tricolor heap: create a tricolor::Mutator on this thread "
         "first (tricolor::Mutator m(heap);) and keep it alive while the thread uses the heap",
@@ -236,7 +281,18 @@ static const Config& checked(const Config& c) {
 
 Heap::Heap(Config config) : impl_(new internal::HeapImpl(checked(config.apply_env()))) {}
 Heap::~Heap() { delete impl_; }
-void Heap::collect() { impl_->collect(); }
+void Heap::collect() {
+  if (internal::tls_collector_work != nullptr) [[unlikely]]
+    internal::fail_reentrant("Heap::collect()");
+  // The caller blocks while it waits and then helps finish the sweep, running destructors: its
+  // allocation windows are parked meanwhile (gc/collector_work.hpp), unless a BlockingScope did it.
+  internal::ThreadFast* t = internal::tls_thread;
+  internal::ThreadState* park =
+      t != nullptr && t->heap == impl_ && internal::as_state(t)->blocking_depth == 0 ? internal::as_state(t) : nullptr;
+  if (park != nullptr) internal::park_allocation(park);
+  impl_->collect();
+  if (park != nullptr) internal::unpark_allocation(park);
+}
 Stats Heap::stats() const { return impl_->stats(); }
 const Config& Heap::config() const { return impl_->config; }
 std::uint64_t Heap::add_roots(RootCallback cb, void* ctx, const char* name) { return impl_->add_heap_roots(cb, ctx, name); }
@@ -305,14 +361,24 @@ void Mutator::remove_roots(std::uint64_t id) {
   TC_CHECK(false, "Mutator::remove_roots: no root callback with id %llu", static_cast<unsigned long long>(id));
 }
 
+// Inside the scope the thread's allocation windows are parked (gc/collector_work.hpp), so that an
+// allocation there is refused by name instead of racing with the collector, which releases a blocked
+// thread's caches on its behalf. Parked while still running, unparked once running again: the
+// collector never sees the cache half-parked. Cost: one pass over the span classes each way.
 BlockingScope::BlockingScope() : t_(internal::current_thread("BlockingScope")) {
   auto* t = internal::as_state(t_);
-  if (t->blocking_depth++ == 0) t->impl.safepoint.enter_blocking(t);
+  if (t->blocking_depth++ == 0) {
+    internal::park_allocation(t);
+    t->impl.safepoint.enter_blocking(t);
+  }
 }
 
 BlockingScope::~BlockingScope() {
   auto* t = internal::as_state(t_);
-  if (--t->blocking_depth == 0) t->impl.safepoint.leave_blocking(t);
+  if (--t->blocking_depth == 0) {
+    t->impl.safepoint.leave_blocking(t);
+    internal::unpark_allocation(t);
+  }
 }
 
 }  // namespace tricolor

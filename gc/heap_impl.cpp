@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <new>
 
+#include "gc/collector_work.hpp"
 #include "gc/type_registry.hpp"
 
 namespace tricolor::internal {
@@ -208,7 +209,18 @@ Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, All
 // allocated. (try_make returns null instead.)
 void HeapImpl::fail_allocation(std::size_t, AllocFailure) { throw std::bad_alloc(); }
 
+// emergency_collect() for the allocation slow paths: the thread blocks in collect() and may sweep
+// there, running destructors, so its windows are parked meanwhile (gc/collector_work.hpp).
+void HeapImpl::emergency_collect_parked(ThreadState* t) {
+  park_allocation(t);
+  emergency_collect();
+  unpark_allocation(t);
+}
+
 void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
+  // Parked windows send every allocation of a thread that must not allocate here.
+  if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
+    refuse_allocation(t);
   CacheEntry& e = t->cache[sc];
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
@@ -225,7 +237,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     }
     if (!collected) {
       collected = true;
-      emergency_collect();  // one full collection, then one more try
+      emergency_collect_parked(t);  // one full collection, then one more try
       continue;
     }
     if (may_fail) return nullptr;
@@ -250,6 +262,8 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
 // arithmetic: null for try_, std::bad_alloc otherwise, and nothing allocated. Below the bound,
 // npages fits the page heap's 32-bit page counts and no sum below can wrap.
 void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
+  if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
+    refuse_allocation(t);
   if (bytes > pages.max_span_bytes()) [[unlikely]] {
     if (may_fail) return nullptr;
     fail_allocation(bytes, AllocFailure::kTooLarge);
@@ -268,7 +282,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why, kind);
     if (s != nullptr) break;
     if (attempt == 0) {
-      emergency_collect();
+      emergency_collect_parked(t);
       continue;
     }
     if (may_fail) return nullptr;

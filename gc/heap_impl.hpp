@@ -129,6 +129,7 @@ class HeapImpl {
   void emit(Phase p);
   Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
   [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);
+  void emergency_collect_parked(ThreadState* t);
   void process_weak_references();
   void assist(ThreadState* t, std::size_t bytes);
   void wait_for_cycle(ThreadState* t);

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "gc/collector_work.hpp"
 #include "tricolor/weak.hpp"
 
 namespace tricolor::internal {
@@ -46,6 +47,7 @@ void Marker::scan(const void* obj, MarkContext& cx) {
 }
 
 std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
+  CollectorWorkScope tracing(kInTrace);  // trace() must not collect or allocate: named, not hung
   std::size_t scanned = 0;
   std::size_t reported = 0;
   unsigned since_share = 0;

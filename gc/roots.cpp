@@ -1,4 +1,5 @@
 // Roots: each thread's Root list and root callbacks, the Globals, heap-wide root callbacks.
+#include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 
 namespace tricolor::internal {
@@ -9,6 +10,7 @@ void HeapImpl::scan_thread_roots(ThreadState* t, MarkContext& cx) {
   if (!t->root_callbacks.empty()) {
     MarkingTracer tracer(marker, cx);
     ++t->no_safepoint_depth;  // a callback that allocated would re-enter the handshake
+    CollectorWorkScope callbacks(kInRootCallback);  // ... so allocating or collecting there is refused
     for (const RootCallbackEntry& e : t->root_callbacks) e.fn(tracer, e.context);
     --t->no_safepoint_depth;
   }
@@ -23,7 +25,10 @@ void HeapImpl::scan_globals(MarkContext& cx) {
 void HeapImpl::scan_heap_callbacks(MarkContext& cx) {
   std::lock_guard lock(roots_mu_);
   MarkingTracer tracer(marker, cx);
-  for (const RootCallbackEntry& e : heap_callbacks_) e.fn(tracer, e.context);
+  {
+    CollectorWorkScope callbacks(kInRootCallback);  // the world is stopped: collecting would deadlock
+    for (const RootCallbackEntry& e : heap_callbacks_) e.fn(tracer, e.context);
+  }
   scan_ready_finalizers(cx);
 }
 

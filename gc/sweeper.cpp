@@ -2,29 +2,67 @@
 
 #include <chrono>
 
+#include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
 
 namespace tricolor::internal {
+
+// Destructors run with tls_collector_work set (collecting or allocating there is refused by name,
+// gc/collector_work.hpp); on a running thread of this heap, its allocation windows are parked
+// meanwhile so that even a fast-path allocation is refused. A blocked thread (Heap::collect()) parked
+// them before blocking; threads of no heap have no windows. Entered once per span, at its first
+// dead object with a destructor.
+class Sweeper::DestructorScope {
+ public:
+  explicit DestructorScope(HeapImpl& h) : h_(h) {}
+  void enter() {
+    if (entered_) return;
+    entered_ = true;
+    saved_ = tls_collector_work;
+    tls_collector_work = kInSweepDestructor;
+    ThreadFast* t = tls_thread;
+    if (t != nullptr && t->heap == &h_ && as_state(t)->blocking_depth == 0) {
+      parked_ = as_state(t);
+      park_allocation(parked_);
+    }
+  }
+  ~DestructorScope() {
+    if (!entered_) return;
+    if (parked_ != nullptr) unpark_allocation(parked_);
+    tls_collector_work = saved_;
+  }
+  DestructorScope(const DestructorScope&) = delete;
+  DestructorScope& operator=(const DestructorScope&) = delete;
+
+ private:
+  HeapImpl& h_;
+  bool entered_ = false;
+  const char* saved_ = nullptr;
+  ThreadState* parked_ = nullptr;
+};
 
 Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
   std::size_t freed = 0;
   std::size_t live = 0;
   // Leak checking sees every dead object while it needs to (allocation sites, find-leak mode).
   const bool observe = h_.leaks.observes_deaths() && !all_dead;
+  DestructorScope destructors(h_);
   for (std::size_t w = 0; w < s->nwords(); ++w) {
     const std::uint64_t alloc = s->alloc_bits[w];
     const std::uint64_t mark = all_dead ? 0 : s->mark_bits[w].load(std::memory_order_relaxed);
     std::uint64_t dead = alloc & ~mark;
     freed += static_cast<std::size_t>(__builtin_popcountll(dead));
     if (observe && dead != 0) [[unlikely]] h_.leaks.on_dead(s, w, dead);  // before any destructor runs
-    if (s->has_destructors)
+    if (s->has_destructors && dead != 0) {
+      destructors.enter();
       while (dead != 0) {
         const std::size_t i = w * 64 + static_cast<std::size_t>(__builtin_ctzll(dead));
         dead &= dead - 1;
         void* obj = s->payload(i);
         if (auto destroy = type_info(header_of(obj)->type_id).destroy) destroy(obj);
       }
+    }
     // Free slots pre-marked for allocate-black but never handed out drop their mark here.
     s->alloc_bits[w] = alloc & mark;
     live += static_cast<std::size_t>(__builtin_popcountll(alloc & mark));

@@ -50,6 +50,7 @@ class Sweeper {
   Result sweep_span(Span* s, std::uint32_t sg, bool all_dead = false);
 
  private:
+  class DestructorScope;
   void put_back(Span* s, Result r, std::uint32_t sg);
   void put_back_stale(Span* s);
   void finished_one();

@@ -39,6 +39,7 @@ class ThreadCache {
   // so that everything allocated from it this cycle is born black.
   void install(CacheEntry& e, std::size_t sc, Span* s, bool allocate_black) {
     span_[sc] = s;
+    held_[sc / 64] |= std::uint64_t{1} << (sc % 64);
     if (allocate_black)
       for (std::size_t w = 0; w < s->nwords(); ++w) {
         const std::uint64_t free = ~s->alloc_bits[w] & s->valid_mask(w);
@@ -59,6 +60,7 @@ class ThreadCache {
     if (word_[sc] < s->nwords()) s->alloc_bits[word_[sc]] = s->valid_mask(word_[sc]) & ~(e.free_mask | pending_[sc]);
     pending_[sc] = 0;
     span_[sc] = nullptr;
+    held_[sc / 64] &= ~(std::uint64_t{1} << (sc % 64));
     word_[sc] = 0;
     e.free_mask = 0;
     e.window = nullptr;
@@ -77,11 +79,35 @@ class ThreadCache {
     pending_[sc] = m & (m - 1);
     return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
   }
+  // Parking (gc/collector_work.hpp): a thread that must not allocate for a while moves its windows'
+  // free slots into pending_, where release() counts them as free exactly as for sampling, so every
+  // allocation reaches the slow path (which refuses it by name) and the cache stays exact whoever
+  // releases it meanwhile. unpark_windows() moves them back; not while sampling, which keeps its
+  // window slots in pending_ anyway. Only the classes that hold a span have a window (held_): a
+  // thread that allocates a few kinds of objects parks in a few nanoseconds.
+  void park_windows(CacheEntry* cache) {
+    for (std::size_t w = 0; w < kHeldWords; ++w)
+      for (std::uint64_t m = held_[w]; m != 0; m &= m - 1) {
+        const std::size_t sc = w * 64 + static_cast<std::size_t>(__builtin_ctzll(m));
+        pending_[sc] |= cache[sc].free_mask;
+        cache[sc].free_mask = 0;
+      }
+  }
+  void unpark_windows(CacheEntry* cache) {
+    for (std::size_t w = 0; w < kHeldWords; ++w)
+      for (std::uint64_t m = held_[w]; m != 0; m &= m - 1) {
+        const std::size_t sc = w * 64 + static_cast<std::size_t>(__builtin_ctzll(m));
+        cache[sc].free_mask |= pending_[sc];
+        pending_[sc] = 0;
+      }
+  }
   std::int64_t sample_countdown = 0;  // bytes until the next sample
   std::uint64_t sample_rng = 0;       // 0 until the thread's first sample seeds it
 
  private:
+  static constexpr std::size_t kHeldWords = (kNumSpanClasses + 63) / 64;
   Span* span_[kNumSpanClasses] = {};
+  std::uint64_t held_[kHeldWords] = {};  // bit sc: span_[sc] != nullptr
   std::uint64_t pending_[kNumSpanClasses] = {};
   std::uint16_t word_[kNumSpanClasses] = {};
 };

@@ -1,5 +1,6 @@
 // Every misuse the README lists gets a precise message and a clean abort, never a silent crash.
 #include "death.hpp"
+#include "gc/heap_impl.hpp"
 #include "test_heap.hpp"
 
 #include <cstdint>
@@ -117,5 +118,121 @@ TEST_CASE("too many marker threads in a Config is refused by name", "[misuse][co
     Config c = tctest::test_config();
     c.marker_threads = 5000;
     Heap heap(c);
+  });
+}
+
+// ---- Reentrancy: what the collector calls back (destructors, trace(), root callbacks) must not
+// collect or allocate, and a thread in a BlockingScope must not allocate. Each used to hang.
+
+namespace {
+
+struct CollectsInDestructor : Object<CollectsInDestructor> {
+  static inline Heap* heap = nullptr;
+  ~CollectsInDestructor() { heap->collect(); }
+  void trace(Tracer&) const {}
+};
+
+struct AllocatesInDestructor : Object<AllocatesInDestructor> {
+  ~AllocatesInDestructor() { make<Node>(7); }
+  void trace(Tracer&) const {}
+};
+
+struct CollectsInTrace : Object<CollectsInTrace> {
+  static inline Heap* heap = nullptr;
+  void trace(Tracer&) const { heap->collect(); }
+};
+
+// Runs one cycle to its end without sweeping: only this thread sweeps afterwards, lazily, when it
+// allocates (background sweeper off, no other cycle requested).
+void cycle_without_sweeping(Heap& heap) {
+  auto& impl = heap.impl();
+  const std::uint64_t target = impl.cycles_completed() + 1;
+  impl.request_cycle();
+  BlockingScope waiting;  // the cycle scans this thread's roots on its behalf
+  while (impl.cycles_completed() < target) std::this_thread::yield();
+}
+
+}  // namespace
+
+TEST_CASE("allocating inside a BlockingScope names the fix", "[misuse][blocking]") {
+  REQUIRE_DEATH("inside a tricolor::BlockingScope", {
+    tctest::TestHeap h;
+    Root<Node> warm(make<Node>(1));  // the window of Node's class has free slots: the fast path would take one
+    BlockingScope blocked;
+    make<Node>(2);
+  });
+  REQUIRE_DEATH("inside a tricolor::BlockingScope", {
+    tctest::TestHeap h;
+    BlockingScope blocked;
+    make_buffer(100000);  // the large path
+  });
+  REQUIRE_DEATH("inside a tricolor::BlockingScope", {
+    tctest::TestHeap h;
+    BlockingScope outer;
+    {
+      BlockingScope inner;
+    }
+    try_make_buffer(16);  // still inside the outer scope
+  });
+}
+
+TEST_CASE("Heap::collect() from a destructor run by the sweeper names the fix", "[misuse][reentrancy]") {
+  // Whichever thread sweeps (this one finishing the sweep, the background sweeper, the controller),
+  // the destructor's collect() is refused.
+  REQUIRE_DEATH("Heap::collect() called from a destructor run by the sweeper, which the collector runs in the "
+                "middle of a collection: it would wait for the collector's own work and never return. destructors "
+                "must not collect or allocate; do that work in a finalizer",
+                {
+    tctest::TestHeap h;
+    CollectsInDestructor::heap = &h.heap;
+    for (int i = 0; i < 100; ++i) make<CollectsInDestructor>();
+    h.collect_now();
+    h.collect_now();
+  });
+}
+
+TEST_CASE("allocating in a destructor during an attached thread's lazy sweep names the fix", "[misuse][reentrancy]") {
+  REQUIRE_DEATH("an allocation (make<>, make_buffer, tc_alloc) called from a destructor run by the sweeper", {
+    Config c = tctest::test_config();
+    c.background_sweeper = false;
+    c.gc_percent = -1;
+    c.periodic_gc_ms = 0;
+    tctest::TestHeap h(c);
+    for (int i = 0; i < 10; ++i) make<AllocatesInDestructor>();  // unreachable at once
+    cycle_without_sweeping(h.heap);
+    // Node's window is parked while the destructors run, so even its fast path is refused.
+    Root<Node> warm(make<Node>(1));
+    make<AllocatesInDestructor>();  // refills its class: sweeps the span with the dead ones, here
+  });
+}
+
+TEST_CASE("Heap::collect() inside trace() names the fix in both modes", "[misuse][reentrancy]") {
+  for (const bool concurrent : {true, false}) {
+    INFO("concurrent " << concurrent);
+    REQUIRE_DEATH("Heap::collect() called from a trace() function, which the collector runs in the middle of a "
+                  "collection: it would wait for the collector's own work and never return. trace() must only visit",
+                  {
+      Config c = tctest::test_config();
+      c.concurrent = concurrent;
+      tctest::TestHeap h(c);
+      CollectsInTrace::heap = &h.heap;
+      Root<CollectsInTrace> r(make<CollectsInTrace>());
+      h.collect_now();
+    });
+  }
+}
+
+TEST_CASE("Heap::collect() inside a root callback names the fix", "[misuse][reentrancy]") {
+  REQUIRE_DEATH("Heap::collect() called from a root callback, which the collector runs in the middle of a "
+                "collection: it would wait for the collector's own work and never return. a root callback must only",
+                {
+    tctest::TestHeap h;
+    h.heap.add_roots([](Tracer&, void* heap) { static_cast<Heap*>(heap)->collect(); }, &h.heap, "collects");
+    h.collect_now();
+  });
+  REQUIRE_DEATH("an allocation (make<>, make_buffer, tc_alloc) called from a root callback", {
+    tctest::TestHeap h;
+    h.mutator.add_roots([](Tracer&, void*) { make<Node>(1); }, nullptr, "allocates");
+    h.collect_now();
   });
 }

@@ -88,7 +88,9 @@ class TRICOLOR_API Heap {
 
   // A full collection, blocking the caller until marking is done and every span is swept, so that
   // every unreachable object's destructor has run when it returns. Callable from attached threads
-  // (the caller's own roots count) and unattached ones.
+  // (the caller's own roots count) and unattached ones, and inside a BlockingScope; not from what
+  // the collector itself runs (a destructor, a trace() function, a root callback): that stops with
+  // a message, as it could never return.
   void collect();
   Stats stats() const;
   const Config& config() const;
