@@ -105,3 +105,31 @@ TEST_CASE("an attached thread that sweeps destructors lazily goes on allocating 
   REQUIRE(Counted::live.load() == live_before);
   REQUIRE(check_nodes(list.get()) == 20 * 100);
 }
+
+TEST_CASE("a finalizer that throws: the exception reaches run_finalizers' caller, the rest stay pending",
+          "[finalizer]") {
+  tctest::TestHeap h(quiet_config());
+  static int ran = 0;
+  ran = 0;
+  for (int i = 0; i < 3; ++i) {
+    Root<Node> n(make<Node>(std::uint64_t(i)));
+    h.heap.set_finalizer(n.get(), [](void* obj, void*) {
+      REQUIRE(static_cast<Node*>(obj)->intact());
+      ++ran;
+      throw std::runtime_error("finalizer failed");
+    });
+  }
+  h.collect_now();
+  REQUIRE(h.heap.pending_finalizers() == 3);
+  for (int i = 1; i <= 3; ++i) {
+    REQUIRE_THROWS_WITH(h.heap.run_finalizers(), "finalizer failed");
+    REQUIRE(ran == i);  // one finalizer per call: the one that threw counts as run
+    REQUIRE(h.heap.pending_finalizers() == std::size_t(3 - i));
+  }
+  REQUIRE(h.heap.run_finalizers() == 0);
+  // The thread's root stack unwound cleanly, and the objects are collected like any other.
+  Root<Node> after(make<Node>(7));
+  h.collect_now();
+  REQUIRE(after->intact());
+  REQUIRE(h.heap.pending_finalizers() == 0);
+}

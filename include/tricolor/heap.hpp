@@ -107,7 +107,10 @@ class TRICOLOR_API Heap {
   // Runs fn(obj, context) once, on a thread calling run_finalizers(), after obj becomes unreachable.
   // One finalizer per object; null fn removes it. obj must be an object of this heap.
   void set_finalizer(void* obj, void (*fn)(void* obj, void* context), void* context = nullptr);
-  // Runs up to max pending finalizers on the calling (attached) thread; returns how many ran.
+  // Runs up to max pending finalizers on the calling (attached) thread; returns how many ran. An
+  // exception thrown by a finalizer propagates out of run_finalizers() unchanged: that finalizer
+  // counts as run (its object is collected like any other once unreachable), the ones not yet run
+  // stay pending for the next call, and the heap stays consistent. Catch it around this call.
   std::size_t run_finalizers(std::size_t max = SIZE_MAX);
   std::size_t pending_finalizers() const;
 
