@@ -100,6 +100,19 @@ void debug_check_heap_pointer(const void* p, const char* what) {
            what, p);
 }
 
+void check_object_pointer(const void* p, const char* what, const HeapImpl* heap) {
+  if (heap == nullptr) {
+    const ThreadFast* t = tls_thread;
+    if (t == nullptr) return;
+    heap = t->heap;
+  }
+  TC_CHECK(heap->contains(p),
+           "%s given %p, which is not an object of this tricolor heap: pass the pointer make<>() returned, not an "
+           "interior pointer (a field, an array element, or a base class that is not the object's first: see "
+           "member.hpp), nor memory from malloc, the stack or another heap",
+           what, p);
+}
+
 void register_global(Heap& heap, GlobalNode* node) { heap.impl().register_global(node); }
 void unregister_global(GlobalNode* node) {
   if (node->heap != nullptr) node->heap->unregister_global(node);

@@ -236,3 +236,81 @@ TEST_CASE("Heap::collect() inside a root callback names the fix", "[misuse][reen
     h.collect_now();
   });
 }
+
+// ---- Pointers that are not objects of the heap, given to Root, Global and Weak: checked in every
+// build (they used to crash the next collection in a release build).
+
+namespace {
+struct Named {
+  virtual ~Named() = default;
+  virtual const char* name() const = 0;
+};
+struct Iface {
+  virtual ~Iface() = default;
+  virtual int f() const = 0;
+};
+// cppgc's mixin: Iface is not the first dynamic base (Named is, at offset 0), so an Iface* points
+// into the middle of the object.
+struct Impl : Object<Impl>, Named, Iface {
+  const char* name() const override { return "impl"; }
+  int f() const override { return 3; }
+  void trace(Tracer&) const {}
+};
+std::ptrdiff_t iface_offset() {
+  alignas(Impl) static unsigned char storage[sizeof(Impl)];
+  auto* impl = reinterpret_cast<Impl*>(storage);  // only converted, never used as an object
+  return reinterpret_cast<unsigned char*>(static_cast<Iface*>(impl)) - storage;
+}
+struct WeakHolder : Object<WeakHolder> {
+  Weak<Node> w;
+  void trace(Tracer& t) const { t.trace(w, "w"); }
+};
+}  // namespace
+
+TEST_CASE("a Root given an interior pointer or a foreign pointer names the fix", "[misuse][pointers]") {
+  REQUIRE_DEATH("tricolor::Root given", {
+    tctest::TestHeap h;
+    Node* n = make<Node>(1);
+    Root<std::uint64_t> r(&n->value);
+  });
+  REQUIRE(iface_offset() != 0);
+  REQUIRE_DEATH("tricolor::Root given", {
+    tctest::TestHeap h;
+    Iface* iface = make<Impl>();
+    Root<Iface> r(iface);
+  });
+  REQUIRE_DEATH("is not an object of this tricolor heap", {
+    tctest::TestHeap h;
+    Root<Node> r(make<Node>(1));
+    static Node not_in_heap;
+    r = &not_in_heap;
+  });
+  REQUIRE_DEATH("tricolor::Root given", {
+    tctest::TestHeap h;
+    Heap second(tctest::test_config());
+    Global<Node> keep(second, nullptr, "keep");
+    std::thread([&] {
+      Mutator m(second);
+      keep = make<Node>(1);
+    }).join();
+    Root<Node> r(keep.get());  // an object of another heap
+  });
+}
+
+TEST_CASE("a Global or a Weak given a pointer that is not an object names the fix", "[misuse][pointers]") {
+  REQUIRE_DEATH("tricolor::Global given", {
+    tctest::TestHeap h;
+    Global<std::uint64_t> g(h.heap, nullptr, "g");
+    g = &make<Node>(1)->value;
+  });
+  REQUIRE_DEATH("tricolor::Weak given", {
+    tctest::TestHeap h;
+    Root<WeakHolder> holder(make<WeakHolder>());
+    holder->w = reinterpret_cast<Node*>(reinterpret_cast<char*>(make<Node>(1)) + 8);
+  });
+  REQUIRE_DEATH("tricolor::Weak given", {
+    tctest::TestHeap h;
+    static Node not_in_heap;
+    Weak<Node> w(&not_in_heap);
+  });
+}

@@ -7,6 +7,11 @@
 //    Member stores, because marker threads scan globals concurrently.
 //  - Root callbacks (Heap::add_roots, Mutator::add_roots): trace an interpreter's own value stack or
 //    tables; see heap.hpp and mutator.hpp.
+//
+// Every pointer stored in a Root, Global or Weak is checked, in every build (none of these is a hot
+// path): it must be an object of the heap (the one make<>() returned), not an interior pointer (a
+// member, a base class other than the first, an element) or memory of another heap, which would
+// crash the next collection far from the cause.
 #pragma once
 #include "tricolor/internal/api.hpp"
 #include <atomic>
@@ -17,6 +22,12 @@
 namespace tricolor {
 
 class Heap;
+
+namespace internal {
+// Stops with a message naming `what` unless p (not null) is an object of `heap`, or of the calling
+// thread's heap when heap is null (skipped on an unattached thread: there is no heap to ask).
+TRICOLOR_API void check_object_pointer(const void* p, const char* what, const HeapImpl* heap = nullptr);
+}  // namespace internal
 
 // The write barrier for pointer slots outside the heap that a heap-wide root callback traces (an
 // interpreter's global table kept in C++ memory): call it with the slot's old and new values before
@@ -33,6 +44,7 @@ class Root : private internal::RootNode {
  public:
   explicit Root(T* p = nullptr, const char* root_name = nullptr) : RootNode{nullptr, p, root_name} {
     internal::ThreadFast* t = internal::current_thread("create a Root");
+    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Root");
     prev = t->roots;
     t->roots = this;
     barrier(p);
@@ -40,6 +52,7 @@ class Root : private internal::RootNode {
   Root(const Root& other) : Root(other.get(), other.name) {}
   Root& operator=(const Root& other) { return *this = other.get(); }
   Root& operator=(T* p) {
+    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Root");
     barrier(p);
     ptr = p;
     return *this;
@@ -91,6 +104,7 @@ class Global : private internal::GlobalNode {
 
   Global& operator=(T* p) {
     internal::current_thread("store into a Global");
+    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Global", heap);
     internal::write_barrier(ptr.load(std::memory_order_acquire), p);  // acquire: as in Member::store
     ptr.store(p, std::memory_order_release);  // publication, as for Member
     return *this;

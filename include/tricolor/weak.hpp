@@ -33,6 +33,8 @@ struct WeakSlot {
 };
 // While marking, the thread now holds the target strongly: shade it.
 TRICOLOR_API void weak_read_barrier_slow(const void* target);
+// Defined in gc/api.cpp; declared in roots.hpp too (the rule is there).
+TRICOLOR_API void check_object_pointer(const void* p, const char* what, const HeapImpl* heap);
 inline const void* weak_load(const WeakSlot& s) {
   const void* p = s.target.load(std::memory_order_acquire);
   if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
@@ -45,10 +47,16 @@ template <class T>
 class Weak {
  public:
   Weak() = default;
-  Weak(T* p) { slot_.target.store(p, std::memory_order_release); }  // NOLINT
+  // The target must be an object of the calling thread's heap, not an interior pointer: checked in
+  // every build (roots.hpp).
+  Weak(T* p) {  // NOLINT
+    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Weak", nullptr);
+    slot_.target.store(p, std::memory_order_release);
+  }
   Weak(const Weak& o) : Weak(o.get()) {}
   Weak& operator=(const Weak& o) { return *this = o.get(); }
   Weak& operator=(T* p) {
+    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Weak", nullptr);
     // No barrier: a weak slot is not a strong edge, and the old target needs no protection.
     slot_.target.store(p, std::memory_order_release);
     return *this;
