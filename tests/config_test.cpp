@@ -177,3 +177,57 @@ TEST_CASE("a reservation the OS refuses throws ReservationError, and the process
   Root<tctest::Node> n(make<tctest::Node>(3));
   REQUIRE(n->intact());
 }
+
+// ---- Member<T>: the compile-time rule (include/tricolor/member.hpp).
+namespace {
+struct Plain {
+  int a;
+  double b;
+};
+struct Iface {
+  virtual ~Iface() = default;
+  virtual int f() const = 0;
+};
+struct Shape : Object<Shape> {
+  virtual ~Shape() = default;
+  virtual double area() const = 0;
+  void trace(Tracer&) const {}
+};
+struct NotAnObject {
+  std::string name;
+};
+}  // namespace
+
+static_assert(internal::member_target_ok<tctest::Node>());
+static_assert(internal::member_target_ok<const tctest::Node>());
+static_assert(internal::member_target_ok<Shape>(), "a polymorphic tricolor object type is fine");
+static_assert(internal::member_target_ok<char>(), "pointer-free buffers: Member<char>");
+static_assert(internal::member_target_ok<const double>());
+static_assert(internal::member_target_ok<Plain>(), "make_buffer_of<Plain>");
+static_assert(internal::member_target_ok<void>());
+static_assert(!internal::member_target_ok<Iface>(), "a mixin interface that is not an Object");
+static_assert(!internal::member_target_ok<NotAnObject>(), "no buffer can hold it and it is not an Object");
+
+TEST_CASE("Member<T> still holds objects, buffers and polymorphic objects", "[config][member]") {
+  tctest::TestHeap h;
+  struct Holder : Object<Holder> {
+    Member<char> text;
+    Member<Plain> plain;
+    Member<tctest::Node> node;
+    void trace(Tracer& t) const {
+      t.trace(text);
+      t.trace(plain);
+      t.trace(node);
+    }
+  };
+  Root<Holder> holder(make<Holder>());
+  holder->text = static_cast<char*>(make_buffer(6));
+  std::memcpy(holder->text.get(), "hello", 6);
+  holder->plain = make_buffer_of<Plain>(1);
+  holder->plain->a = 4;
+  holder->node = make<tctest::Node>(9);
+  h.collect_now();
+  REQUIRE(std::strcmp(holder->text.get(), "hello") == 0);
+  REQUIRE(holder->plain->a == 4);
+  REQUIRE(holder->node->intact());
+}

@@ -7,15 +7,51 @@
 // also sees the header and fields the allocating thread wrote before storing it, so publishing an
 // object to another thread through the heap needs no further synchronisation.
 //
-// T may be any type: a traced Object, or the element type of a pointer-free buffer.
+// What T may be (checked at compile time, where T is complete: the first store):
+//  - a tricolor object type: one derived from tricolor::Object<U> (T itself, or a base class of the
+//    objects it will point to);
+//  - plain data a pointer-free buffer holds (a trivially copyable T: char, double, a POD struct), as
+//    make_buffer / make_buffer_of return it;
+//  - void (any object, at its start).
+// Refused: any other class, and in particular a polymorphic interface that does not derive from
+// Object (cppgc's "mixin"). The collector needs the address make<>() returned, and converting an
+// object pointer to a base class moves it by the base's offset unless that base is the object's
+// first; so a Member<Base> may hold a Derived* only if Base is Derived's first base class (at
+// offset 0). Make the tricolor object type the first base and hold it by that type:
+//     struct Impl : tricolor::Object<Impl>, Iface { ... };   // Member<Iface>: refused
+//     Member<Impl> m;  // and convert to Iface* when calling through it
+// A base at a non-zero offset that derives from Object cannot be refused here; debug-checks builds
+// catch its pointer at the store (and Root, Global and Weak check it in every build).
 #pragma once
 #include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
+#include <type_traits>
 
 #include "tricolor/internal/fast_path.hpp"
 
 namespace tricolor {
+
+template <class T>
+class Object;
+
+namespace internal {
+template <class U>
+std::true_type derives_from_object(const volatile Object<U>*);
+std::false_type derives_from_object(const volatile void*);
+
+// True for the types Member<T> may point to (the rule above). T must be complete.
+template <class T>
+constexpr bool member_target_ok() {
+  using U = std::remove_cv_t<T>;
+  if constexpr (std::is_void_v<U>) {
+    return true;
+  } else {
+    return std::is_base_of_v<Object<U>, U> || decltype(derives_from_object(static_cast<U*>(nullptr)))::value ||
+           (std::is_trivially_copyable_v<U> && !std::is_polymorphic_v<U>);
+  }
+}
+}  // namespace internal
 
 template <class T>
 class Member {
@@ -52,6 +88,11 @@ class Member {
 
  private:
   void store(T* p) {
+    static_assert(internal::member_target_ok<T>(),
+                  "tricolor::Member<T>: T must be a tricolor object type (derived from tricolor::Object<U>), "
+                  "trivially copyable buffer data, or void. A polymorphic interface that is not an Object "
+                  "(a mixin) is refused: its pointer is interior unless it is the object's first base. Hold "
+                  "the object by its own type (see include/tricolor/member.hpp)");
 #if TC_DCHECK_IS_ON
     internal::debug_check_heap_pointer(p, "Member<T>");
 #endif
