@@ -147,22 +147,25 @@ constexpr std::size_t saturating_mul(std::size_t count, std::size_t size) {
   return n;
 }
 
-template <class T, bool kMayFail, class... Args>
-T* make_impl(std::size_t trailing_bytes, Args&&... args) {
-  check_object_type<T>();
-  ThreadFast* t = current_thread("allocate");
-  const std::uint32_t tid = type_id<T>();
+// The payload (header written) for a T followed by trailing_bytes, or null (kMayFail) when the
+// heap cannot hold it.
+template <class T, bool kMayFail>
+void* allocate_payload(ThreadFast* t, std::uint32_t tid, std::size_t trailing_bytes) {
   if constexpr (sizeof(T) + kHeaderSize <= kMaxSmallSize) {
     if (trailing_bytes <= small_extra_bytes<sizeof(T)>()) {
       const std::size_t sc = span_class(size_to_class(sizeof(T) + trailing_bytes + kHeaderSize), span_kind_of<T>());
       void* slot = allocate_small_dynamic(t, sc, kMayFail);
-      if (slot == nullptr) [[unlikely]]
-        return nullptr;
-      void* obj = finish_allocation(t, slot, tid);
-      return construct_at_slot<T>(t, obj, sizeof(T) + trailing_bytes, std::forward<Args>(args)...);
+      return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
     }
   }
-  void* obj = allocate_large(t, slot_bytes(sizeof(T), trailing_bytes), tid, false, kMayFail);
+  return allocate_large(t, slot_bytes(sizeof(T), trailing_bytes), tid, false, kMayFail);
+}
+
+template <class T, bool kMayFail, class... Args>
+T* make_impl(std::size_t trailing_bytes, Args&&... args) {
+  check_object_type<T>();
+  ThreadFast* t = current_thread("allocate");
+  void* obj = allocate_payload<T, kMayFail>(t, type_id<T>(), trailing_bytes);
   if (obj == nullptr) [[unlikely]]
     return nullptr;
   // The object exists, so its size fits the heap: this sum cannot wrap.
