@@ -128,8 +128,15 @@ void trace_c_object(const void* obj, Tracer& t) {
 
 void destroy_c_object(void* obj) { ctype_of(obj).destroy(obj); }
 
+// Is [offset, offset + width) inside an object of `size` bytes? Written so that nothing wraps: with
+// `offset + width <= size`, an offset of SIZE_MAX - 7 passes and the field lands on the object header.
+constexpr bool field_fits(std::size_t offset, std::size_t width, std::size_t size) {
+  return offset <= size && width <= size - offset;
+}
+static_assert(!field_fits(SIZE_MAX - 7, 8, 16) && !field_fits(16, 8, 16) && field_fits(8, 8, 16));
+
 void check_field(const char* type_name, const char* what, std::size_t offset, std::size_t size) {
-  TC_CHECK(offset % alignof(void*) == 0 && offset + sizeof(void*) <= size,
+  TC_CHECK(offset % alignof(void*) == 0 && field_fits(offset, sizeof(void*), size),
            "tc_type_register(\"%s\"): %s offset %zu is not an aligned void* field inside the type's %zu bytes",
            type_name, what, offset, size);
 }
@@ -399,7 +406,7 @@ tc_type tc_type_register(const tc_type_desc* d) {
              "size (the slots start right after the fixed part)",
              name, d->size);
     TC_CHECK(d->trailing_count_offset % alignof(std::size_t) == 0 &&
-                 d->trailing_count_offset + sizeof(std::size_t) <= d->size,
+                 field_fits(d->trailing_count_offset, sizeof(std::size_t), d->size),
              "tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside the "
              "type's %zu bytes",
              name, d->trailing_count_offset, d->size);

@@ -178,6 +178,39 @@ TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
       tc_type_register_offsets("Bad", 16, offsets, 1, nullptr);
     });
   }
+  // offset + sizeof(void*) wraps for these: a check written that way accepts them, and the field then
+  // lies on the object header (the next collection crashes, or weak clearing rewrites the type id).
+  SECTION("a pointer offset that wraps") {
+    REQUIRE_DEATH("tc_type_register(\"Wrap\"): pointer offset 18446744073709551608 is not an aligned void* field "
+                  "inside the type's 16 bytes",
+                  {
+                    const std::size_t offsets[] = {SIZE_MAX - 7};
+                    tc_type_register_offsets("Wrap", 16, offsets, 1, nullptr);
+                  });
+  }
+  SECTION("a weak offset that wraps") {
+    REQUIRE_DEATH("tc_type_register(\"Wrap\"): weak offset 18446744073709551608 is not an aligned void* field", {
+      const std::size_t weak[] = {SIZE_MAX - 7};
+      tc_type_desc d{};
+      d.name = "Wrap";
+      d.size = 16;
+      d.weak_offsets = weak;
+      d.weak_count = 1;
+      tc_type_register(&d);
+    });
+  }
+  SECTION("a trailing count offset that wraps") {
+    REQUIRE_DEATH("tc_type_register(\"Wrap\"): trailing_count_offset 18446744073709551608 is not an aligned size_t "
+                  "field inside the type's 16 bytes",
+                  {
+                    tc_type_desc d{};
+                    d.name = "Wrap";
+                    d.size = 16;
+                    d.trailing_pointers = 1;
+                    d.trailing_count_offset = SIZE_MAX - 7;
+                    tc_type_register(&d);
+                  });
+  }
   SECTION("unbalanced blocking regions") {
     CHeap h;
     REQUIRE_DEATH("tc_blocking_leave without a matching tc_blocking_enter", { tc_blocking_leave(); });
