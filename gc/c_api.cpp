@@ -15,6 +15,7 @@
 #include "tricolor/tricolor.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
 #include "tricolor/leak_check.hpp"
 #include "tricolor/tricolor.hpp"
@@ -110,6 +112,81 @@ const CType& ctype_checked(tc_type type, const char* what) {
   return *ct;
 }
 
+// ---- Trailing counts
+//
+// A trailing count is a field the program writes, so the trace bounds it by what the object's slot
+// can hold (a count of 10^6 on a 2-slot object would otherwise be traced far past its end). The slot
+// is found through the page table of the object's heap, but a trace function is given no heap:
+// ArenaOwners maps each arena (heaps reserve whole, aligned arenas: gc/page_heap.cpp) to the page
+// heap that last allocated a trailing-pointer object in it.
+// Why the entry read for an object being traced is never a destroyed heap's: tc_alloc writes the
+// entry of a new trailing object's arena before it returns the object, so before any tracer can reach
+// it (a tracer reaches an object only through a store or a handshake that happens after that); an
+// arena belongs to at most one live heap at a time; so the last write to that entry came from the
+// object's own heap, which is alive while its objects are traced. Leaves are never freed (at most
+// kRootSize of them), so readers need no lock.
+class ArenaOwners {
+ public:
+  const internal::PageHeap* find(const void* p) const {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) >> kArenaShift;
+    if (a >= kRootSize * kLeafSize) return nullptr;
+    // acquire: pairs with the releases in note(), so a leaf's entries are seen initialised.
+    const Leaf* leaf = root_[a / kLeafSize].load(std::memory_order_acquire);
+    return leaf != nullptr ? (*leaf)[a % kLeafSize].load(std::memory_order_acquire) : nullptr;
+  }
+  // Called by the allocating thread before the object at p is published; returns false when p lies
+  // above the address range the table covers (not on Linux/x86-64 or AArch64 without a hint to mmap).
+  bool note(const void* p, const internal::PageHeap* owner) {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) >> kArenaShift;
+    if (a >= kRootSize * kLeafSize) return false;
+    std::atomic<Leaf*>& slot = root_[a / kLeafSize];
+    Leaf* leaf = slot.load(std::memory_order_acquire);
+    if (leaf == nullptr) {
+      auto fresh = std::make_unique<Leaf>();  // value-initialised: every entry null
+      if (slot.compare_exchange_strong(leaf, fresh.get(), std::memory_order_acq_rel)) leaf = fresh.release();
+    }
+    std::atomic<const internal::PageHeap*>& e = (*leaf)[a % kLeafSize];
+    // release: pairs with the acquire in find(). Usually already ours: one load, no store.
+    if (e.load(std::memory_order_relaxed) != owner) e.store(owner, std::memory_order_release);
+    return true;
+  }
+
+ private:
+  static constexpr unsigned kArenaShift = 26;
+  static_assert(std::size_t{1} << kArenaShift == internal::PageHeap::kArenaBytes);
+  static constexpr std::size_t kLeafSize = 1u << 11;
+  static constexpr std::size_t kRootSize = std::size_t{1} << (48 - kArenaShift - 11);  // 48-bit addresses
+  using Leaf = std::array<std::atomic<const internal::PageHeap*>, kLeafSize>;
+  std::atomic<Leaf*> root_[kRootSize] = {};
+};
+
+ArenaOwners g_arena_owners;
+
+// The payload bytes of the slot holding obj (at least what tc_alloc was asked for).
+std::size_t slot_payload_bytes(const internal::Span& s) {
+  return (s.span_class == internal::kLargeSpanClass ? s.bytes() : s.elem_size) - internal::kHeaderSize;
+}
+
+// How many trailing pointers obj's slot holds after the type's fixed part.
+std::size_t trailing_capacity(const CType& ct, const void* obj) {
+  const internal::PageHeap* pages = g_arena_owners.find(obj);
+  const internal::Span* s = pages != nullptr ? pages->span_of(obj) : nullptr;
+  // Cannot fail for an object tc_alloc returned (it noted the arena, or gave up and zeroed nothing
+  // it would have to bound: see allocate()).
+  TC_CHECK(s != nullptr, "tricolor: C object %p of type \"%s\" with trailing pointers is not in a heap that "
+           "allocated it through tc_alloc", obj, internal::type_info(ct.id).name);
+  return (slot_payload_bytes(*s) - ct.size) / sizeof(void*);
+}
+
+[[noreturn, gnu::cold]] void fail_trailing_count(const CType& ct, const void* obj, std::size_t n,
+                                                 std::size_t capacity) {
+  internal::fatal(__FILE__, __LINE__,
+                  "tricolor: an object of C type \"%s\" says it has %zu trailing pointers (the size_t at offset "
+                  "%zu) but its allocation holds %zu (object %p): set the count to at most (the size given to "
+                  "tc_alloc - %zu) / sizeof(void*), before the next safepoint, and never raise it",
+                  internal::type_info(ct.id).name, n, ct.trailing_count_offset, capacity, obj, ct.size);
+}
+
 void trace_c_object(const void* obj, Tracer& t) {
   const CType& ct = ctype_of(obj);
   const char* base = static_cast<const char*>(obj);
@@ -120,6 +197,13 @@ void trace_c_object(const void* obj, Tracer& t) {
     // relaxed: the count is written before the object is published (or before the next safepoint).
     std::size_t n = 0;
     __atomic_load(reinterpret_cast<const std::size_t*>(base + ct.trailing_count_offset), &n, __ATOMIC_RELAXED);
+    // Beyond the slot lie other objects' headers and fields, or unmapped pages. A debug-checks build
+    // stops; a release build traces what the slot holds (allocate() zeroed all of it).
+    const std::size_t capacity = trailing_capacity(ct, obj);
+    if (n > capacity) [[unlikely]] {
+      if (TC_DCHECK_IS_ON) fail_trailing_count(ct, obj, n, capacity);
+      n = capacity;
+    }
     for (std::size_t i = 0; i < n; ++i)
       if (const void* p = load_slot(base + ct.size + i * sizeof(void*))) t.visit(p, "trailing", i);
   }
@@ -162,6 +246,16 @@ void* allocate(const CType& ct, std::size_t bytes) {
     if (obj == nullptr) return nullptr;
   }
   // No safepoint since the allocation: no marker or verifier can have read the object yet.
+  if (ct.trailing) {
+    // The trace bounds the count by the slot, not by `bytes` (which nothing records): zero the
+    // slot's slack too, so that a count past `bytes` but inside the slot reads NULLs, not a former
+    // object's pointers.
+    const internal::PageHeap& pages = t->heap->pages;
+    TC_CHECK(g_arena_owners.note(obj, &pages),
+             "tc_alloc(\"%s\"): the heap lies above the addresses the trailing-count bound covers (48 bits)",
+             internal::type_info(ct.id).name);
+    bytes = slot_payload_bytes(*pages.span_of(obj));
+  }
   std::memset(obj, 0, bytes);
   return obj;
 }

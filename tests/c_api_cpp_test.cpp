@@ -6,6 +6,7 @@
 #include "death.hpp"
 #include "test_heap.hpp"
 
+#include <atomic>
 #include <cstring>
 
 using namespace tricolor;
@@ -103,6 +104,89 @@ TEST_CASE("events reach a C callback", "[c_api]") {
   CHECK(seen.mark_termination == 1);
   tc_heap_destroy(heap);
 }
+
+namespace {
+
+// A count, then count void* slots (a flexible array member in C).
+struct CVec {
+  std::size_t count;
+  void** items() { return reinterpret_cast<void**>(this + 1); }
+};
+
+tc_type cvec_type() {
+  static const tc_type t = [] {
+    tc_type_desc d{};
+    d.name = "CVec";
+    d.size = sizeof(CVec);
+    d.trailing_pointers = 1;
+    d.trailing_count_offset = offsetof(CVec, count);
+    return tc_type_register(&d);
+  }();
+  return t;
+}
+
+}  // namespace
+
+// A count of 10^6 on a 2-slot object: its trace would read 8 MB past the slot (neighbours' headers,
+// other objects' fields, unmapped pages). Debug-checks builds name the type; others trace the slot.
+namespace {
+CVec* new_cvec2() {
+  auto* v = static_cast<CVec*>(tc_alloc(cvec_type(), sizeof(CVec) + 2 * sizeof(void*)));
+  v->count = 2;
+  return v;
+}
+}  // namespace
+
+#if TC_DCHECK_IS_ON
+TEST_CASE("a trailing count past the allocation names the type (debug checks)", "[c_api][misuse]") {
+  // The heap is made inside the block: a death test may fork, and a fork has no collector threads.
+  REQUIRE_DEATH("tricolor: an object of C type \"CVec\" says it has 1000000 trailing pointers (the size_t at "
+                "offset 0) but its allocation holds 2",
+                {
+                  CHeap h;
+                  tc_root r;
+                  tc_root_push(&r, new_cvec2(), "v");
+                  static_cast<CVec*>(tc_root_get(&r))->count = 1000000;
+                  tc_collect(h.heap);
+                });
+}
+#else
+namespace {
+std::atomic<int> g_victims_destroyed{0};
+tc_type victim_type() {
+  static const tc_type t = tc_type_register_traced("Victim", 16, nullptr, [](void*) {
+    g_victims_destroyed.fetch_add(1, std::memory_order_relaxed);  // the sweeper's thread
+  });
+  return t;
+}
+}  // namespace
+
+TEST_CASE("a trailing count past the allocation is bounded by it", "[c_api]") {
+  CHeap h;
+  TC_FRAME(f, 2);
+  CVec* v = new_cvec2();
+  tc_root_set(&f[0], v);
+  tc_store(&v->items()[0], tc_new(cnode_type()));
+  tc_store(&v->items()[1], tc_new(cnode_type()));
+  // Neighbours in the same size class whose fields hold a victim that nothing else reaches.
+  void* victim = tc_new(victim_type());
+  for (int i = 0; i < 64; ++i) {
+    CVec* w = new_cvec2();
+    tc_store(&w->items()[0], victim);
+    tc_store(&w->items()[1], victim);
+    if (i == 0) tc_root_set(&f[1], w);  // one of them stays (and keeps the victim)
+  }
+  tc_collect(h.heap);
+  const int destroyed_before = g_victims_destroyed.load(std::memory_order_relaxed);
+  tc_root_set(&f[1], nullptr);
+  v->count = 1000000;
+  tc_collect(h.heap);  // returns once the victim's destroy callback has run
+  CHECK(g_victims_destroyed.load(std::memory_order_relaxed) == destroyed_before + 1);
+  CHECK(tc_heap_contains(h.heap, tc_load(&v->items()[0])));
+  CHECK(tc_heap_contains(h.heap, tc_load(&v->items()[1])));
+  TC_FRAME_POP(f);
+}
+#endif
 
 TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
   SECTION("allocating from an unattached thread") {

@@ -165,7 +165,9 @@ typedef struct tc_type_desc {
   const size_t* weak_offsets;     /* void* fields that do not keep their target alive (tc_weak_load) */
   size_t weak_count;
   /* Nonzero: a variable-size object whose void* slots start at `size` and number as many as the
-   * size_t field at trailing_count_offset says (set it right after tc_alloc, then never change it). */
+   * size_t field at trailing_count_offset says (set it right after tc_alloc, then never change it).
+   * The count is bounded by the allocation: one larger than the slots tc_alloc's size holds stops a
+   * debug-checks build with a message naming the type; a release build traces only those slots. */
   int trailing_pointers;
   size_t trailing_count_offset;
   tc_destroy_fn destroy;          /* optional */
