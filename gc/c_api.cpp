@@ -74,7 +74,21 @@ internal::ThreadFast* c_thread(const char* what) {
   return t;
 }
 
-Tracer& as_tracer(tc_tracer* t) { return *reinterpret_cast<Tracer*>(t); }
+// NULL where a handle or an out-pointer is required: the caller learns which function and which
+// argument, instead of a segfault somewhere inside the library (or inside this file's own messages).
+[[noreturn, gnu::cold]] void fail_null(const char* fn, const char* arg, const char* fix) {
+  internal::fatal(__FILE__, __LINE__, "%s: the %s argument is NULL: %s", fn, arg, fix);
+}
+template <class T>
+T* need(T* p, const char* fn, const char* arg, const char* fix) {
+  if (p == nullptr) [[unlikely]]
+    fail_null(fn, arg, fix);
+  return p;
+}
+constexpr const char* kNeedHeap = "pass the tc_heap* that tc_heap_create returned";
+constexpr const char* kNeedTracer = "pass the tc_tracer* the trace or root callback was given";
+
+Tracer& as_tracer(tc_tracer* t, const char* fn) { return *reinterpret_cast<Tracer*>(need(t, fn, "tracer", kNeedTracer)); }
 tc_tracer* as_c(Tracer& t) { return reinterpret_cast<tc_tracer*>(&t); }
 
 const void* load_slot(const void* slot) {
@@ -343,7 +357,23 @@ struct tc_global {
   tc_heap* heap;
 };
 
+namespace {
+
+// The live heaps made by tc_heap_create, so that tc_type_name_of can tell an object from a stack,
+// static or foreign address on a thread that is not attached (not a hot path).
+std::mutex g_heaps_mu;
+std::vector<tc_heap*> g_heaps;
+
+bool is_heap_object(const void* p) {
+  if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && t->heap->contains(p)) return true;
+  std::lock_guard lock(g_heaps_mu);
+  return std::any_of(g_heaps.begin(), g_heaps.end(), [&](tc_heap* h) { return h->heap.contains(p); });
+}
+
+}  // namespace
+
 void tc_config_init(tc_config* c) {
+  need(c, "tc_config_init", "config", "pass the tc_config to fill");
   const tricolor::Config d;
   *c = tc_config{};
   c->initial_heap = d.initial_heap;
@@ -387,7 +417,10 @@ tc_heap* tc_heap_create(const tc_config* config) {
       fn(&ce, ctx);
     };
   }
-  return new tc_heap(cc);
+  auto* heap = new tc_heap(cc);
+  std::lock_guard lock(g_heaps_mu);
+  g_heaps.push_back(heap);
+  return heap;
 }
 
 void tc_heap_destroy(tc_heap* heap) {
@@ -398,16 +431,22 @@ void tc_heap_destroy(tc_heap* heap) {
   const std::size_t globals = heap->globals.load(std::memory_order_relaxed);
   TC_CHECK(globals == 0, "tc_heap_destroy: %zu tc_global(s) of this heap are still alive: tc_global_free them first",
            globals);
+  {
+    std::lock_guard lock(g_heaps_mu);
+    g_heaps.erase(std::find(g_heaps.begin(), g_heaps.end(), heap));
+  }
   delete heap;
 }
 
-void tc_collect(tc_heap* heap) { heap->heap.collect(); }
+void tc_collect(tc_heap* heap) { need(heap, "tc_collect", "heap", kNeedHeap)->heap.collect(); }
 
 static tc_pause_summary to_c(const tricolor::PauseSummary& p) {
   return tc_pause_summary{p.count, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms, p.total_ms};
 }
 
 void tc_heap_stats(tc_heap* heap, tc_stats* out) {
+  need(heap, "tc_heap_stats", "heap", kNeedHeap);
+  need(out, "tc_heap_stats", "out", "pass the tc_stats to fill");
   const tricolor::Stats s = heap->heap.stats();
   *out = tc_stats{};
   out->heap_bytes = s.heap_bytes;
@@ -426,11 +465,14 @@ void tc_heap_stats(tc_heap* heap, tc_stats* out) {
   out->thread_pauses = to_c(s.thread_pauses);
 }
 
-int tc_heap_contains(tc_heap* heap, const void* p) { return heap->heap.contains(p) ? 1 : 0; }
+int tc_heap_contains(tc_heap* heap, const void* p) {
+  return need(heap, "tc_heap_contains", "heap", kNeedHeap)->heap.contains(p) ? 1 : 0;
+}
 
 // ---- Threads
 
 void tc_thread_attach(tc_heap* heap, const char* name) {
+  need(heap, "tc_thread_attach", "heap", kNeedHeap);
   TC_CHECK(internal::tls_thread == nullptr,
            "tc_thread_attach: this thread is already attached to a heap (one heap per thread; call "
            "tc_thread_detach() first)");
@@ -475,7 +517,7 @@ void tc_safepoint() {
 // ---- Types
 
 tc_type tc_type_register(const tc_type_desc* d) {
-  TC_CHECK(d != nullptr, "tc_type_register: the descriptor is NULL");
+  need(d, "tc_type_register", "desc", "pass a zero-initialised tc_type_desc with the type's fields set");
   const char* name = d->name != nullptr ? d->name : "<unnamed C type>";
   auto ct = std::make_unique<CType>();
   ct->size = d->size;
@@ -540,7 +582,15 @@ tc_type tc_type_register_offsets(const char* name, std::size_t size, const std::
   return tc_type_register(&d);
 }
 
-const char* tc_type_name_of(const void* obj) { return tricolor::type_name_of(obj); }
+const char* tc_type_name_of(const void* obj) {
+  need(obj, "tc_type_name_of", "obj", "pass an object of a tricolor heap");
+  TC_CHECK(is_heap_object(obj),
+           "tc_type_name_of(%p): not an object of a tricolor heap (a stack, static or malloc'ed address, a pointer "
+           "into an object rather than to its start, or an object of a heap created in C++ while this thread is "
+           "not attached to it)",
+           obj);
+  return tricolor::type_name_of(obj);
+}
 
 // ---- Allocation
 
@@ -559,33 +609,48 @@ void* tc_alloc_buffer(std::size_t bytes) {
 
 // ---- Tracing
 
+// The NULL checks here are one predictable branch per call, on the marking path only.
 void tc_trace(tc_tracer* t, const void* obj) {
-  if (obj != nullptr) as_tracer(t).visit(obj, nullptr, Tracer::kNoIndex);
+  Tracer& tr = as_tracer(t, "tc_trace");
+  if (obj != nullptr) tr.visit(obj, nullptr, Tracer::kNoIndex);
 }
 
 void tc_trace_named(tc_tracer* t, const void* obj, const char* field) {
-  if (obj != nullptr) as_tracer(t).visit(obj, field, Tracer::kNoIndex);
+  Tracer& tr = as_tracer(t, "tc_trace_named");
+  if (obj != nullptr) tr.visit(obj, field, Tracer::kNoIndex);
 }
 
 void tc_trace_slot(tc_tracer* t, void* const* slot) {
-  if (const void* p = load_slot(slot)) as_tracer(t).visit(p, nullptr, Tracer::kNoIndex);
+  Tracer& tr = as_tracer(t, "tc_trace_slot");
+  need(slot, "tc_trace_slot", "slot", "pass the address of the field (&obj->field)");
+  if (const void* p = load_slot(slot)) tr.visit(p, nullptr, Tracer::kNoIndex);
 }
 
 void tc_trace_range(tc_tracer* t, void* const* slots, std::size_t n) {
+  Tracer& tr = as_tracer(t, "tc_trace_range");
+  if (n == 0) return;
+  need(slots, "tc_trace_range", "slots", "pass the address of the first of n fields");
   for (std::size_t i = 0; i < n; ++i)
-    if (const void* p = load_slot(slots + i)) as_tracer(t).visit(p, nullptr, i);
+    if (const void* p = load_slot(slots + i)) tr.visit(p, nullptr, i);
 }
 
-void tc_trace_weak(tc_tracer* t, void* const* slot) { as_tracer(t).visit_weak(weak_slot(slot), nullptr); }
+void tc_trace_weak(tc_tracer* t, void* const* slot) {
+  Tracer& tr = as_tracer(t, "tc_trace_weak");
+  tr.visit_weak(weak_slot(need(slot, "tc_trace_weak", "slot", "pass the address of the weak field")), nullptr);
+}
 
 void tc_trace_ephemeron(tc_tracer* t, void* const* key_slot, void* const* value_slot) {
+  Tracer& tr = as_tracer(t, "tc_trace_ephemeron");
+  need(key_slot, "tc_trace_ephemeron", "key_slot", "pass the address of the (weak) key field");
+  need(value_slot, "tc_trace_ephemeron", "value_slot", "pass the address of the value field");
   auto* value = reinterpret_cast<std::atomic<const void*>*>(const_cast<void**>(value_slot));
-  as_tracer(t).visit_ephemeron(weak_slot(key_slot), value, nullptr);
+  tr.visit_ephemeron(weak_slot(key_slot), value, nullptr);
 }
 
 // ---- Roots
 
 void tc_root_push(tc_root* r, void* obj, const char* name) {
+  need(r, "tc_root_push", "root", "pass a tc_root the caller owns (normally a local variable)");
   internal::ThreadFast* t = c_thread("tc_root_push");
   internal::RootNode* n = as_node(r);
   n->prev = t->roots;
@@ -597,6 +662,7 @@ void tc_root_push(tc_root* r, void* obj, const char* name) {
 }
 
 void tc_root_pop(tc_root* r) {
+  need(r, "tc_root_pop", "root", "pass the tc_root that tc_root_push linked");
   internal::ThreadFast* t = internal::tls_thread;
   if (t == nullptr || t->roots != as_node(r)) [[unlikely]]
     fail_pop("tc_root_pop", r);
@@ -604,6 +670,7 @@ void tc_root_pop(tc_root* r) {
 }
 
 void tc_frame_push(tc_root* roots, std::size_t n, const char* name) {
+  if (n != 0) need(roots, "tc_frame_push", "roots", "pass an array of n tc_roots (TC_FRAME declares one)");
   internal::ThreadFast* t = c_thread("TC_FRAME");
   for (std::size_t i = 0; i < n; ++i) {
     internal::RootNode* node = as_node(&roots[i]);
@@ -616,6 +683,7 @@ void tc_frame_push(tc_root* roots, std::size_t n, const char* name) {
 
 void tc_frame_pop(tc_root* roots, std::size_t n) {
   if (n == 0) return;
+  need(roots, "tc_frame_pop", "roots", "pass the array tc_frame_push linked");
   internal::ThreadFast* t = internal::tls_thread;
   if (t == nullptr || t->roots != as_node(&roots[n - 1])) [[unlikely]]
     fail_pop("TC_FRAME_POP", &roots[n - 1]);
@@ -639,6 +707,7 @@ void tc_scope_leave(tc_scope scope) {
 }
 
 tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name) {
+  need(heap, "tc_global_new", "heap", kNeedHeap);
   auto* g = new tc_global;
   g->node.name = name;
   g->heap = heap;
@@ -649,13 +718,17 @@ tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name) {
 }
 
 void tc_global_set(tc_global* g, void* obj) {
+  need(g, "tc_global_set", "global", "pass the tc_global* that tc_global_new returned");
   // As Global<T>: the markers scan globals concurrently, so stores are barriered like field stores.
   c_thread("tc_global_set");
   internal::write_barrier(g->node.ptr.load(std::memory_order_acquire), obj);  // acquire: as tc_store
   g->node.ptr.store(obj, std::memory_order_release);  // pairs with the acquire in tc_global_get
 }
 
-void* tc_global_get(const tc_global* g) { return const_cast<void*>(g->node.ptr.load(std::memory_order_acquire)); }
+void* tc_global_get(const tc_global* g) {
+  need(g, "tc_global_get", "global", "pass the tc_global* that tc_global_new returned");
+  return const_cast<void*>(g->node.ptr.load(std::memory_order_acquire));
+}
 
 void tc_global_free(tc_global* g) {
   if (g == nullptr) return;
@@ -669,7 +742,8 @@ void tc_global_free(tc_global* g) {
 // thread's roots are unscanned) covers a pointer moved into the slot from a root not yet scanned.
 // Removing a slot needs no barrier of its own for the same reason.
 void tc_add_global_slot(tc_heap* heap, void** slot, const char* name) {
-  TC_CHECK(slot != nullptr, "tc_add_global_slot: the slot is NULL");
+  need(heap, "tc_add_global_slot", "heap", kNeedHeap);
+  need(slot, "tc_add_global_slot", "slot", "pass the address of a void* variable (&my_global)");
   std::lock_guard lock(heap->mu);
   for (const tc_heap::Slot& s : heap->slots)
     TC_CHECK(s.slot != slot, "tc_add_global_slot: slot %p (\"%s\") is already registered", static_cast<void*>(slot),
@@ -678,6 +752,8 @@ void tc_add_global_slot(tc_heap* heap, void** slot, const char* name) {
 }
 
 void tc_remove_global_slot(tc_heap* heap, void** slot) {
+  need(heap, "tc_remove_global_slot", "heap", kNeedHeap);
+  need(slot, "tc_remove_global_slot", "slot", "pass the address given to tc_add_global_slot");
   std::lock_guard lock(heap->mu);
   auto it = std::find_if(heap->slots.begin(), heap->slots.end(), [&](const tc_heap::Slot& s) { return s.slot == slot; });
   TC_CHECK(it != heap->slots.end(), "tc_remove_global_slot: slot %p was not registered with tc_add_global_slot",
@@ -686,7 +762,8 @@ void tc_remove_global_slot(tc_heap* heap, void** slot) {
 }
 
 std::uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, const char* name) {
-  TC_CHECK(fn != nullptr, "tc_heap_add_roots: the callback is NULL");
+  need(heap, "tc_heap_add_roots", "heap", kNeedHeap);
+  if (fn == nullptr) fail_null("tc_heap_add_roots", "fn", "pass the function that traces the roots");
   auto cb = std::make_unique<RootsCallback>(RootsCallback{fn, context});
   const std::uint64_t id = heap->heap.add_roots(&call_roots, cb.get(), name);
   std::lock_guard lock(heap->mu);
@@ -695,6 +772,7 @@ std::uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, co
 }
 
 void tc_heap_remove_roots(tc_heap* heap, std::uint64_t id) {
+  need(heap, "tc_heap_remove_roots", "heap", kNeedHeap);
   TC_CHECK(id != heap->slots_roots, "tc_heap_remove_roots: %llu is not an id from tc_heap_add_roots",
            static_cast<unsigned long long>(id));
   heap->heap.remove_roots(id);  // after this the collector no longer calls it
@@ -703,7 +781,7 @@ void tc_heap_remove_roots(tc_heap* heap, std::uint64_t id) {
 }
 
 std::uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name) {
-  TC_CHECK(fn != nullptr, "tc_thread_add_roots: the callback is NULL");
+  if (fn == nullptr) fail_null("tc_thread_add_roots", "fn", "pass the function that traces the roots");
   tricolor::Mutator* m = tricolor::Mutator::current();
   TC_CHECK(m != nullptr && internal::tls_thread != nullptr,
            "tc_thread_add_roots from a thread that is not attached: call tc_thread_attach first");
@@ -724,11 +802,17 @@ void tc_thread_remove_roots(std::uint64_t id) {
 // ---- Finalizers
 
 void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context) {
+  need(heap, "tc_set_finalizer", "heap", kNeedHeap);
+  need(obj, "tc_set_finalizer", "obj", "pass an object of the heap");
   heap->heap.set_finalizer(obj, fn, context);
 }
 
-std::size_t tc_run_finalizers(tc_heap* heap, std::size_t max) { return heap->heap.run_finalizers(max); }
-std::size_t tc_pending_finalizers(tc_heap* heap) { return heap->heap.pending_finalizers(); }
+std::size_t tc_run_finalizers(tc_heap* heap, std::size_t max) {
+  return need(heap, "tc_run_finalizers", "heap", kNeedHeap)->heap.run_finalizers(max);
+}
+std::size_t tc_pending_finalizers(tc_heap* heap) {
+  return need(heap, "tc_pending_finalizers", "heap", kNeedHeap)->heap.pending_finalizers();
+}
 
 // ---- Leak checks
 
@@ -737,15 +821,27 @@ struct tc_leak_check {
   tricolor::LeakCheck scope;
 };
 
+constexpr const char* kNeedScope = "pass the tc_leak_check* that tc_leak_check_begin returned";
+
 tc_leak_check* tc_leak_check_begin(tc_heap* heap) {
+  need(heap, "tc_leak_check_begin", "heap", kNeedHeap);
   c_thread("tc_leak_check_begin");
   return new tc_leak_check(heap->heap);
 }
 
-void tc_leak_check_ignore_type(tc_leak_check* s, const char* glob) { s->scope.ignore_type(glob); }
-void tc_leak_check_ignore_root(tc_leak_check* s, const char* glob) { s->scope.ignore_root(glob); }
+void tc_leak_check_ignore_type(tc_leak_check* s, const char* glob) {
+  need(s, "tc_leak_check_ignore_type", "scope", kNeedScope);
+  need(glob, "tc_leak_check_ignore_type", "glob", "pass a type-name pattern (\"*\" matches any run)");
+  s->scope.ignore_type(glob);
+}
+void tc_leak_check_ignore_root(tc_leak_check* s, const char* glob) {
+  need(s, "tc_leak_check_ignore_root", "scope", kNeedScope);
+  need(glob, "tc_leak_check_ignore_root", "glob", "pass a root-name pattern (\"*\" matches any run)");
+  s->scope.ignore_root(glob);
+}
 
 std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
+  need(s, "tc_leak_check_run", "scope", kNeedScope);
   const tricolor::LeakReport r = s->scope.check();
   if (report != nullptr) {
     const std::string text = r.to_string();
@@ -756,6 +852,8 @@ std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
   return r.objects;
 }
 
-void tc_leak_check_end(tc_leak_check* s) { delete s; }
+void tc_leak_check_end(tc_leak_check* s) { delete s; }  // NULL: a no-op, as free(NULL)
 
-void tc_release(const void* obj) { tricolor::release(obj); }
+void tc_release(const void* obj) {
+  if (obj != nullptr) tricolor::release(obj);  // NULL: a no-op, as free(NULL)
+}

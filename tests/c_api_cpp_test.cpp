@@ -300,3 +300,147 @@ TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
     REQUIRE_DEATH("tc_blocking_leave without a matching tc_blocking_enter", { tc_blocking_leave(); });
   }
 }
+
+// Each entry point given NULL where a handle or an out-pointer is required stops with the function and
+// the argument named (tc_root_pop(NULL) used to crash inside its own error message).
+#define NULL_DEATH(function_and_argument, ...) \
+  SECTION(function_and_argument) { REQUIRE_DEATH(function_and_argument, __VA_ARGS__); }
+
+TEST_CASE("NULL handles name the function and the argument", "[c_api][misuse]") {
+  NULL_DEATH("tc_config_init: the config argument is NULL", { tc_config_init(nullptr); });
+  NULL_DEATH("tc_collect: the heap argument is NULL", { tc_collect(nullptr); });
+  NULL_DEATH("tc_heap_stats: the heap argument is NULL", {
+    tc_stats s;
+    tc_heap_stats(nullptr, &s);
+  });
+  NULL_DEATH("tc_heap_stats: the out argument is NULL", {
+    tc_heap* heap = new_heap();
+    tc_heap_stats(heap, nullptr);
+  });
+  NULL_DEATH("tc_heap_contains: the heap argument is NULL", { tc_heap_contains(nullptr, nullptr); });
+  NULL_DEATH("tc_thread_attach: the heap argument is NULL", { tc_thread_attach(nullptr, "t"); });
+  NULL_DEATH("tc_type_register: the desc argument is NULL", { tc_type_register(nullptr); });
+  NULL_DEATH("tc_type_name_of: the obj argument is NULL", { tc_type_name_of(nullptr); });
+  NULL_DEATH("tc_root_push: the root argument is NULL", {
+    CHeap h;
+    tc_root_push(nullptr, nullptr, "r");
+  });
+  NULL_DEATH("tc_root_pop: the root argument is NULL", {
+    CHeap h;
+    tc_root_pop(nullptr);
+  });
+  NULL_DEATH("tc_frame_push: the roots argument is NULL", {
+    CHeap h;
+    tc_frame_push(nullptr, 2, "f");
+  });
+  NULL_DEATH("tc_frame_pop: the roots argument is NULL", {
+    CHeap h;
+    tc_frame_pop(nullptr, 2);
+  });
+  NULL_DEATH("tc_global_new: the heap argument is NULL", { tc_global_new(nullptr, nullptr, "g"); });
+  NULL_DEATH("tc_global_set: the global argument is NULL", {
+    CHeap h;
+    tc_global_set(nullptr, nullptr);
+  });
+  NULL_DEATH("tc_global_get: the global argument is NULL", { tc_global_get(nullptr); });
+  NULL_DEATH("tc_add_global_slot: the heap argument is NULL", {
+    static void* slot = nullptr;
+    tc_add_global_slot(nullptr, &slot, "slot");
+  });
+  NULL_DEATH("tc_add_global_slot: the slot argument is NULL", {
+    tc_heap* heap = new_heap();
+    tc_add_global_slot(heap, nullptr, "slot");
+  });
+  NULL_DEATH("tc_remove_global_slot: the slot argument is NULL", {
+    tc_heap* heap = new_heap();
+    tc_remove_global_slot(heap, nullptr);
+  });
+  NULL_DEATH("tc_heap_add_roots: the heap argument is NULL",
+             { tc_heap_add_roots(nullptr, [](tc_tracer*, void*) {}, nullptr, "r"); });
+  NULL_DEATH("tc_heap_add_roots: the fn argument is NULL", {
+    tc_heap* heap = new_heap();
+    tc_heap_add_roots(heap, nullptr, nullptr, "r");
+  });
+  NULL_DEATH("tc_heap_remove_roots: the heap argument is NULL", { tc_heap_remove_roots(nullptr, 1); });
+  NULL_DEATH("tc_thread_add_roots: the fn argument is NULL", {
+    CHeap h;
+    tc_thread_add_roots(nullptr, nullptr, "r");
+  });
+  NULL_DEATH("tc_set_finalizer: the heap argument is NULL", {
+    CHeap h;
+    tc_set_finalizer(nullptr, tc_new(cnode_type()), [](void*, void*) {}, nullptr);
+  });
+  NULL_DEATH("tc_set_finalizer: the obj argument is NULL", {
+    CHeap h;
+    tc_set_finalizer(h.heap, nullptr, [](void*, void*) {}, nullptr);
+  });
+  NULL_DEATH("tc_run_finalizers: the heap argument is NULL", { tc_run_finalizers(nullptr, 1); });
+  NULL_DEATH("tc_pending_finalizers: the heap argument is NULL", { tc_pending_finalizers(nullptr); });
+  NULL_DEATH("tc_leak_check_begin: the heap argument is NULL", {
+    CHeap h;
+    tc_leak_check_begin(nullptr);
+  });
+  NULL_DEATH("tc_leak_check_ignore_type: the scope argument is NULL", { tc_leak_check_ignore_type(nullptr, "*"); });
+  NULL_DEATH("tc_leak_check_ignore_root: the glob argument is NULL", {
+    CHeap h;
+    tc_leak_check_ignore_root(tc_leak_check_begin(h.heap), nullptr);
+  });
+  NULL_DEATH("tc_leak_check_run: the scope argument is NULL", { tc_leak_check_run(nullptr, nullptr); });
+  NULL_DEATH("tc_trace: the tracer argument is NULL", { tc_trace(nullptr, nullptr); });
+  // Inside a real callback: the tracer is fine, the slot is not.
+  NULL_DEATH("tc_trace_slot: the slot argument is NULL", {
+    CHeap h;
+    tc_heap_add_roots(h.heap, [](tc_tracer* t, void*) { tc_trace_slot(t, nullptr); }, nullptr, "bad");
+    tc_collect(h.heap);
+  });
+  NULL_DEATH("tc_trace_range: the slots argument is NULL", {
+    CHeap h;
+    tc_heap_add_roots(h.heap, [](tc_tracer* t, void*) { tc_trace_range(t, nullptr, 3); }, nullptr, "bad");
+    tc_collect(h.heap);
+  });
+  NULL_DEATH("tc_trace_weak: the slot argument is NULL", {
+    CHeap h;
+    tc_heap_add_roots(h.heap, [](tc_tracer* t, void*) { tc_trace_weak(t, nullptr); }, nullptr, "bad");
+    tc_collect(h.heap);
+  });
+  NULL_DEATH("tc_trace_ephemeron: the value_slot argument is NULL", {
+    CHeap h;
+    static void* key = nullptr;
+    tc_heap_add_roots(h.heap, [](tc_tracer* t, void*) { tc_trace_ephemeron(t, &key, nullptr); }, nullptr, "bad");
+    tc_collect(h.heap);
+  });
+}
+
+TEST_CASE("tc_type_name_of names what is not a heap object", "[c_api][misuse]") {
+  SECTION("a stack address") {
+    CHeap h;
+    REQUIRE_DEATH("not an object of a tricolor heap (a stack, static or malloc'ed address", {
+      long local = 0;
+      tc_type_name_of(&local);
+    });
+  }
+  SECTION("a static address, from a thread that is not attached") {
+    tc_heap* heap = new_heap();
+    REQUIRE_DEATH("not an object of a tricolor heap", {
+      static long s = 0;
+      tc_type_name_of(&s);
+    });
+    tc_heap_destroy(heap);
+  }
+  SECTION("an interior pointer") {
+    CHeap h;
+    REQUIRE_DEATH("not an object of a tricolor heap", {
+      char* obj = static_cast<char*>(tc_new(cnode_type()));
+      tc_type_name_of(obj + 8);
+    });
+  }
+  SECTION("an object of a tc_heap, from a thread that is not attached") {
+    tc_heap* heap = new_heap();
+    tc_thread_attach(heap, "allocator");
+    tc_global* g = tc_global_new(heap, tc_new(cnode_type()), "kept");
+    tc_thread_detach();
+    CHECK(std::strcmp(tc_type_name_of(tc_global_get(g)), "CNode") == 0);
+    tc_global_free(g);
+    tc_heap_destroy(heap);
+  }
+}

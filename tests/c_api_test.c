@@ -542,6 +542,31 @@ static void test_heap_limit(void) {
   tc_heap_destroy(heap);
 }
 
+/* ---- NULL: the destroy/free functions accept it (as free does); optional arguments may be NULL -- */
+
+static void count_roots(tc_tracer* t, void* ctx) {
+  tc_trace_range(t, NULL, 0); /* no slots: nothing to read */
+  tc_trace(t, NULL);          /* a NULL object is skipped */
+  ++*(int*)ctx;
+}
+
+static void test_null_no_ops(tc_heap* heap) {
+  int calls = 0;
+  uint64_t id;
+  tc_heap_destroy(NULL);
+  tc_global_free(NULL);
+  tc_leak_check_end(NULL);
+  tc_release(NULL);
+  tc_frame_push(NULL, 0, "empty"); /* zero roots: nothing to link */
+  tc_frame_pop(NULL, 0);
+  CHECK(tc_heap_contains(heap, NULL) == 0);
+  /* A NULL name; NULL objects and an empty range inside a callback. */
+  id = tc_heap_add_roots(heap, count_roots, &calls, NULL);
+  tc_collect(heap);
+  tc_heap_remove_roots(heap, id);
+  CHECK(calls >= 1);
+}
+
 int main(void) {
   tc_heap* heap;
   tc_stats s;
@@ -557,6 +582,7 @@ int main(void) {
   test_weak_ephemeron_finalizer(heap);
   test_leak_check(heap);
   test_second_thread(heap);
+  test_null_no_ops(heap);
 
   tc_heap_stats(heap, &s);
   CHECK(s.cycles > 0 && s.objects_freed > 0);

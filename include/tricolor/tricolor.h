@@ -23,6 +23,15 @@
  *  6. Destroy callbacks run on whichever thread sweeps; they must not touch other collected objects
  *     or allocate.
  *
+ * Misuse stops the program with a message that names the C function and what to do (docs/c_api.md,
+ * "Misuse and what it says"). NULL in particular: a function given NULL where it needs a handle
+ * (tc_heap*, tc_global*, tc_leak_check*, tc_tracer*, tc_root*, a type descriptor) or an out-pointer
+ * stops with "tc_fn: the arg argument is NULL". The destroy/free functions (tc_heap_destroy,
+ * tc_global_free, tc_leak_check_end, tc_release) accept NULL and do nothing, as free() does. Arguments
+ * documented as optional (names, tc_heap_create's config, tc_leak_check_run's report, an empty frame
+ * or range) may be NULL. The inline accessors (tc_store ... tc_weak_store) are the fast path and check
+ * nothing: a NULL slot faults at the call site.
+ *
  * Needs GCC or Clang (the barrier uses their __atomic builtins, which -std=c99 -pedantic accepts). */
 #ifndef TRICOLOR_H
 #define TRICOLOR_H
@@ -179,7 +188,9 @@ TRICOLOR_API tc_type tc_type_register(const tc_type_desc* desc);
 TRICOLOR_API tc_type tc_type_register_traced(const char* name, size_t size, tc_trace_fn trace, tc_destroy_fn destroy);
 TRICOLOR_API tc_type tc_type_register_offsets(const char* name, size_t size, const size_t* pointer_offsets,
                                               size_t pointer_count, tc_destroy_fn destroy);
-/* The registered name of obj's type. */
+/* The registered name of obj's type. obj is an object of the calling thread's heap or of any heap made
+ * by tc_heap_create; anything else (NULL, a stack or static address, an interior pointer) stops with a
+ * message. */
 TRICOLOR_API const char* tc_type_name_of(const void* obj);
 
 /* ---- Allocation (the calling thread must be attached) ---------------------------------------- */
