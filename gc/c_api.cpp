@@ -59,7 +59,16 @@ void tc_internal_write_barrier_slow(const void* old_value, const void* new_value
   internal::write_barrier_slow(old_value, new_value);
 }
 void tc_internal_root_barrier_slow(const void* new_value) { internal::root_barrier_slow(new_value); }
-void tc_internal_check_heap_pointer(const void* p, const char* what) { internal::debug_check_heap_pointer(p, what); }
+// internal::debug_check_heap_pointer, in C terms.
+void tc_internal_check_heap_pointer(const void* p, const char* what) {
+  internal::ThreadFast* t = internal::tls_thread;
+  if (p == nullptr || t == nullptr) return;
+  TC_CHECK(t->heap->contains(p),
+           "%s: %p is not an object of this thread's tricolor heap (not a pointer that tc_alloc, tc_new or "
+           "tc_alloc_buffer returned, a pointer into an object rather than to its start, or an object of another "
+           "heap)",
+           what, p);
+}
 
 namespace {
 
@@ -241,8 +250,16 @@ void check_field(const char* type_name, const char* what, std::size_t offset, st
 
 // ---- Allocation
 
+void check_not_blocking(internal::ThreadFast* t, const char* what) {
+  TC_CHECK(internal::as_state(t)->blocking_depth == 0,
+           "%s inside tc_blocking_enter: a blocked thread must not touch the heap (a collection counts it as "
+           "stopped); call tc_blocking_leave() first",
+           what);
+}
+
 void* allocate(const CType& ct, std::size_t bytes) {
   internal::ThreadFast* t = c_thread("tc_alloc");
+  check_not_blocking(t, "tc_alloc");
   TC_CHECK(bytes >= ct.size, "tc_alloc(\"%s\", %zu): the size is smaller than the type's size %zu",
            internal::type_info(ct.id).name, bytes, ct.size);
   // A payload of at least one byte keeps every object pointer strictly inside its own slot.
@@ -428,6 +445,16 @@ void tc_heap_destroy(tc_heap* heap) {
   internal::ThreadFast* t = internal::tls_thread;
   TC_CHECK(t == nullptr || t->heap != &heap->heap.impl(),
            "tc_heap_destroy: the calling thread is still attached to this heap: call tc_thread_detach() first");
+  std::size_t attached = 0;
+  {
+    internal::Safepoint& sp = heap->heap.impl().safepoint;
+    std::lock_guard lock(sp.threads_mu());
+    attached = sp.threads().size();
+  }
+  TC_CHECK(attached == 0,
+           "tc_heap_destroy: %zu thread(s) are still attached to this heap: each calls tc_thread_detach() (or "
+           "exits) first",
+           attached);
   const std::size_t globals = heap->globals.load(std::memory_order_relaxed);
   TC_CHECK(globals == 0, "tc_heap_destroy: %zu tc_global(s) of this heap are still alive: tc_global_free them first",
            globals);
@@ -602,7 +629,7 @@ void* tc_new(tc_type type) {
 }
 
 void* tc_alloc_buffer(std::size_t bytes) {
-  c_thread("tc_alloc_buffer");
+  check_not_blocking(c_thread("tc_alloc_buffer"), "tc_alloc_buffer");
   if (bytes > (std::size_t{1} << 62)) return nullptr;
   return tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
 }
@@ -773,11 +800,18 @@ std::uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, co
 
 void tc_heap_remove_roots(tc_heap* heap, std::uint64_t id) {
   need(heap, "tc_heap_remove_roots", "heap", kNeedHeap);
-  TC_CHECK(id != heap->slots_roots, "tc_heap_remove_roots: %llu is not an id from tc_heap_add_roots",
-           static_cast<unsigned long long>(id));
+  std::unique_ptr<RootsCallback> cb;  // freed after the core forgets it
+  {
+    std::lock_guard lock(heap->mu);
+    auto it = heap->callbacks.find(id);
+    TC_CHECK(it != heap->callbacks.end(),
+             "tc_heap_remove_roots: %llu is not an id that tc_heap_add_roots returned for this heap (or it was "
+             "removed already)",
+             static_cast<unsigned long long>(id));
+    cb = std::move(it->second);
+    heap->callbacks.erase(it);
+  }
   heap->heap.remove_roots(id);  // after this the collector no longer calls it
-  std::lock_guard lock(heap->mu);
-  heap->callbacks.erase(id);
 }
 
 std::uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name) {
@@ -795,8 +829,13 @@ void tc_thread_remove_roots(std::uint64_t id) {
   tricolor::Mutator* m = tricolor::Mutator::current();
   TC_CHECK(m != nullptr && internal::tls_thread != nullptr,
            "tc_thread_remove_roots from a thread that is not attached");
+  auto it = t_c.callbacks.find(id);
+  TC_CHECK(it != t_c.callbacks.end(),
+           "tc_thread_remove_roots: %llu is not an id that tc_thread_add_roots returned on this thread (or it was "
+           "removed already)",
+           static_cast<unsigned long long>(id));
   m->remove_roots(id);
-  t_c.callbacks.erase(id);
+  t_c.callbacks.erase(it);
 }
 
 // ---- Finalizers
@@ -804,11 +843,19 @@ void tc_thread_remove_roots(std::uint64_t id) {
 void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context) {
   need(heap, "tc_set_finalizer", "heap", kNeedHeap);
   need(obj, "tc_set_finalizer", "obj", "pass an object of the heap");
+  TC_CHECK(heap->heap.contains(obj),
+           "tc_set_finalizer: %p is not an object of this heap (not a pointer tc_alloc or tc_new returned, a pointer "
+           "into an object rather than to its start, or an object of another heap)",
+           obj);
   heap->heap.set_finalizer(obj, fn, context);
 }
 
 std::size_t tc_run_finalizers(tc_heap* heap, std::size_t max) {
-  return need(heap, "tc_run_finalizers", "heap", kNeedHeap)->heap.run_finalizers(max);
+  need(heap, "tc_run_finalizers", "heap", kNeedHeap);
+  TC_CHECK(c_thread("tc_run_finalizers")->heap == &heap->heap.impl(),
+           "tc_run_finalizers: this thread is attached to another heap: finalizers run on a thread attached to "
+           "their own heap");
+  return heap->heap.run_finalizers(max);
 }
 std::size_t tc_pending_finalizers(tc_heap* heap) {
   return need(heap, "tc_pending_finalizers", "heap", kNeedHeap)->heap.pending_finalizers();
@@ -819,13 +866,17 @@ std::size_t tc_pending_finalizers(tc_heap* heap) {
 struct tc_leak_check {
   explicit tc_leak_check(tricolor::Heap& heap) : scope(heap) {}
   tricolor::LeakCheck scope;
+  internal::ThreadFast* thread = internal::tls_thread;  // the opener: runs must happen there
+  bool ran = false;
 };
 
 constexpr const char* kNeedScope = "pass the tc_leak_check* that tc_leak_check_begin returned";
 
 tc_leak_check* tc_leak_check_begin(tc_heap* heap) {
   need(heap, "tc_leak_check_begin", "heap", kNeedHeap);
-  c_thread("tc_leak_check_begin");
+  TC_CHECK(c_thread("tc_leak_check_begin")->heap == &heap->heap.impl(),
+           "tc_leak_check_begin: this thread is attached to another heap: open the scope on a thread attached to "
+           "the heap it checks");
   return new tc_leak_check(heap->heap);
 }
 
@@ -840,9 +891,21 @@ void tc_leak_check_ignore_root(tc_leak_check* s, const char* glob) {
   s->scope.ignore_root(glob);
 }
 
+namespace {
+void check_opener(const tc_leak_check* s, const char* what) {
+  TC_CHECK(internal::tls_thread == s->thread,
+           "%s on a thread other than the one that called tc_leak_check_begin: run and end a scope on the thread "
+           "that opened it",
+           what);
+}
+}  // namespace
+
 std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
   need(s, "tc_leak_check_run", "scope", kNeedScope);
-  const tricolor::LeakReport r = s->scope.check();
+  check_opener(s, "tc_leak_check_run");
+  tricolor::LeakReport r = s->scope.check();
+  s->ran = true;
+  r.title = "tc_leak_check";
   if (report != nullptr) {
     const std::string text = r.to_string();
     *report = static_cast<char*>(std::malloc(text.size() + 1));
@@ -852,8 +915,28 @@ std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
   return r.objects;
 }
 
-void tc_leak_check_end(tc_leak_check* s) { delete s; }  // NULL: a no-op, as free(NULL)
+void tc_leak_check_end(tc_leak_check* s) {
+  if (s == nullptr) return;  // a no-op, as free(NULL)
+  if (!s->ran) {
+    // What ~LeakCheck would do for a scope never checked, with the C names in the message.
+    check_opener(s, "tc_leak_check_end");
+    tricolor::LeakReport r = s->scope.check();
+    r.title = "tc_leak_check";
+    if (!r.empty())
+      internal::fatal(__FILE__, __LINE__,
+                      "tc_leak_check_end: the scope was never run and it leaked (call tc_leak_check_run to handle "
+                      "the report yourself):\n%s",
+                      r.to_string().c_str());
+  }
+  delete s;
+}
 
 void tc_release(const void* obj) {
-  if (obj != nullptr) tricolor::release(obj);  // NULL: a no-op, as free(NULL)
+  if (obj == nullptr) return;  // a no-op, as free(NULL)
+  internal::ThreadFast* t = c_thread("tc_release");
+  TC_CHECK(!internal::as_state(t)->impl.leaks.find_leak() || t->heap->contains(obj),
+           "tc_release(%p): not an object of this thread's heap (not a pointer tc_alloc or tc_new returned, or a "
+           "pointer into an object rather than to its start)",
+           obj);
+  tricolor::release(obj);
 }

@@ -7,7 +7,10 @@
 #include "test_heap.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 using namespace tricolor;
 
@@ -443,4 +446,120 @@ TEST_CASE("tc_type_name_of names what is not a heap object", "[c_api][misuse]") 
     tc_global_free(g);
     tc_heap_destroy(heap);
   }
+}
+
+// The core's checks speak C++ ("Heap::remove_roots", "create a tricolor::Mutator"); what a C call can
+// reach is checked in gc/c_api.cpp first, in C terms. Each message below must name no C++ entry point.
+#define C_WORDED_DEATH(name, message, ...)                         \
+  SECTION(name) {                                                  \
+    REQUIRE_DEATH(message, __VA_ARGS__);                           \
+    REQUIRE_FALSE(std::string(message).find("::") != std::string::npos); \
+  }
+
+TEST_CASE("messages a C caller can reach name C functions", "[c_api][misuse]") {
+  C_WORDED_DEATH("an unknown heap root callback id",
+                 "tc_heap_remove_roots: 12345 is not an id that tc_heap_add_roots returned for this heap", {
+                   tc_heap* heap = new_heap();
+                   tc_heap_remove_roots(heap, 12345);
+                 });
+  C_WORDED_DEATH("a heap root callback id removed twice", "tc_heap_remove_roots: ", {
+    tc_heap* heap = new_heap();
+    const std::uint64_t id = tc_heap_add_roots(heap, [](tc_tracer*, void*) {}, nullptr, "r");
+    tc_heap_remove_roots(heap, id);
+    tc_heap_remove_roots(heap, id);
+  });
+  C_WORDED_DEATH("an unknown thread root callback id",
+                 "tc_thread_remove_roots: 12345 is not an id that tc_thread_add_roots returned on this thread", {
+                   CHeap h;
+                   tc_thread_remove_roots(12345);
+                 });
+  C_WORDED_DEATH("a finalizer on a stack address", "is not an object of this heap (not a pointer tc_alloc", {
+    CHeap h;
+    long local = 0;
+    tc_set_finalizer(h.heap, &local, [](void*, void*) {}, nullptr);
+  });
+  C_WORDED_DEATH("running finalizers on a thread that is not attached",
+                 "tc_run_finalizers from a thread that is not attached to a tricolor heap: call tc_thread_attach", {
+                   tc_heap* heap = new_heap();
+                   tc_run_finalizers(heap, 1);
+                 });
+  C_WORDED_DEATH("running finalizers of another heap", "tc_run_finalizers: this thread is attached to another heap", {
+    tc_heap* other = new_heap();
+    CHeap h;
+    tc_run_finalizers(other, 1);
+  });
+  C_WORDED_DEATH("a leak check of another heap", "tc_leak_check_begin: this thread is attached to another heap", {
+    tc_heap* other = new_heap();
+    CHeap h;
+    tc_leak_check_begin(other);
+  });
+  C_WORDED_DEATH("a leak check run on another thread",
+                 "tc_leak_check_run on a thread other than the one that called tc_leak_check_begin", {
+                   CHeap h;
+                   tc_leak_check* scope = tc_leak_check_begin(h.heap);
+                   std::thread([&] {
+                     tc_thread_attach(h.heap, "other");
+                     tc_leak_check_run(scope, nullptr);
+                   }).join();
+                 });
+  C_WORDED_DEATH("a leak check that leaked and was never run",
+                 "tc_leak_check_end: the scope was never run and it leaked", {
+                   CHeap h;
+                   tc_global* g = tc_global_new(h.heap, nullptr, "leaky");
+                   tc_leak_check* scope = tc_leak_check_begin(h.heap);
+                   tc_global_set(g, tc_new(cnode_type()));
+                   tc_leak_check_end(scope);
+                 });
+  C_WORDED_DEATH("tc_release on a thread that is not attached",
+                 "tc_release from a thread that is not attached to a tricolor heap", {
+                   static long s = 0;
+                   tc_release(&s);
+                 });
+  C_WORDED_DEATH("tc_release of a stack address in find-leak mode", "not an object of this thread's heap (not a pointer", {
+    tc_config c;
+    tc_config_init(&c);
+    c.reserve = std::size_t{4} << 30;
+    c.find_leak = "*";
+    tc_heap* heap = tc_heap_create(&c);
+    tc_thread_attach(heap, "t");
+    long local = 0;
+    tc_release(&local);
+  });
+  C_WORDED_DEATH("allocating inside a blocking region", "tc_alloc inside tc_blocking_enter", {
+    CHeap h;
+    tc_blocking_enter();
+    tc_new(cnode_type());
+  });
+  C_WORDED_DEATH("a buffer inside a blocking region", "tc_alloc_buffer inside tc_blocking_enter", {
+    CHeap h;
+    tc_blocking_enter();
+    tc_alloc_buffer(16);
+  });
+  C_WORDED_DEATH("destroying a heap another thread is attached to",
+                 "tc_heap_destroy: 1 thread(s) are still attached to this heap", {
+                   tc_heap* heap = new_heap();
+                   std::mutex mu;
+                   std::condition_variable cv;
+                   bool attached = false;
+                   std::thread([&] {
+                     tc_thread_attach(heap, "lingering");
+                     tc_blocking_enter();  // collections need not wait for it
+                     std::unique_lock lock(mu);
+                     attached = true;
+                     cv.notify_all();
+                     cv.wait(lock, [] { return false; });  // until the process dies
+                   }).detach();
+                   std::unique_lock lock(mu);
+                   cv.wait(lock, [&] { return attached; });
+                   tc_heap_destroy(heap);
+                 });
+#if TC_DCHECK_IS_ON
+  C_WORDED_DEATH("tc_store of a stack address (debug checks)",
+                 "is not an object of this thread's tricolor heap (not a pointer that tc_alloc", {
+                   CHeap h;
+                   auto* n = static_cast<CNode*>(tc_new(cnode_type()));
+                   long local = 0;
+                   tc_store(&n->next, &local);
+                 });
+#endif
 }

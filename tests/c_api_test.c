@@ -443,6 +443,8 @@ static void test_leak_check(tc_heap* heap) {
   tc_global_set(cache, new_node(42)); /* still reachable from a global: a leak */
   CHECK(tc_leak_check_run(scope, &report) == 1);
   CHECK(report != NULL && strstr(report, "c_node") != NULL && strstr(report, "leaky cache") != NULL);
+  /* Titled with the C name, not the C++ one. */
+  CHECK(report != NULL && strstr(report, "tc_leak_check") != NULL && strstr(report, "tricolor::") == NULL);
   free(report);
   tc_leak_check_ignore_root(scope, "*leaky cache*");
   CHECK(tc_leak_check_run(scope, NULL) == 0);
