@@ -10,9 +10,11 @@
 //    That callback runs with the world stopped at mark start; the stores into the slots go through
 //    tc_store, whose barrier is what makes a store after that scan safe (see tc_add_global_slot).
 // Thread-local state (the attached Mutator, blocking depth, per-thread root callbacks) lives in
-// t_c; a thread that exits attached is detached by the core's exit hook or by t_c's destructor,
-// whichever runs first.
+// t_c; a thread that exits attached is detached by CThreadExit's destructor, which first checks that
+// no root of the thread is still pushed.
 #include "tricolor/tricolor.h"
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <array>
@@ -323,19 +325,66 @@ struct CThread {
   unsigned blocking_depth = 0;
   tc_heap* heap = nullptr;
   std::unordered_map<std::uint64_t, std::unique_ptr<RootsCallback>> callbacks;
-
-  ~CThread() {
-    // The thread exits attached. If the core's exit hook ran first it has detached the thread
-    // (tls_thread is null) and the Mutator owns nothing more; otherwise detach here. Its stack, and
-    // the tc_roots on it, are gone.
-    if (mutator == nullptr || internal::tls_thread == nullptr) return;
-    if (blocking != nullptr) blocking->~BlockingScope();
-    internal::tls_thread->roots = nullptr;
-    mutator->~Mutator();
-  }
 };
 
 thread_local CThread t_c;
+
+// Is p in the calling thread's stack below `live_from` (nullptr: anywhere in it)? Frames there have
+// returned, so a root pushed in one and never popped has had its memory reused: nothing in it may be
+// read, not even its name for a message. Error paths only (pthread_getattr_np may read /proc).
+bool in_returned_frame(const void* p, const void* live_from) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+  void* low = nullptr;
+  std::size_t size = 0;
+  const bool ok = pthread_attr_getstack(&attr, &low, &size) == 0;
+  pthread_attr_destroy(&attr);
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const auto lo = reinterpret_cast<std::uintptr_t>(low);
+  const auto live = live_from != nullptr ? reinterpret_cast<std::uintptr_t>(live_from) : lo + size;
+  return ok && a >= lo && a < live;
+}
+
+// " \"name\"" for a message about root r, or what is known when r lies in a returned frame.
+std::string describe_root(const internal::RootNode* r, const void* live_from) {
+  if (in_returned_frame(r, live_from)) return " in a stack frame that has returned";
+  return std::string(" \"") + (r->name != nullptr ? r->name : "unnamed") + "\"";
+}
+
+[[noreturn, gnu::cold]] void fail_roots_at_exit(internal::ThreadFast* t, const internal::RootNode* r) {
+  const std::string& thread = internal::as_state(t)->name;
+  internal::fatal(__FILE__, __LINE__,
+                  "thread \"%s\" exited attached to a tricolor heap with a root%s still pushed: a thread that "
+                  "exits is detached and its roots forgotten, so the object a root holds could be freed while "
+                  "something still uses it. Pop every tc_root and TC_FRAME (a return path that skipped "
+                  "tc_root_pop / TC_FRAME_POP?), or call tc_thread_detach(), before the thread exits",
+                  thread.empty() ? "unnamed" : thread.c_str(),
+                  describe_root(r, nullptr).c_str());  // the thread's function has returned: all of its stack
+}
+
+// A thread that exits attached (tc_thread_attach without tc_thread_detach) is detached here. This
+// runs before the core's exit hook (ExitDetach, gc/api.cpp), which would forget the thread's roots
+// without a word: thread_local objects are destroyed in reverse order of construction, and this one
+// is a function-local thread_local that arm_exit_check() constructs after the Mutator's constructor
+// has constructed the core's hook. (A namespace-scope thread_local would not do: the compiler
+// constructs all of a file's thread_locals together, at the first use of any, which is before.) So
+// the thread is still attached here, with its roots.
+struct CThreadExit {
+  ~CThreadExit() {
+    internal::ThreadFast* t = internal::tls_thread;
+    if (t_c.mutator == nullptr || t == nullptr) return;  // detached already
+    // A root still pushed lies in a dead stack frame, or in storage that outlives the thread and
+    // whose object nothing would keep alive: either way a bug to report now, not a later "destroyed
+    // out of order" or an object silently freed and reused.
+    if (const internal::RootNode* r = t->roots) fail_roots_at_exit(t, r);
+    if (t_c.blocking != nullptr) t_c.blocking->~BlockingScope();
+    t_c.mutator->~Mutator();
+    t_c.mutator = nullptr;
+    t_c.heap = nullptr;
+  }
+};
+
+void arm_exit_check() { thread_local CThreadExit exit_check; }
 
 }  // namespace
 
@@ -505,6 +554,7 @@ void tc_thread_attach(tc_heap* heap, const char* name) {
            "tc_thread_detach() first)");
   t_c.mutator = new (t_c.mutator_storage) tricolor::Mutator(heap->heap, name);
   t_c.heap = heap;
+  arm_exit_check();  // after the Mutator: destroyed before the core's exit hook (see CThreadExit)
 }
 
 void tc_thread_detach() {
@@ -513,8 +563,8 @@ void tc_thread_detach() {
   TC_CHECK(t_c.blocking_depth == 0, "tc_thread_detach inside tc_blocking_enter: call tc_blocking_leave() first");
   const internal::RootNode* r = internal::tls_thread->roots;
   TC_CHECK(r == nullptr,
-           "tc_thread_detach: root \"%s\" of this thread is still pushed: pop every tc_root and TC_FRAME first",
-           r != nullptr && r->name ? r->name : "unnamed");
+           "tc_thread_detach: a root%s of this thread is still pushed: pop every tc_root and TC_FRAME first",
+           describe_root(r, __builtin_frame_address(0)).c_str());  // frames below this one have returned
   t_c.mutator->~Mutator();
   t_c.mutator = nullptr;
   t_c.heap = nullptr;

@@ -233,7 +233,7 @@ TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
     });
   }
   SECTION("detaching with roots pushed") {
-    REQUIRE_DEATH("tc_thread_detach: root \"kept\" of this thread is still pushed", {
+    REQUIRE_DEATH("tc_thread_detach: a root \"kept\" of this thread is still pushed", {
       tc_heap* heap = new_heap();
       tc_thread_attach(heap, "t");
       tc_root r;
@@ -562,4 +562,55 @@ TEST_CASE("messages a C caller can reach name C functions", "[c_api][misuse]") {
                    tc_store(&n->next, &local);
                  });
 #endif
+}
+
+// A thread that exits attached is detached by the runtime, which forgets its roots. A root still
+// pushed then is a bug (a return path that skipped a pop, or a root that outlives its thread): it is
+// reported at the exit, not as a later "destroyed out of order" or an object silently freed.
+TEST_CASE("a thread that exits with roots pushed is reported", "[c_api][misuse]") {
+  SECTION("a root in storage that outlives the thread") {
+    REQUIRE_DEATH("thread \"leaver\" exited attached to a tricolor heap with a root \"outlives\" still pushed", {
+      tc_heap* heap = new_heap();
+      static tc_root r;
+      std::thread([&] {
+        tc_thread_attach(heap, "leaver");
+        tc_root_push(&r, tc_new(cnode_type()), "outlives");
+      }).join();
+    });
+  }
+  SECTION("a frame a return path did not pop") {
+    REQUIRE_DEATH("thread \"returner\" exited attached to a tricolor heap with a root in a stack frame that "
+                  "has returned still pushed", {
+      tc_heap* heap = new_heap();
+      std::thread([&] {
+        tc_thread_attach(heap, "returner");
+        [] {
+          TC_FRAME(f, 2);
+          tc_root_set(&f[0], tc_new(cnode_type()));
+        }();  // returns without TC_FRAME_POP
+      }).join();
+    });
+  }
+  SECTION("a C++ Root of a thread whose Mutator was never destroyed") {
+    REQUIRE_DEATH("a thread exited attached to a tricolor heap while its Root \"outlives\" was still alive", {
+      Config c;
+      c.reserve = std::size_t{4} << 30;
+      Heap heap(c);
+      std::thread([&] {
+        new Mutator(heap, "leaked");  // never destroyed: the thread exits attached
+        new Root<CNode>(static_cast<CNode*>(tc_new(cnode_type())), "outlives");
+      }).join();
+    });
+  }
+  SECTION("a thread that exits attached with no roots is detached quietly") {
+    tc_heap* heap = new_heap();
+    std::thread([&] {
+      tc_thread_attach(heap, "quiet");
+      TC_FRAME(f, 1);
+      tc_root_set(&f[0], tc_new(cnode_type()));
+      TC_FRAME_POP(f);
+    }).join();
+    tc_collect(heap);
+    tc_heap_destroy(heap);  // would stop if the thread were still attached
+  }
 }

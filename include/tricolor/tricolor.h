@@ -139,7 +139,7 @@ TRICOLOR_API int tc_heap_contains(tc_heap* heap, const void* p);
 /* Attaches the calling thread (name: for reports; may be NULL). One heap per thread at a time. */
 TRICOLOR_API void tc_thread_attach(tc_heap* heap, const char* name);
 /* Every root the thread pushed must have been popped. A thread that exits attached is detached by
- * the runtime. */
+ * the runtime, which checks the same: a root still pushed at exit stops the program, naming it. */
 TRICOLOR_API void tc_thread_detach(void);
 /* The calling thread's heap, or NULL when it is not attached. */
 TRICOLOR_API tc_heap* tc_current_heap(void);
