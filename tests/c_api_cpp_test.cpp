@@ -614,3 +614,63 @@ TEST_CASE("a thread that exits with roots pushed is reported", "[c_api][misuse]"
     tc_heap_destroy(heap);  // would stop if the thread were still attached
   }
 }
+
+// The marker checks what it reaches in every build: a foreign, static or interior pointer used to
+// crash a marker thread in a release build (a debug build's check said so only with debug checks).
+// (Heaps are made inside the death blocks: a death test may fork, and a fork has no collector threads.)
+TEST_CASE("the marker names a pointer that is not an object", "[c_api][misuse]") {
+  SECTION("a stack address in a field (stored without tc_store)") {
+    REQUIRE_DEATH("which is not an object of this heap (a stack, static or malloc'ed address", {
+      CHeap h;
+      auto* n = static_cast<CNode*>(tc_new(cnode_type()));
+      tc_root r;
+      tc_root_push(&r, n, "holder");
+      long local = 0;
+      n->next = &local;
+      tc_collect(h.heap);
+    });
+  }
+  SECTION("a static address in a root") {
+    REQUIRE_DEATH("which is not an object of this heap", {
+      CHeap h;
+      static long outside = 0;
+      tc_root r;
+      tc_root_push(&r, &outside, "foreign");
+      tc_collect(h.heap);
+    });
+  }
+  SECTION("an interior pointer in a root") {
+    REQUIRE_DEATH("a pointer into an object (the slot's object starts at", {
+      CHeap h;
+      tc_root r;
+      tc_root_push(&r, static_cast<char*>(tc_new(cnode_type())) + 8, "interior");
+      tc_collect(h.heap);
+    });
+  }
+  SECTION("a static address traced by a root callback") {
+    REQUIRE_DEATH("which is not an object of this heap", {
+      CHeap h;
+      tc_heap_add_roots(h.heap, [](tc_tracer* t, void*) {
+        static long s = 0;
+        tc_trace(t, &s);
+      }, nullptr, "static");
+      tc_collect(h.heap);
+    });
+  }
+  SECTION("an object of another heap in a field") {
+    REQUIRE_DEATH("which is not an object of this heap", {
+      tc_heap* other = new_heap();
+      tc_thread_attach(other, "other");
+      void* foreign = tc_new(cnode_type());
+      tc_global* keep = tc_global_new(other, foreign, "keep");
+      (void)keep;
+      tc_thread_detach();
+      CHeap h;
+      auto* n = static_cast<CNode*>(tc_new(cnode_type()));
+      tc_root r;
+      tc_root_push(&r, n, "holder");
+      n->next = foreign;  // a plain store: tc_store's debug check would stop it first
+      tc_collect(h.heap);
+    });
+  }
+}
