@@ -19,7 +19,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <cstdarg>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -83,6 +86,19 @@ internal::ThreadFast* c_thread(const char* what) {
                     "on this thread first",
                     what);
   return t;
+}
+
+// ---- tc_last_error: why the last NULL from a function that can fail came back, on this thread.
+
+thread_local std::string t_last_error;
+
+[[gnu::format(printf, 1, 2), gnu::cold]] void set_last_error(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  t_last_error = buf;
 }
 
 // NULL where a handle or an out-pointer is required: the caller learns which function and which
@@ -458,6 +474,11 @@ void tc_config_init(tc_config* c) {
   c->reserve = d.reserve;
 }
 
+// The most any reservation can get: the user address space of x86-64 and AArch64 (47/48 bits; mmap
+// goes above 2^47 only when asked to). Checked before PageHeap rounds the size up, which would wrap
+// for a reserve near SIZE_MAX.
+constexpr std::size_t kMaxReserve = std::size_t{1} << 47;
+
 tc_heap* tc_heap_create(const tc_config* config) {
   tc_config c;
   if (config != nullptr) c = *config;
@@ -483,11 +504,35 @@ tc_heap* tc_heap_create(const tc_config* config) {
       fn(&ce, ctx);
     };
   }
-  auto* heap = new tc_heap(cc);
+  // NULL, as promised, when the heap cannot be set up: no exception may cross into C.
+  if (cc.reserve > kMaxReserve) {
+    set_last_error("tc_heap_create: cannot reserve %zu bytes of address space (more than the %zu a process has): "
+                   "lower tc_config.reserve",
+                   cc.reserve, kMaxReserve);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  tc_heap* heap = nullptr;
+  try {
+    heap = new tc_heap(cc);
+  } catch (const std::bad_alloc&) {
+    // The reservation failed (or memory for the heap's tables). The C++ message names Config::reserve.
+    set_last_error("tc_heap_create: cannot reserve %zu bytes of address space for the heap: lower "
+                   "tc_config.reserve (or TRICOLOR_RESERVE), or raise the address-space limit (ulimit -v)",
+                   cc.reserve);
+    errno = ENOMEM;
+    return nullptr;
+  } catch (const std::exception& e) {  // e.g. the marker threads could not be started
+    set_last_error("tc_heap_create: %s", e.what());
+    errno = EAGAIN;
+    return nullptr;
+  }
   std::lock_guard lock(g_heaps_mu);
   g_heaps.push_back(heap);
   return heap;
 }
+
+const char* tc_last_error(void) { return t_last_error.empty() ? nullptr : t_last_error.c_str(); }
 
 void tc_heap_destroy(tc_heap* heap) {
   if (heap == nullptr) return;

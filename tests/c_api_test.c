@@ -6,6 +6,7 @@
  * Exit status 0 when every check passed. */
 #include <tricolor/tricolor.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -569,6 +570,35 @@ static void test_null_no_ops(tc_heap* heap) {
   CHECK(calls >= 1);
 }
 
+/* ---- A heap that cannot be set up: NULL, as tricolor.h promises, with errno and a reason -------- */
+
+static void expect_create_fails(size_t reserve) {
+  tc_config c;
+  tc_heap* heap;
+  const char* why;
+  tc_config_init(&c);
+  c.reserve = reserve;
+  errno = 0;
+  heap = tc_heap_create(&c);
+  why = tc_last_error();
+  CHECK(heap == NULL);
+  CHECK(errno == ENOMEM);
+  CHECK(why != NULL && strstr(why, "tc_heap_create") != NULL && strstr(why, "reserve") != NULL);
+  if (heap != NULL) tc_heap_destroy(heap);
+}
+
+static void test_heap_create_failure(void) {
+  tc_heap* heap;
+  expect_create_fails(SIZE_MAX);      /* rounding it up to whole arenas would wrap */
+  expect_create_fails((size_t)1 << 62);
+  /* Passes the size check; the mapping itself fails (2^47 bytes is the whole user address space). */
+  expect_create_fails(((size_t)1 << 47) - ((size_t)64 << 20));
+  /* The thread can still make a heap that fits. */
+  heap = new_test_heap(0);
+  CHECK(heap != NULL);
+  tc_heap_destroy(heap);
+}
+
 int main(void) {
   tc_heap* heap;
   tc_stats s;
@@ -595,6 +625,7 @@ int main(void) {
   CHECK(live_objects() == 0);
 
   test_heap_limit();
+  test_heap_create_failure();
 
   if (g_failures != 0) {
     fprintf(stderr, "c_api_test: %d check(s) failed\n", g_failures);

@@ -96,9 +96,15 @@ typedef struct tc_config {
 } tc_config;
 
 TRICOLOR_API void tc_config_init(tc_config* config);
-/* A heap with the given configuration (NULL: defaults), or NULL if it could not be set up (address
- * space could not be reserved). */
+/* A heap with the given configuration (NULL: defaults), or NULL if it could not be set up: the
+ * address space could not be reserved (a `reserve` larger than the process can map, a `ulimit -v`,
+ * valgrind), or its threads could not be started. errno is then ENOMEM (or EAGAIN for threads) and
+ * tc_last_error() says what failed. */
 TRICOLOR_API tc_heap* tc_heap_create(const tc_config* config);
+/* Why the last call on this thread that returned NULL (tc_heap_create, tc_alloc, tc_new,
+ * tc_alloc_buffer) failed, as a sentence naming the function; NULL if none has failed. The text stays
+ * valid until the next failure on this thread; calls that succeed leave it as it is. */
+TRICOLOR_API const char* tc_last_error(void);
 /* Runs the destroy callback of every object still allocated. Every thread must have detached (the
  * calling one included) and every tc_global of the heap been freed first. */
 TRICOLOR_API void tc_heap_destroy(tc_heap* heap);
