@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -115,7 +116,9 @@ T* need(T* p, const char* fn, const char* arg, const char* fix) {
 constexpr const char* kNeedHeap = "pass the tc_heap* that tc_heap_create returned";
 constexpr const char* kNeedTracer = "pass the tc_tracer* the trace or root callback was given";
 
-Tracer& as_tracer(tc_tracer* t, const char* fn) { return *reinterpret_cast<Tracer*>(need(t, fn, "tracer", kNeedTracer)); }
+Tracer& as_tracer(tc_tracer* t, const char* fn) {
+  return *reinterpret_cast<Tracer*>(need(t, fn, "tracer", kNeedTracer));
+}
 tc_tracer* as_c(Tracer& t) { return reinterpret_cast<tc_tracer*>(&t); }
 
 const void* load_slot(const void* slot) {
@@ -275,24 +278,45 @@ void check_not_blocking(internal::ThreadFast* t, const char* what) {
            what);
 }
 
-void* allocate(const CType& ct, std::size_t bytes) {
-  internal::ThreadFast* t = c_thread("tc_alloc");
-  check_not_blocking(t, "tc_alloc");
-  TC_CHECK(bytes >= ct.size, "tc_alloc(\"%s\", %zu): the size is smaller than the type's size %zu",
-           internal::type_info(ct.id).name, bytes, ct.size);
+// Sizes: a C caller's size is data, so nothing here may wrap. A size larger than the heap's whole
+// reservation can never be satisfied: NULL (with tc_last_error) before any arithmetic on it; below
+// that bound, size + header and the core's page rounding are far from SIZE_MAX.
+bool size_fits_heap(internal::ThreadFast* t, std::size_t bytes, const char* what, const char* type) {
+  const std::size_t reserve = t->heap->config.reserve;
+  if (bytes <= reserve) [[likely]]
+    return true;
+  set_last_error("%s(%s%s%s%zu): larger than the heap's whole reservation (%zu bytes, tc_config.reserve)", what,
+                 type != nullptr ? "\"" : "", type != nullptr ? type : "", type != nullptr ? "\", " : "", bytes,
+                 reserve);
+  return false;
+}
+
+void* heap_limit_reached(const char* what, const char* type, std::size_t bytes) {
+  set_last_error("%s(%s%s%s%zu): the heap limit (tc_config.max_heap) is reached even after a full collection",
+                 what, type != nullptr ? "\"" : "", type != nullptr ? type : "", type != nullptr ? "\", " : "",
+                 bytes);
+  return nullptr;
+}
+
+void* allocate(const CType& ct, std::size_t bytes, const char* what) {
+  internal::ThreadFast* t = c_thread(what);
+  check_not_blocking(t, what);
+  const char* name = internal::type_info(ct.id).name;
+  TC_CHECK(bytes >= ct.size, "%s(\"%s\", %zu): the size is smaller than the type's size %zu", what, name, bytes,
+           ct.size);
   // A payload of at least one byte keeps every object pointer strictly inside its own slot.
   bytes = std::max<std::size_t>(bytes, 1);
-  if (bytes > (std::size_t{1} << 62)) return nullptr;  // no heap could hold it; and no overflow below
+  if (!size_fits_heap(t, bytes, what, name)) return nullptr;
   void* obj;
-  if (bytes + internal::kHeaderSize <= internal::kMaxSmallSize) {
+  if (bytes <= internal::kMaxSmallSize - internal::kHeaderSize) {
     const std::size_t sc = internal::span_class(internal::size_to_class(bytes + internal::kHeaderSize), ct.kind);
     void* slot = internal::allocate_small_dynamic(t, sc, /*may_fail=*/true);
-    if (slot == nullptr) return nullptr;
+    if (slot == nullptr) return heap_limit_reached(what, name, bytes);
     obj = internal::finish_allocation(t, slot, ct.id);
   } else {
     obj = internal::allocate_large(t, bytes + internal::kHeaderSize, ct.id,
                                    ct.kind == internal::SpanKind::kNoScan, /*may_fail=*/true);
-    if (obj == nullptr) return nullptr;
+    if (obj == nullptr) return heap_limit_reached(what, name, bytes);
   }
   // No safepoint since the allocation: no marker or verifier can have read the object yet.
   if (ct.trailing) {
@@ -716,17 +740,39 @@ const char* tc_type_name_of(const void* obj) {
 
 // ---- Allocation
 
-void* tc_alloc(tc_type type, std::size_t size) { return allocate(ctype_checked(type, "tc_alloc"), size); }
+void* tc_alloc(tc_type type, std::size_t size) {
+  return allocate(ctype_checked(type, "tc_alloc"), size, "tc_alloc");
+}
 
 void* tc_new(tc_type type) {
   const CType& ct = ctype_checked(type, "tc_new");
-  return allocate(ct, ct.size);
+  return allocate(ct, ct.size, "tc_new");
+}
+
+void* tc_alloc_trailing(tc_type type, std::size_t count) {
+  const CType& ct = ctype_checked(type, "tc_alloc_trailing");
+  TC_CHECK(ct.trailing,
+           "tc_alloc_trailing(\"%s\", %zu): the type has no trailing pointers (set trailing_pointers and "
+           "trailing_count_offset in its tc_type_desc, or use tc_alloc)",
+           internal::type_info(ct.id).name, count);
+  // size + count * sizeof(void*), refused before it can wrap.
+  if (count > (SIZE_MAX - ct.size) / sizeof(void*)) {
+    set_last_error("tc_alloc_trailing(\"%s\", %zu): %zu + %zu * sizeof(void*) bytes is not representable",
+                   internal::type_info(ct.id).name, count, ct.size, count);
+    return nullptr;
+  }
+  void* obj = allocate(ct, ct.size + count * sizeof(void*), "tc_alloc_trailing");
+  // Before any safepoint: no tracer can have seen the object yet.
+  if (obj != nullptr) std::memcpy(static_cast<char*>(obj) + ct.trailing_count_offset, &count, sizeof count);
+  return obj;
 }
 
 void* tc_alloc_buffer(std::size_t bytes) {
-  check_not_blocking(c_thread("tc_alloc_buffer"), "tc_alloc_buffer");
-  if (bytes > (std::size_t{1} << 62)) return nullptr;
-  return tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
+  internal::ThreadFast* t = c_thread("tc_alloc_buffer");
+  check_not_blocking(t, "tc_alloc_buffer");
+  if (!size_fits_heap(t, bytes, "tc_alloc_buffer", nullptr)) return nullptr;
+  void* p = tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
+  return p != nullptr ? p : heap_limit_reached("tc_alloc_buffer", nullptr, bytes);
 }
 
 // ---- Tracing

@@ -193,7 +193,7 @@ TEST_CASE("a trailing count past the allocation is bounded by it", "[c_api]") {
 
 TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
   SECTION("allocating from an unattached thread") {
-    REQUIRE_DEATH("tc_alloc from a thread that is not attached", { tc_new(cnode_type()); });
+    REQUIRE_DEATH("tc_new from a thread that is not attached", { tc_new(cnode_type()); });
   }
   SECTION("a type handle that was never registered") {
     CHeap h;
@@ -515,7 +515,8 @@ TEST_CASE("messages a C caller can reach name C functions", "[c_api][misuse]") {
                    static long s = 0;
                    tc_release(&s);
                  });
-  C_WORDED_DEATH("tc_release of a stack address in find-leak mode", "not an object of this thread's heap (not a pointer", {
+  C_WORDED_DEATH("tc_release of a stack address in find-leak mode",
+                 "not an object of this thread's heap (not a pointer", {
     tc_config c;
     tc_config_init(&c);
     c.reserve = std::size_t{4} << 30;
@@ -528,7 +529,7 @@ TEST_CASE("messages a C caller can reach name C functions", "[c_api][misuse]") {
   C_WORDED_DEATH("allocating inside a blocking region", "tc_alloc inside tc_blocking_enter", {
     CHeap h;
     tc_blocking_enter();
-    tc_new(cnode_type());
+    tc_alloc(cnode_type(), sizeof(CNode));
   });
   C_WORDED_DEATH("a buffer inside a blocking region", "tc_alloc_buffer inside tc_blocking_enter", {
     CHeap h;

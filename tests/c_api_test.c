@@ -570,6 +570,61 @@ static void test_null_no_ops(tc_heap* heap) {
   CHECK(calls >= 1);
 }
 
+/* ---- Sizes: none wraps; what no heap could hold is NULL with a reason, and the heap stays usable -- */
+
+static int last_error_has(const char* what) {
+  const char* e = tc_last_error();
+  return e != NULL && strstr(e, what) != NULL;
+}
+
+static void test_sizes(tc_heap* heap) {
+  /* Around SIZE_MAX (where size + header wraps), 2^62, 2^40, and just past the 4 GiB reservation. */
+  static const size_t huge[] = {SIZE_MAX,
+                                SIZE_MAX - 7,
+                                SIZE_MAX - 8,
+                                SIZE_MAX - 16,
+                                SIZE_MAX - 8192,
+                                ((size_t)1 << 63) + 1,
+                                ((size_t)1 << 62) + 1,
+                                (size_t)1 << 62,
+                                (size_t)1 << 40,
+                                ((size_t)4 << 30) + 1};
+  size_t i;
+  vec* v;
+  pair* a;
+  pair* b;
+  tc_root r;
+  for (i = 0; i < sizeof huge / sizeof huge[0]; ++i) {
+    CHECK(tc_alloc(pair_type, huge[i]) == NULL);
+    CHECK(last_error_has("tc_alloc(\"c_pair\", ") && last_error_has("reservation"));
+    CHECK(tc_alloc_buffer(huge[i]) == NULL);
+    CHECK(last_error_has("tc_alloc_buffer(") && last_error_has("reservation"));
+  }
+  /* size + count * sizeof(void*) overflows: refused before the multiplication. */
+  CHECK(tc_alloc_trailing(vec_type, SIZE_MAX) == NULL);
+  CHECK(last_error_has("tc_alloc_trailing(\"c_vec\"") && last_error_has("not representable"));
+  CHECK(tc_alloc_trailing(vec_type, (SIZE_MAX - sizeof(vec)) / sizeof(void*) + 1) == NULL);
+  CHECK(last_error_has("not representable"));
+  /* Representable, and past the reservation. */
+  CHECK(tc_alloc_trailing(vec_type, (SIZE_MAX - sizeof(vec)) / sizeof(void*)) == NULL);
+  CHECK(last_error_has("reservation"));
+  CHECK(tc_alloc_trailing(vec_type, (size_t)1 << 40) == NULL);
+
+  /* The heap is still usable: a trailing object has its count set and its slots zeroed and traced. */
+  v = (vec*)tc_alloc_trailing(vec_type, 3);
+  CHECK(v != NULL && v->count == 3 && v->items[0] == NULL && v->items[1] == NULL && v->items[2] == NULL);
+  tc_root_push(&r, v, "sized vec");
+  tc_store(&v->items[2], new_node(7));
+  tc_collect(heap);
+  v = (vec*)tc_root_get(&r);
+  CHECK(v->items[2] != NULL && intact((const node*)v->items[2]));
+  tc_root_pop(&r);
+  /* Two objects never overlap (wrapped sizes used to hand out overlapping memory). */
+  a = (pair*)tc_alloc(pair_type, 4096);
+  b = (pair*)tc_alloc(pair_type, 4096);
+  CHECK(a != NULL && b != NULL && ((char*)a + 4096 <= (char*)b || (char*)b + 4096 <= (char*)a));
+}
+
 /* ---- A heap that cannot be set up: NULL, as tricolor.h promises, with errno and a reason -------- */
 
 static void expect_create_fails(size_t reserve) {
@@ -615,6 +670,7 @@ int main(void) {
   test_leak_check(heap);
   test_second_thread(heap);
   test_null_no_ops(heap);
+  test_sizes(heap);
 
   tc_heap_stats(heap, &s);
   CHECK(s.cycles > 0 && s.objects_freed > 0);

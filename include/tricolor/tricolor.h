@@ -102,8 +102,9 @@ TRICOLOR_API void tc_config_init(tc_config* config);
  * tc_last_error() says what failed. */
 TRICOLOR_API tc_heap* tc_heap_create(const tc_config* config);
 /* Why the last call on this thread that returned NULL (tc_heap_create, tc_alloc, tc_new,
- * tc_alloc_buffer) failed, as a sentence naming the function; NULL if none has failed. The text stays
- * valid until the next failure on this thread; calls that succeed leave it as it is. */
+ * tc_alloc_trailing, tc_alloc_buffer) failed, as a sentence naming the function; NULL if none has
+ * failed. The text stays valid until the next failure on this thread; calls that succeed leave it
+ * as it is. */
 TRICOLOR_API const char* tc_last_error(void);
 /* Runs the destroy callback of every object still allocated. Every thread must have detached (the
  * calling one included) and every tc_global of the heap been freed first. */
@@ -201,12 +202,20 @@ TRICOLOR_API const char* tc_type_name_of(const void* obj);
 
 /* ---- Allocation (the calling thread must be attached) ---------------------------------------- */
 
+/* Each returns NULL when the heap limit is reached even after an emergency collection, or when the
+ * size is larger than the heap could ever hold (more than its reservation, up to SIZE_MAX: nothing
+ * wraps); tc_last_error() then says which. */
+
 /* A zeroed object of `type`, of `size` bytes (at least the type's size: the rest is the variable
- * part), or NULL when the heap limit is reached even after an emergency collection. */
+ * part). */
 TRICOLOR_API void* tc_alloc(tc_type type, size_t size);
 /* tc_alloc(type, the type's size). */
 TRICOLOR_API void* tc_new(tc_type type);
-/* A pointer-free buffer the collector never scans, NOT zeroed, or NULL at the heap limit. */
+/* For a type with trailing_pointers: a zeroed object with room for `count` slots after the fixed
+ * part, its count field already set to `count`. The size arithmetic is done here, without overflow
+ * (NULL when size + count * sizeof(void*) is not representable). */
+TRICOLOR_API void* tc_alloc_trailing(tc_type type, size_t count);
+/* A pointer-free buffer the collector never scans, NOT zeroed. */
 TRICOLOR_API void* tc_alloc_buffer(size_t bytes);
 
 /* ---- Tracing (inside trace and root callbacks) ---------------------------------------------- */
