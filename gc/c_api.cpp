@@ -215,10 +215,10 @@ std::size_t slot_payload_bytes(const internal::Span& s) {
 std::size_t trailing_capacity(const CType& ct, const void* obj) {
   const internal::PageHeap* pages = g_arena_owners.find(obj);
   const internal::Span* s = pages != nullptr ? pages->span_of(obj) : nullptr;
-  // Cannot fail for an object tc_alloc returned (it noted the arena, or gave up and zeroed nothing
-  // it would have to bound: see allocate()).
-  TC_CHECK(s != nullptr, "tricolor: C object %p of type \"%s\" with trailing pointers is not in a heap that "
-           "allocated it through tc_alloc", obj, internal::type_info(ct.id).name);
+  // Cannot fail for an object tc_alloc returned: it noted the object's arena before returning it.
+  TC_CHECK(s != nullptr,
+           "tricolor: C object %p of type \"%s\" with trailing pointers was not allocated by tc_alloc in a live heap",
+           obj, internal::type_info(ct.id).name);
   return (slot_payload_bytes(*s) - ct.size) / sizeof(void*);
 }
 
@@ -263,10 +263,65 @@ constexpr bool field_fits(std::size_t offset, std::size_t width, std::size_t siz
 }
 static_assert(!field_fits(SIZE_MAX - 7, 8, 16) && !field_fits(16, 8, 16) && field_fits(8, 8, 16));
 
-void check_field(const char* type_name, const char* what, std::size_t offset, std::size_t size) {
-  TC_CHECK(offset % alignof(void*) == 0 && field_fits(offset, sizeof(void*), size),
-           "tc_type_register(\"%s\"): %s offset %zu is not an aligned void* field inside the type's %zu bytes",
-           type_name, what, offset, size);
+// What is wrong with a descriptor, as the sentence tc_type_register stops with (in tc_last_error's
+// buffer), or nullptr when it is acceptable. Shared by tc_type_register (which stops) and
+// tc_type_desc_check (which returns it), so the two cannot disagree.
+const char* desc_problem(const tc_type_desc& d) {
+  const char* name = d.name != nullptr ? d.name : "<unnamed C type>";
+  if (d.pointer_count != 0 && d.pointer_offsets == nullptr) {
+    set_last_error("tc_type_register(\"%s\"): pointer_count is %zu but pointer_offsets is NULL", name,
+                   d.pointer_count);
+    return t_last_error.c_str();
+  }
+  if (d.weak_count != 0 && d.weak_offsets == nullptr) {
+    set_last_error("tc_type_register(\"%s\"): weak_count is %zu but weak_offsets is NULL", name, d.weak_count);
+    return t_last_error.c_str();
+  }
+  auto bad_field = [&](const char* what, std::size_t offset) {
+    if (offset % alignof(void*) == 0 && field_fits(offset, sizeof(void*), d.size)) return false;
+    set_last_error("tc_type_register(\"%s\"): %s offset %zu is not an aligned void* field inside the type's %zu "
+                   "bytes",
+                   name, what, offset, d.size);
+    return true;
+  };
+  for (std::size_t i = 0; i < d.pointer_count; ++i)
+    if (bad_field("pointer", d.pointer_offsets[i])) return t_last_error.c_str();
+  for (std::size_t i = 0; i < d.weak_count; ++i)
+    if (bad_field("weak", d.weak_offsets[i])) return t_last_error.c_str();
+  // A field is strong or weak, not both (weak clearing would null a field that keeps its target).
+  for (std::size_t i = 0; i < d.weak_count; ++i)
+    if (std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, d.weak_offsets[i]) !=
+        d.pointer_offsets + d.pointer_count) {
+      set_last_error("tc_type_register(\"%s\"): offset %zu is listed both as a pointer and as a weak field", name,
+                     d.weak_offsets[i]);
+      return t_last_error.c_str();
+    }
+  if (d.trailing_pointers) {
+    if (d.size % alignof(void*) != 0) {
+      set_last_error("tc_type_register(\"%s\"): with trailing_pointers the size (%zu) must be a multiple of the "
+                     "pointer size (the slots start right after the fixed part)",
+                     name, d.size);
+      return t_last_error.c_str();
+    }
+    const std::size_t c = d.trailing_count_offset;
+    if (c % alignof(std::size_t) != 0 || !field_fits(c, sizeof(std::size_t), d.size)) {
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside "
+                     "the type's %zu bytes",
+                     name, c, d.size);
+      return t_last_error.c_str();
+    }
+    // The count is not a pointer: traced as one, it would reach the marker as a small integer.
+    const bool overlaps = std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, c) !=
+                              d.pointer_offsets + d.pointer_count ||
+                          std::find(d.weak_offsets, d.weak_offsets + d.weak_count, c) != d.weak_offsets + d.weak_count;
+    if (overlaps) {
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is also listed as a pointer or weak "
+                     "field",
+                     name, c);
+      return t_last_error.c_str();
+    }
+  }
+  return nullptr;
 }
 
 // ---- Allocation
@@ -664,34 +719,19 @@ void tc_safepoint() {
 
 tc_type tc_type_register(const tc_type_desc* d) {
   need(d, "tc_type_register", "desc", "pass a zero-initialised tc_type_desc with the type's fields set");
+  if (const char* problem = desc_problem(*d)) [[unlikely]]
+    internal::fatal(__FILE__, __LINE__, "%s", problem);
   const char* name = d->name != nullptr ? d->name : "<unnamed C type>";
   auto ct = std::make_unique<CType>();
   ct->size = d->size;
   ct->trace = d->trace;
   ct->destroy = d->destroy;
-  TC_CHECK(d->pointer_count == 0 || d->pointer_offsets != nullptr,
-           "tc_type_register(\"%s\"): pointer_count is %zu but pointer_offsets is NULL", name, d->pointer_count);
-  TC_CHECK(d->weak_count == 0 || d->weak_offsets != nullptr,
-           "tc_type_register(\"%s\"): weak_count is %zu but weak_offsets is NULL", name, d->weak_count);
   for (std::size_t i = 0; i < d->pointer_count; ++i) {
-    check_field(name, "pointer", d->pointer_offsets[i], d->size);
     ct->pointers.push_back(d->pointer_offsets[i]);
     ct->pointer_names.push_back("+" + std::to_string(d->pointer_offsets[i]));
   }
-  for (std::size_t i = 0; i < d->weak_count; ++i) {
-    check_field(name, "weak", d->weak_offsets[i], d->size);
-    ct->weaks.push_back(d->weak_offsets[i]);
-  }
+  ct->weaks.assign(d->weak_offsets, d->weak_offsets + d->weak_count);
   if (d->trailing_pointers) {
-    TC_CHECK(d->size % alignof(void*) == 0,
-             "tc_type_register(\"%s\"): with trailing_pointers the size (%zu) must be a multiple of the pointer "
-             "size (the slots start right after the fixed part)",
-             name, d->size);
-    TC_CHECK(d->trailing_count_offset % alignof(std::size_t) == 0 &&
-                 field_fits(d->trailing_count_offset, sizeof(std::size_t), d->size),
-             "tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside the "
-             "type's %zu bytes",
-             name, d->trailing_count_offset, d->size);
     ct->trailing = true;
     ct->trailing_count_offset = d->trailing_count_offset;
   }
@@ -706,6 +746,10 @@ tc_type tc_type_register(const tc_type_desc* d) {
   const std::uint32_t id = ct->id;
   g_ctypes[id].store(ct.release(), std::memory_order_release);  // pairs with the acquire in ctype_of; never freed
   return id;
+}
+
+const char* tc_type_desc_check(const tc_type_desc* d) {
+  return desc_problem(*need(d, "tc_type_desc_check", "desc", "pass the tc_type_desc to check"));
 }
 
 tc_type tc_type_register_traced(const char* name, std::size_t size, tc_trace_fn trace, tc_destroy_fn destroy) {

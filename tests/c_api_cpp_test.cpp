@@ -298,6 +298,31 @@ TEST_CASE("misuse of the C API names the fix", "[c_api][misuse]") {
                     tc_type_register(&d);
                   });
   }
+  SECTION("a field listed both as a pointer and as a weak field") {
+    REQUIRE_DEATH("tc_type_register(\"Both\"): offset 0 is listed both as a pointer and as a weak field", {
+      static const std::size_t at0[] = {0};
+      tc_type_desc d{};
+      d.name = "Both";
+      d.size = 8;
+      d.pointer_offsets = at0;
+      d.pointer_count = 1;
+      d.weak_offsets = at0;
+      d.weak_count = 1;
+      tc_type_register(&d);
+    });
+  }
+  SECTION("a trailing count field that is also a pointer field") {
+    REQUIRE_DEATH("tc_type_register(\"Count\"): trailing_count_offset 0 is also listed as a pointer or weak field", {
+      static const std::size_t at0[] = {0};
+      tc_type_desc d{};
+      d.name = "Count";
+      d.size = 8;
+      d.pointer_offsets = at0;
+      d.pointer_count = 1;
+      d.trailing_pointers = 1;
+      tc_type_register(&d);
+    });
+  }
   SECTION("unbalanced blocking regions") {
     CHeap h;
     REQUIRE_DEATH("tc_blocking_leave without a matching tc_blocking_enter", { tc_blocking_leave(); });

@@ -625,6 +625,54 @@ static void test_sizes(tc_heap* heap) {
   CHECK(a != NULL && b != NULL && ((char*)a + 4096 <= (char*)b || (char*)b + 4096 <= (char*)a));
 }
 
+/* ---- tc_type_desc_check: the verdict tc_type_register would reach, without stopping ------------- */
+
+static int desc_refused(const tc_type_desc* d, const char* expected) {
+  const char* why = tc_type_desc_check(d);
+  return why != NULL && strstr(why, expected) != NULL && tc_last_error() == why;
+}
+
+static void test_desc_check(void) {
+  static const size_t wrap[] = {SIZE_MAX - 7};
+  static const size_t unaligned[] = {4};
+  static const size_t at0[] = {0};
+  static const size_t at8[] = {8};
+  tc_type_desc d;
+  memset(&d, 0, sizeof d);
+  d.name = "Checked";
+  d.size = 16;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.pointer_offsets = at8;
+  d.pointer_count = 1;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.pointer_offsets = wrap;
+  CHECK(desc_refused(&d, "tc_type_register(\"Checked\"): pointer offset 18446744073709551608 is not an aligned"));
+  d.pointer_offsets = unaligned;
+  CHECK(desc_refused(&d, "pointer offset 4 is not an aligned void* field"));
+  d.pointer_offsets = NULL;
+  CHECK(desc_refused(&d, "pointer_count is 1 but pointer_offsets is NULL"));
+  d.pointer_count = 0;
+  d.weak_offsets = wrap;
+  d.weak_count = 1;
+  CHECK(desc_refused(&d, "weak offset 18446744073709551608 is not an aligned void* field"));
+  d.weak_offsets = at8;
+  d.pointer_offsets = at8;
+  d.pointer_count = 1;
+  CHECK(desc_refused(&d, "offset 8 is listed both as a pointer and as a weak field"));
+  d.weak_count = 0;
+  d.weak_offsets = NULL;
+  d.trailing_pointers = 1;
+  d.trailing_count_offset = 0;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.trailing_count_offset = SIZE_MAX - 7;
+  CHECK(desc_refused(&d, "trailing_count_offset 18446744073709551608 is not an aligned size_t field"));
+  d.trailing_count_offset = 8;
+  CHECK(desc_refused(&d, "trailing_count_offset 8 is also listed as a pointer or weak field"));
+  d.pointer_offsets = at0;
+  d.size = 20;
+  CHECK(desc_refused(&d, "with trailing_pointers the size (20) must be a multiple of the pointer size"));
+}
+
 /* ---- A heap that cannot be set up: NULL, as tricolor.h promises, with errno and a reason -------- */
 
 static void expect_create_fails(size_t reserve) {
@@ -681,6 +729,7 @@ int main(void) {
   CHECK(live_objects() == 0);
 
   test_heap_limit();
+  test_desc_check();
   test_heap_create_failure();
 
   if (g_failures != 0) {

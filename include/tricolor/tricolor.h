@@ -102,8 +102,8 @@ TRICOLOR_API void tc_config_init(tc_config* config);
  * tc_last_error() says what failed. */
 TRICOLOR_API tc_heap* tc_heap_create(const tc_config* config);
 /* Why the last call on this thread that returned NULL (tc_heap_create, tc_alloc, tc_new,
- * tc_alloc_trailing, tc_alloc_buffer) failed, as a sentence naming the function; NULL if none has
- * failed. The text stays valid until the next failure on this thread; calls that succeed leave it
+ * tc_alloc_trailing, tc_alloc_buffer) failed, or the last problem tc_type_desc_check found, as a
+ * sentence naming the function; NULL if none has failed. The text stays valid until the next failure on this thread; calls that succeed leave it
  * as it is. */
 TRICOLOR_API const char* tc_last_error(void);
 /* Runs the destroy callback of every object still allocated. Every thread must have detached (the
@@ -189,8 +189,16 @@ typedef struct tc_type_desc {
   tc_destroy_fn destroy;          /* optional */
 } tc_type_desc;
 
-/* Registers a type, process-wide (usable with every heap); returns its handle. */
+/* Registers a type, process-wide (usable with every heap); returns its handle. A descriptor that
+ * does not describe the type's memory (an offset that is unaligned or not inside `size`, a count
+ * without its table, a field listed both strong and weak, a trailing count field that is not an
+ * aligned size_t inside `size` or is also a pointer field, a trailing type whose size is not a
+ * multiple of sizeof(void*)) stops the program with a message naming the type and the field. */
 TRICOLOR_API tc_type tc_type_register(const tc_type_desc* desc);
+/* NULL when tc_type_register would accept desc; otherwise the message it would stop with (the same
+ * text tc_last_error() then returns). For descriptors built from data at run time (an FFI, a
+ * language's class definitions) that should be refused rather than stop the program. */
+TRICOLOR_API const char* tc_type_desc_check(const tc_type_desc* desc);
 /* Shorthands: by trace callback; by a pointer-offset table. */
 TRICOLOR_API tc_type tc_type_register_traced(const char* name, size_t size, tc_trace_fn trace, tc_destroy_fn destroy);
 TRICOLOR_API tc_type tc_type_register_offsets(const char* name, size_t size, const size_t* pointer_offsets,
