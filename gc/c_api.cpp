@@ -89,6 +89,47 @@ internal::ThreadFast* c_thread(const char* what) {
   return t;
 }
 
+// ---- Callbacks the collector runs
+//
+// A trace, root or destroy callback runs in the middle of a collection (marking waits for the trace
+// to return; the next cycle waits for the sweep a destroy callback is part of), so it must not
+// collect or allocate: that would wait for its own work and never return. The thunks below name the
+// callback the thread is in; tc_collect and the allocation functions refuse, in C terms, to run
+// there. A plain TLS slot (constant-initialised, no guard): two stores per user callback, and none for
+// objects traced by their offsets alone.
+__thread const char* t_c_callback = nullptr;
+
+class InCallback {
+ public:
+  explicit InCallback(const char* what) : saved_(t_c_callback) { t_c_callback = what; }
+  ~InCallback() { t_c_callback = saved_; }
+  InCallback(const InCallback&) = delete;
+  InCallback& operator=(const InCallback&) = delete;
+
+ private:
+  const char* saved_;
+};
+
+constexpr const char* kInTrace = "a trace callback";
+constexpr const char* kInRoots = "a root callback";
+constexpr const char* kInDestroy = "a destroy callback";
+
+void check_not_in_callback(const char* what) {
+  const char* in = t_c_callback;
+  if (in == nullptr) [[likely]]
+    return;
+  const char* fix = in == kInTrace   ? "a trace callback only visits its object's fields (tc_trace, tc_trace_slot, "
+                                       "tc_trace_range, tc_trace_weak) and reads nothing that changes"
+                    : in == kInRoots ? "a root callback only traces its slots (tc_trace, tc_trace_range)"
+                                     : "a destroy callback must not collect or allocate: do that work in a finalizer "
+                                       "(tc_set_finalizer, run by tc_run_finalizers on an attached thread), or "
+                                       "after tc_collect returns";
+  internal::fatal(__FILE__, __LINE__,
+                  "%s called from %s, which the collector runs in the middle of a collection: it would wait for "
+                  "the collector's own work and never return. %s",
+                  what, in, fix);
+}
+
 // ---- tc_last_error: why the last NULL from a function that can fail came back, on this thread.
 
 thread_local std::string t_last_error;
@@ -251,10 +292,16 @@ void trace_c_object(const void* obj, Tracer& t) {
     for (std::size_t i = 0; i < n; ++i)
       if (const void* p = load_slot(base + ct.size + i * sizeof(void*))) t.visit(p, "trailing", i);
   }
-  if (ct.trace != nullptr) ct.trace(obj, as_c(t));
+  if (ct.trace != nullptr) {
+    InCallback in(kInTrace);
+    ct.trace(obj, as_c(t));
+  }
 }
 
-void destroy_c_object(void* obj) { ctype_of(obj).destroy(obj); }
+void destroy_c_object(void* obj) {
+  InCallback in(kInDestroy);
+  ctype_of(obj).destroy(obj);
+}
 
 // Is [offset, offset + width) inside an object of `size` bytes? Written so that nothing wraps: with
 // `offset + width <= size`, an offset of SIZE_MAX - 7 passes and the field lands on the object header.
@@ -354,6 +401,7 @@ void* heap_limit_reached(const char* what, const char* type, std::size_t bytes) 
 }
 
 void* allocate(const CType& ct, std::size_t bytes, const char* what) {
+  check_not_in_callback(what);  // first: a marker or sweeper thread is not attached either
   internal::ThreadFast* t = c_thread(what);
   check_not_blocking(t, what);
   const char* name = internal::type_info(ct.id).name;
@@ -407,6 +455,7 @@ struct RootsCallback {
 
 void call_roots(Tracer& t, void* ctx) {
   auto* cb = static_cast<RootsCallback*>(ctx);
+  InCallback in(kInRoots);
   cb->fn(as_c(t), cb->context);
 }
 
@@ -638,7 +687,11 @@ void tc_heap_destroy(tc_heap* heap) {
   delete heap;
 }
 
-void tc_collect(tc_heap* heap) { need(heap, "tc_collect", "heap", kNeedHeap)->heap.collect(); }
+void tc_collect(tc_heap* heap) {
+  need(heap, "tc_collect", "heap", kNeedHeap);
+  check_not_in_callback("tc_collect");
+  heap->heap.collect();
+}
 
 static tc_pause_summary to_c(const tricolor::PauseSummary& p) {
   return tc_pause_summary{p.count, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms, p.total_ms};
@@ -816,6 +869,7 @@ void* tc_alloc_trailing(tc_type type, std::size_t count) {
 }
 
 void* tc_alloc_buffer(std::size_t bytes) {
+  check_not_in_callback("tc_alloc_buffer");
   internal::ThreadFast* t = c_thread("tc_alloc_buffer");
   check_not_blocking(t, "tc_alloc_buffer");
   if (!size_fits_heap(t, bytes, "tc_alloc_buffer", nullptr)) return nullptr;
@@ -1091,6 +1145,7 @@ void check_opener(const tc_leak_check* s, const char* what) {
 
 std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
   need(s, "tc_leak_check_run", "scope", kNeedScope);
+  check_not_in_callback("tc_leak_check_run");  // it collects
   check_opener(s, "tc_leak_check_run");
   tricolor::LeakReport r = s->scope.check();
   s->ran = true;

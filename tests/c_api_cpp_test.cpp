@@ -680,3 +680,44 @@ TEST_CASE("the marker names a pointer that is not an object", "[c_api][misuse]")
     });
   }
 }
+
+// Callbacks the collector runs (trace, root, destroy) must not collect or allocate: that waited for
+// the collector's own work and never returned. Each stops with the C function and the callback named.
+namespace {
+tc_heap* g_reentrant_heap = nullptr;  // for callbacks that get no context
+}  // namespace
+
+TEST_CASE("collecting or allocating from a collector callback is refused by name", "[c_api][misuse]") {
+  SECTION("tc_collect from a trace callback") {
+    REQUIRE_DEATH("tc_collect called from a trace callback, which the collector runs in the middle of a "
+                  "collection",
+                  {
+                    CHeap h;
+                    g_reentrant_heap = h.heap;
+                    const tc_type t = tc_type_register_traced("CollectsInTrace", 8, [](const void*, tc_tracer*) {
+                      tc_collect(g_reentrant_heap);
+                    }, nullptr);
+                    tc_root r;
+                    tc_root_push(&r, tc_new(t), "traced");
+                    tc_collect(h.heap);
+                  });
+  }
+  SECTION("tc_new from a destroy callback") {
+    REQUIRE_DEATH("tc_new called from a destroy callback, which the collector runs in the middle of a "
+                  "collection",
+                  {
+                    CHeap h;
+                    const tc_type t = tc_type_register_traced("AllocatesInDestroy", 8, nullptr,
+                                                              [](void*) { tc_new(cnode_type()); });
+                    tc_new(t);  // garbage at once
+                    tc_collect(h.heap);
+                  });
+  }
+  SECTION("tc_alloc_buffer from a root callback") {
+    REQUIRE_DEATH("tc_alloc_buffer called from a root callback", {
+      CHeap h;
+      tc_heap_add_roots(h.heap, [](tc_tracer*, void*) { tc_alloc_buffer(16); }, nullptr, "allocates");
+      tc_collect(h.heap);
+    });
+  }
+}

@@ -21,7 +21,8 @@
  *  5. A thread that waits (I/O, locks, joins) does so between tc_blocking_enter and tc_blocking_leave,
  *     touching no heap object meanwhile; otherwise collections wait for it.
  *  6. Destroy callbacks run on whichever thread sweeps; they must not touch other collected objects
- *     or allocate.
+ *     or allocate. No trace, root or destroy callback may collect or allocate (it stops with a
+ *     message: the collection would wait for the callback's own work).
  *
  * Misuse stops the program with a message that names the C function and what to do (docs/c_api.md,
  * "Misuse and what it says"). NULL in particular: a function given NULL where it needs a handle
