@@ -10,13 +10,20 @@
 //    That callback runs with the world stopped at mark start; the stores into the slots go through
 //    tc_store, whose barrier is what makes a store after that scan safe (see tc_add_global_slot).
 // Thread-local state (the attached Mutator, blocking depth, per-thread root callbacks) lives in
-// t_c; a thread that exits attached is detached by the core's exit hook or by t_c's destructor,
-// whichever runs first.
+// t_c; a thread that exits attached is detached by CThreadExit's destructor, which first checks that
+// no root of the thread is still pushed.
 #include "tricolor/tricolor.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
+#include <cstdarg>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -26,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
 #include "tricolor/leak_check.hpp"
 #include "tricolor/tricolor.hpp"
@@ -57,7 +65,16 @@ void tc_internal_write_barrier_slow(const void* old_value, const void* new_value
   internal::write_barrier_slow(old_value, new_value);
 }
 void tc_internal_root_barrier_slow(const void* new_value) { internal::root_barrier_slow(new_value); }
-void tc_internal_check_heap_pointer(const void* p, const char* what) { internal::debug_check_heap_pointer(p, what); }
+// internal::debug_check_heap_pointer, in C terms.
+void tc_internal_check_heap_pointer(const void* p, const char* what) {
+  internal::ThreadFast* t = internal::tls_thread;
+  if (p == nullptr || t == nullptr) return;
+  TC_CHECK(t->heap->contains(p),
+           "%s: %p is not an object of this thread's tricolor heap (not a pointer that tc_alloc, tc_new or "
+           "tc_alloc_buffer returned, a pointer into an object rather than to its start, or an object of another "
+           "heap)",
+           what, p);
+}
 
 namespace {
 
@@ -72,7 +89,77 @@ internal::ThreadFast* c_thread(const char* what) {
   return t;
 }
 
-Tracer& as_tracer(tc_tracer* t) { return *reinterpret_cast<Tracer*>(t); }
+// ---- Callbacks the collector runs
+//
+// A trace, root or destroy callback runs in the middle of a collection (marking waits for the trace
+// to return; the next cycle waits for the sweep a destroy callback is part of), so it must not
+// collect or allocate: that would wait for its own work and never return. The thunks below name the
+// callback the thread is in; tc_collect and the allocation functions refuse, in C terms, to run
+// there. A plain TLS slot (constant-initialised, no guard): two stores per user callback, and none for
+// objects traced by their offsets alone.
+__thread const char* t_c_callback = nullptr;
+
+class InCallback {
+ public:
+  explicit InCallback(const char* what) : saved_(t_c_callback) { t_c_callback = what; }
+  ~InCallback() { t_c_callback = saved_; }
+  InCallback(const InCallback&) = delete;
+  InCallback& operator=(const InCallback&) = delete;
+
+ private:
+  const char* saved_;
+};
+
+constexpr const char* kInTrace = "a trace callback";
+constexpr const char* kInRoots = "a root callback";
+constexpr const char* kInDestroy = "a destroy callback";
+
+void check_not_in_callback(const char* what) {
+  const char* in = t_c_callback;
+  if (in == nullptr) [[likely]]
+    return;
+  const char* fix = in == kInTrace   ? "a trace callback only visits its object's fields (tc_trace, tc_trace_slot, "
+                                       "tc_trace_range, tc_trace_weak) and reads nothing that changes"
+                    : in == kInRoots ? "a root callback only traces its slots (tc_trace, tc_trace_range)"
+                                     : "a destroy callback must not collect or allocate: do that work in a finalizer "
+                                       "(tc_set_finalizer, run by tc_run_finalizers on an attached thread), or "
+                                       "after tc_collect returns";
+  internal::fatal(__FILE__, __LINE__,
+                  "%s called from %s, which the collector runs in the middle of a collection: it would wait for "
+                  "the collector's own work and never return. %s",
+                  what, in, fix);
+}
+
+// ---- tc_last_error: why the last NULL from a function that can fail came back, on this thread.
+
+thread_local std::string t_last_error;
+
+[[gnu::format(printf, 1, 2), gnu::cold]] void set_last_error(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  t_last_error = buf;
+}
+
+// NULL where a handle or an out-pointer is required: the caller learns which function and which
+// argument, instead of a segfault somewhere inside the library (or inside this file's own messages).
+[[noreturn, gnu::cold]] void fail_null(const char* fn, const char* arg, const char* fix) {
+  internal::fatal(__FILE__, __LINE__, "%s: the %s argument is NULL: %s", fn, arg, fix);
+}
+template <class T>
+T* need(T* p, const char* fn, const char* arg, const char* fix) {
+  if (p == nullptr) [[unlikely]]
+    fail_null(fn, arg, fix);
+  return p;
+}
+constexpr const char* kNeedHeap = "pass the tc_heap* that tc_heap_create returned";
+constexpr const char* kNeedTracer = "pass the tc_tracer* the trace or root callback was given";
+
+Tracer& as_tracer(tc_tracer* t, const char* fn) {
+  return *reinterpret_cast<Tracer*>(need(t, fn, "tracer", kNeedTracer));
+}
 tc_tracer* as_c(Tracer& t) { return reinterpret_cast<tc_tracer*>(&t); }
 
 const void* load_slot(const void* slot) {
@@ -110,6 +197,81 @@ const CType& ctype_checked(tc_type type, const char* what) {
   return *ct;
 }
 
+// ---- Trailing counts
+//
+// A trailing count is a field the program writes, so the trace bounds it by what the object's slot
+// can hold (a count of 10^6 on a 2-slot object would otherwise be traced far past its end). The slot
+// is found through the page table of the object's heap, but a trace function is given no heap:
+// ArenaOwners maps each arena (heaps reserve whole, aligned arenas: gc/page_heap.cpp) to the page
+// heap that last allocated a trailing-pointer object in it.
+// Why the entry read for an object being traced is never a destroyed heap's: tc_alloc writes the
+// entry of a new trailing object's arena before it returns the object, so before any tracer can reach
+// it (a tracer reaches an object only through a store or a handshake that happens after that); an
+// arena belongs to at most one live heap at a time; so the last write to that entry came from the
+// object's own heap, which is alive while its objects are traced. Leaves are never freed (at most
+// kRootSize of them), so readers need no lock.
+class ArenaOwners {
+ public:
+  const internal::PageHeap* find(const void* p) const {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) >> kArenaShift;
+    if (a >= kRootSize * kLeafSize) return nullptr;
+    // acquire: pairs with the releases in note(), so a leaf's entries are seen initialised.
+    const Leaf* leaf = root_[a / kLeafSize].load(std::memory_order_acquire);
+    return leaf != nullptr ? (*leaf)[a % kLeafSize].load(std::memory_order_acquire) : nullptr;
+  }
+  // Called by the allocating thread before the object at p is published; returns false when p lies
+  // above the address range the table covers (not on Linux/x86-64 or AArch64 without a hint to mmap).
+  bool note(const void* p, const internal::PageHeap* owner) {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) >> kArenaShift;
+    if (a >= kRootSize * kLeafSize) return false;
+    std::atomic<Leaf*>& slot = root_[a / kLeafSize];
+    Leaf* leaf = slot.load(std::memory_order_acquire);
+    if (leaf == nullptr) {
+      auto fresh = std::make_unique<Leaf>();  // value-initialised: every entry null
+      if (slot.compare_exchange_strong(leaf, fresh.get(), std::memory_order_acq_rel)) leaf = fresh.release();
+    }
+    std::atomic<const internal::PageHeap*>& e = (*leaf)[a % kLeafSize];
+    // release: pairs with the acquire in find(). Usually already ours: one load, no store.
+    if (e.load(std::memory_order_relaxed) != owner) e.store(owner, std::memory_order_release);
+    return true;
+  }
+
+ private:
+  static constexpr unsigned kArenaShift = 26;
+  static_assert(std::size_t{1} << kArenaShift == internal::PageHeap::kArenaBytes);
+  static constexpr std::size_t kLeafSize = 1u << 11;
+  static constexpr std::size_t kRootSize = std::size_t{1} << (48 - kArenaShift - 11);  // 48-bit addresses
+  using Leaf = std::array<std::atomic<const internal::PageHeap*>, kLeafSize>;
+  std::atomic<Leaf*> root_[kRootSize] = {};
+};
+
+ArenaOwners g_arena_owners;
+
+// The payload bytes of the slot holding obj (at least what tc_alloc was asked for).
+std::size_t slot_payload_bytes(const internal::Span& s) {
+  return (s.span_class == internal::kLargeSpanClass ? s.bytes() : s.elem_size) - internal::kHeaderSize;
+}
+
+// How many trailing pointers obj's slot holds after the type's fixed part.
+std::size_t trailing_capacity(const CType& ct, const void* obj) {
+  const internal::PageHeap* pages = g_arena_owners.find(obj);
+  const internal::Span* s = pages != nullptr ? pages->span_of(obj) : nullptr;
+  // Cannot fail for an object tc_alloc returned: it noted the object's arena before returning it.
+  TC_CHECK(s != nullptr,
+           "tricolor: C object %p of type \"%s\" with trailing pointers was not allocated by tc_alloc in a live heap",
+           obj, internal::type_info(ct.id).name);
+  return (slot_payload_bytes(*s) - ct.size) / sizeof(void*);
+}
+
+[[noreturn, gnu::cold]] void fail_trailing_count(const CType& ct, const void* obj, std::size_t n,
+                                                 std::size_t capacity) {
+  internal::fatal(__FILE__, __LINE__,
+                  "tricolor: an object of C type \"%s\" says it has %zu trailing pointers (the size_t at offset "
+                  "%zu) but its allocation holds %zu (object %p): set the count to at most (the size given to "
+                  "tc_alloc - %zu) / sizeof(void*), before the next safepoint, and never raise it",
+                  internal::type_info(ct.id).name, n, ct.trailing_count_offset, capacity, obj, ct.size);
+}
+
 void trace_c_object(const void* obj, Tracer& t) {
   const CType& ct = ctype_of(obj);
   const char* base = static_cast<const char*>(obj);
@@ -120,41 +282,156 @@ void trace_c_object(const void* obj, Tracer& t) {
     // relaxed: the count is written before the object is published (or before the next safepoint).
     std::size_t n = 0;
     __atomic_load(reinterpret_cast<const std::size_t*>(base + ct.trailing_count_offset), &n, __ATOMIC_RELAXED);
+    // Beyond the slot lie other objects' headers and fields, or unmapped pages. A debug-checks build
+    // stops; a release build traces what the slot holds (allocate() zeroed all of it).
+    const std::size_t capacity = trailing_capacity(ct, obj);
+    if (n > capacity) [[unlikely]] {
+      if (TC_DCHECK_IS_ON) fail_trailing_count(ct, obj, n, capacity);
+      n = capacity;
+    }
     for (std::size_t i = 0; i < n; ++i)
       if (const void* p = load_slot(base + ct.size + i * sizeof(void*))) t.visit(p, "trailing", i);
   }
-  if (ct.trace != nullptr) ct.trace(obj, as_c(t));
+  if (ct.trace != nullptr) {
+    InCallback in(kInTrace);
+    ct.trace(obj, as_c(t));
+  }
 }
 
-void destroy_c_object(void* obj) { ctype_of(obj).destroy(obj); }
+void destroy_c_object(void* obj) {
+  InCallback in(kInDestroy);
+  ctype_of(obj).destroy(obj);
+}
 
-void check_field(const char* type_name, const char* what, std::size_t offset, std::size_t size) {
-  TC_CHECK(offset % alignof(void*) == 0 && offset + sizeof(void*) <= size,
-           "tc_type_register(\"%s\"): %s offset %zu is not an aligned void* field inside the type's %zu bytes",
-           type_name, what, offset, size);
+// Is [offset, offset + width) inside an object of `size` bytes? Written so that nothing wraps: with
+// `offset + width <= size`, an offset of SIZE_MAX - 7 passes and the field lands on the object header.
+constexpr bool field_fits(std::size_t offset, std::size_t width, std::size_t size) {
+  return offset <= size && width <= size - offset;
+}
+static_assert(!field_fits(SIZE_MAX - 7, 8, 16) && !field_fits(16, 8, 16) && field_fits(8, 8, 16));
+
+// What is wrong with a descriptor, as the sentence tc_type_register stops with (in tc_last_error's
+// buffer), or nullptr when it is acceptable. Shared by tc_type_register (which stops) and
+// tc_type_desc_check (which returns it), so the two cannot disagree.
+const char* desc_problem(const tc_type_desc& d) {
+  const char* name = d.name != nullptr ? d.name : "<unnamed C type>";
+  if (d.pointer_count != 0 && d.pointer_offsets == nullptr) {
+    set_last_error("tc_type_register(\"%s\"): pointer_count is %zu but pointer_offsets is NULL", name,
+                   d.pointer_count);
+    return t_last_error.c_str();
+  }
+  if (d.weak_count != 0 && d.weak_offsets == nullptr) {
+    set_last_error("tc_type_register(\"%s\"): weak_count is %zu but weak_offsets is NULL", name, d.weak_count);
+    return t_last_error.c_str();
+  }
+  auto bad_field = [&](const char* what, std::size_t offset) {
+    if (offset % alignof(void*) == 0 && field_fits(offset, sizeof(void*), d.size)) return false;
+    set_last_error("tc_type_register(\"%s\"): %s offset %zu is not an aligned void* field inside the type's %zu "
+                   "bytes",
+                   name, what, offset, d.size);
+    return true;
+  };
+  for (std::size_t i = 0; i < d.pointer_count; ++i)
+    if (bad_field("pointer", d.pointer_offsets[i])) return t_last_error.c_str();
+  for (std::size_t i = 0; i < d.weak_count; ++i)
+    if (bad_field("weak", d.weak_offsets[i])) return t_last_error.c_str();
+  // A field is strong or weak, not both (weak clearing would null a field that keeps its target).
+  for (std::size_t i = 0; i < d.weak_count; ++i)
+    if (std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, d.weak_offsets[i]) !=
+        d.pointer_offsets + d.pointer_count) {
+      set_last_error("tc_type_register(\"%s\"): offset %zu is listed both as a pointer and as a weak field", name,
+                     d.weak_offsets[i]);
+      return t_last_error.c_str();
+    }
+  if (d.trailing_pointers) {
+    if (d.size % alignof(void*) != 0) {
+      set_last_error("tc_type_register(\"%s\"): with trailing_pointers the size (%zu) must be a multiple of the "
+                     "pointer size (the slots start right after the fixed part)",
+                     name, d.size);
+      return t_last_error.c_str();
+    }
+    const std::size_t c = d.trailing_count_offset;
+    if (c % alignof(std::size_t) != 0 || !field_fits(c, sizeof(std::size_t), d.size)) {
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside "
+                     "the type's %zu bytes",
+                     name, c, d.size);
+      return t_last_error.c_str();
+    }
+    // The count is not a pointer: traced as one, it would reach the marker as a small integer.
+    const bool overlaps = std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, c) !=
+                              d.pointer_offsets + d.pointer_count ||
+                          std::find(d.weak_offsets, d.weak_offsets + d.weak_count, c) != d.weak_offsets + d.weak_count;
+    if (overlaps) {
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is also listed as a pointer or weak "
+                     "field",
+                     name, c);
+      return t_last_error.c_str();
+    }
+  }
+  return nullptr;
 }
 
 // ---- Allocation
 
-void* allocate(const CType& ct, std::size_t bytes) {
-  internal::ThreadFast* t = c_thread("tc_alloc");
-  TC_CHECK(bytes >= ct.size, "tc_alloc(\"%s\", %zu): the size is smaller than the type's size %zu",
-           internal::type_info(ct.id).name, bytes, ct.size);
+void check_not_blocking(internal::ThreadFast* t, const char* what) {
+  TC_CHECK(internal::as_state(t)->blocking_depth == 0,
+           "%s inside tc_blocking_enter: a blocked thread must not touch the heap (a collection counts it as "
+           "stopped); call tc_blocking_leave() first",
+           what);
+}
+
+// Sizes: a C caller's size is data, so nothing here may wrap. A size larger than the heap's whole
+// reservation can never be satisfied: NULL (with tc_last_error) before any arithmetic on it; below
+// that bound, size + header and the core's page rounding are far from SIZE_MAX.
+bool size_fits_heap(internal::ThreadFast* t, std::size_t bytes, const char* what, const char* type) {
+  const std::size_t reserve = t->heap->config.reserve;
+  if (bytes <= reserve) [[likely]]
+    return true;
+  set_last_error("%s(%s%s%s%zu): larger than the heap's whole reservation (%zu bytes, tc_config.reserve)", what,
+                 type != nullptr ? "\"" : "", type != nullptr ? type : "", type != nullptr ? "\", " : "", bytes,
+                 reserve);
+  return false;
+}
+
+void* heap_limit_reached(const char* what, const char* type, std::size_t bytes) {
+  set_last_error("%s(%s%s%s%zu): the heap limit (tc_config.max_heap) is reached even after a full collection",
+                 what, type != nullptr ? "\"" : "", type != nullptr ? type : "", type != nullptr ? "\", " : "",
+                 bytes);
+  return nullptr;
+}
+
+void* allocate(const CType& ct, std::size_t bytes, const char* what) {
+  check_not_in_callback(what);  // first: a marker or sweeper thread is not attached either
+  internal::ThreadFast* t = c_thread(what);
+  check_not_blocking(t, what);
+  const char* name = internal::type_info(ct.id).name;
+  TC_CHECK(bytes >= ct.size, "%s(\"%s\", %zu): the size is smaller than the type's size %zu", what, name, bytes,
+           ct.size);
   // A payload of at least one byte keeps every object pointer strictly inside its own slot.
   bytes = std::max<std::size_t>(bytes, 1);
-  if (bytes > (std::size_t{1} << 62)) return nullptr;  // no heap could hold it; and no overflow below
+  if (!size_fits_heap(t, bytes, what, name)) return nullptr;
   void* obj;
-  if (bytes + internal::kHeaderSize <= internal::kMaxSmallSize) {
+  if (bytes <= internal::kMaxSmallSize - internal::kHeaderSize) {
     const std::size_t sc = internal::span_class(internal::size_to_class(bytes + internal::kHeaderSize), ct.kind);
     void* slot = internal::allocate_small_dynamic(t, sc, /*may_fail=*/true);
-    if (slot == nullptr) return nullptr;
+    if (slot == nullptr) return heap_limit_reached(what, name, bytes);
     obj = internal::finish_allocation(t, slot, ct.id);
   } else {
     obj = internal::allocate_large(t, bytes + internal::kHeaderSize, ct.id,
                                    ct.kind == internal::SpanKind::kNoScan, /*may_fail=*/true);
-    if (obj == nullptr) return nullptr;
+    if (obj == nullptr) return heap_limit_reached(what, name, bytes);
   }
   // No safepoint since the allocation: no marker or verifier can have read the object yet.
+  if (ct.trailing) {
+    // The trace bounds the count by the slot, not by `bytes` (which nothing records): zero the
+    // slot's slack too, so that a count past `bytes` but inside the slot reads NULLs, not a former
+    // object's pointers.
+    const internal::PageHeap& pages = t->heap->pages;
+    TC_CHECK(g_arena_owners.note(obj, &pages),
+             "tc_alloc(\"%s\"): the heap lies above the addresses the trailing-count bound covers (48 bits)",
+             internal::type_info(ct.id).name);
+    bytes = slot_payload_bytes(*pages.span_of(obj));
+  }
   std::memset(obj, 0, bytes);
   return obj;
 }
@@ -178,6 +455,7 @@ struct RootsCallback {
 
 void call_roots(Tracer& t, void* ctx) {
   auto* cb = static_cast<RootsCallback*>(ctx);
+  InCallback in(kInRoots);
   cb->fn(as_c(t), cb->context);
 }
 
@@ -191,19 +469,66 @@ struct CThread {
   unsigned blocking_depth = 0;
   tc_heap* heap = nullptr;
   std::unordered_map<std::uint64_t, std::unique_ptr<RootsCallback>> callbacks;
-
-  ~CThread() {
-    // The thread exits attached. If the core's exit hook ran first it has detached the thread
-    // (tls_thread is null) and the Mutator owns nothing more; otherwise detach here. Its stack, and
-    // the tc_roots on it, are gone.
-    if (mutator == nullptr || internal::tls_thread == nullptr) return;
-    if (blocking != nullptr) blocking->~BlockingScope();
-    internal::tls_thread->roots = nullptr;
-    mutator->~Mutator();
-  }
 };
 
 thread_local CThread t_c;
+
+// Is p in the calling thread's stack below `live_from` (nullptr: anywhere in it)? Frames there have
+// returned, so a root pushed in one and never popped has had its memory reused: nothing in it may be
+// read, not even its name for a message. Error paths only (pthread_getattr_np may read /proc).
+bool in_returned_frame(const void* p, const void* live_from) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+  void* low = nullptr;
+  std::size_t size = 0;
+  const bool ok = pthread_attr_getstack(&attr, &low, &size) == 0;
+  pthread_attr_destroy(&attr);
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const auto lo = reinterpret_cast<std::uintptr_t>(low);
+  const auto live = live_from != nullptr ? reinterpret_cast<std::uintptr_t>(live_from) : lo + size;
+  return ok && a >= lo && a < live;
+}
+
+// " \"name\"" for a message about root r, or what is known when r lies in a returned frame.
+std::string describe_root(const internal::RootNode* r, const void* live_from) {
+  if (in_returned_frame(r, live_from)) return " in a stack frame that has returned";
+  return std::string(" \"") + (r->name != nullptr ? r->name : "unnamed") + "\"";
+}
+
+[[noreturn, gnu::cold]] void fail_roots_at_exit(internal::ThreadFast* t, const internal::RootNode* r) {
+  const std::string& thread = internal::as_state(t)->name;
+  internal::fatal(__FILE__, __LINE__,
+                  "thread \"%s\" exited attached to a tricolor heap with a root%s still pushed: a thread that "
+                  "exits is detached and its roots forgotten, so the object a root holds could be freed while "
+                  "something still uses it. Pop every tc_root and TC_FRAME (a return path that skipped "
+                  "tc_root_pop / TC_FRAME_POP?), or call tc_thread_detach(), before the thread exits",
+                  thread.empty() ? "unnamed" : thread.c_str(),
+                  describe_root(r, nullptr).c_str());  // the thread's function has returned: all of its stack
+}
+
+// A thread that exits attached (tc_thread_attach without tc_thread_detach) is detached here. This
+// runs before the core's exit hook (ExitDetach, gc/api.cpp), which would forget the thread's roots
+// without a word: thread_local objects are destroyed in reverse order of construction, and this one
+// is a function-local thread_local that arm_exit_check() constructs after the Mutator's constructor
+// has constructed the core's hook. (A namespace-scope thread_local would not do: the compiler
+// constructs all of a file's thread_locals together, at the first use of any, which is before.) So
+// the thread is still attached here, with its roots.
+struct CThreadExit {
+  ~CThreadExit() {
+    internal::ThreadFast* t = internal::tls_thread;
+    if (t_c.mutator == nullptr || t == nullptr) return;  // detached already
+    // A root still pushed lies in a dead stack frame, or in storage that outlives the thread and
+    // whose object nothing would keep alive: either way a bug to report now, not a later "destroyed
+    // out of order" or an object silently freed and reused.
+    if (const internal::RootNode* r = t->roots) fail_roots_at_exit(t, r);
+    if (t_c.blocking != nullptr) t_c.blocking->~BlockingScope();
+    t_c.mutator->~Mutator();
+    t_c.mutator = nullptr;
+    t_c.heap = nullptr;
+  }
+};
+
+void arm_exit_check() { thread_local CThreadExit exit_check; }
 
 }  // namespace
 
@@ -242,7 +567,23 @@ struct tc_global {
   tc_heap* heap;
 };
 
+namespace {
+
+// The live heaps made by tc_heap_create, so that tc_type_name_of can tell an object from a stack,
+// static or foreign address on a thread that is not attached (not a hot path).
+std::mutex g_heaps_mu;
+std::vector<tc_heap*> g_heaps;
+
+bool is_heap_object(const void* p) {
+  if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && t->heap->contains(p)) return true;
+  std::lock_guard lock(g_heaps_mu);
+  return std::any_of(g_heaps.begin(), g_heaps.end(), [&](tc_heap* h) { return h->heap.contains(p); });
+}
+
+}  // namespace
+
 void tc_config_init(tc_config* c) {
+  need(c, "tc_config_init", "config", "pass the tc_config to fill");
   const tricolor::Config d;
   *c = tc_config{};
   c->initial_heap = d.initial_heap;
@@ -260,6 +601,11 @@ void tc_config_init(tc_config* c) {
   c->find_leak = nullptr;
   c->reserve = d.reserve;
 }
+
+// The most any reservation can get: the user address space of x86-64 and AArch64 (47/48 bits; mmap
+// goes above 2^47 only when asked to). Checked before PageHeap rounds the size up, which would wrap
+// for a reserve near SIZE_MAX.
+constexpr std::size_t kMaxReserve = std::size_t{1} << 47;
 
 tc_heap* tc_heap_create(const tc_config* config) {
   tc_config c;
@@ -286,27 +632,74 @@ tc_heap* tc_heap_create(const tc_config* config) {
       fn(&ce, ctx);
     };
   }
-  return new tc_heap(cc);
+  // NULL, as promised, when the heap cannot be set up: no exception may cross into C.
+  if (cc.reserve > kMaxReserve) {
+    set_last_error("tc_heap_create: cannot reserve %zu bytes of address space (more than the %zu a process has): "
+                   "lower tc_config.reserve",
+                   cc.reserve, kMaxReserve);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  tc_heap* heap = nullptr;
+  try {
+    heap = new tc_heap(cc);
+  } catch (const std::bad_alloc&) {
+    // The reservation failed (or memory for the heap's tables). The C++ message names Config::reserve.
+    set_last_error("tc_heap_create: cannot reserve %zu bytes of address space for the heap: lower "
+                   "tc_config.reserve (or TRICOLOR_RESERVE), or raise the address-space limit (ulimit -v)",
+                   cc.reserve);
+    errno = ENOMEM;
+    return nullptr;
+  } catch (const std::exception& e) {  // e.g. the marker threads could not be started
+    set_last_error("tc_heap_create: %s", e.what());
+    errno = EAGAIN;
+    return nullptr;
+  }
+  std::lock_guard lock(g_heaps_mu);
+  g_heaps.push_back(heap);
+  return heap;
 }
+
+const char* tc_last_error(void) { return t_last_error.empty() ? nullptr : t_last_error.c_str(); }
 
 void tc_heap_destroy(tc_heap* heap) {
   if (heap == nullptr) return;
   internal::ThreadFast* t = internal::tls_thread;
   TC_CHECK(t == nullptr || t->heap != &heap->heap.impl(),
            "tc_heap_destroy: the calling thread is still attached to this heap: call tc_thread_detach() first");
+  std::size_t attached = 0;
+  {
+    internal::Safepoint& sp = heap->heap.impl().safepoint;
+    std::lock_guard lock(sp.threads_mu());
+    attached = sp.threads().size();
+  }
+  TC_CHECK(attached == 0,
+           "tc_heap_destroy: %zu thread(s) are still attached to this heap: each calls tc_thread_detach() (or "
+           "exits) first",
+           attached);
   const std::size_t globals = heap->globals.load(std::memory_order_relaxed);
   TC_CHECK(globals == 0, "tc_heap_destroy: %zu tc_global(s) of this heap are still alive: tc_global_free them first",
            globals);
+  {
+    std::lock_guard lock(g_heaps_mu);
+    g_heaps.erase(std::find(g_heaps.begin(), g_heaps.end(), heap));
+  }
   delete heap;
 }
 
-void tc_collect(tc_heap* heap) { heap->heap.collect(); }
+void tc_collect(tc_heap* heap) {
+  need(heap, "tc_collect", "heap", kNeedHeap);
+  check_not_in_callback("tc_collect");
+  heap->heap.collect();
+}
 
 static tc_pause_summary to_c(const tricolor::PauseSummary& p) {
   return tc_pause_summary{p.count, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms, p.total_ms};
 }
 
 void tc_heap_stats(tc_heap* heap, tc_stats* out) {
+  need(heap, "tc_heap_stats", "heap", kNeedHeap);
+  need(out, "tc_heap_stats", "out", "pass the tc_stats to fill");
   const tricolor::Stats s = heap->heap.stats();
   *out = tc_stats{};
   out->heap_bytes = s.heap_bytes;
@@ -325,16 +718,20 @@ void tc_heap_stats(tc_heap* heap, tc_stats* out) {
   out->thread_pauses = to_c(s.thread_pauses);
 }
 
-int tc_heap_contains(tc_heap* heap, const void* p) { return heap->heap.contains(p) ? 1 : 0; }
+int tc_heap_contains(tc_heap* heap, const void* p) {
+  return need(heap, "tc_heap_contains", "heap", kNeedHeap)->heap.contains(p) ? 1 : 0;
+}
 
 // ---- Threads
 
 void tc_thread_attach(tc_heap* heap, const char* name) {
+  need(heap, "tc_thread_attach", "heap", kNeedHeap);
   TC_CHECK(internal::tls_thread == nullptr,
            "tc_thread_attach: this thread is already attached to a heap (one heap per thread; call "
            "tc_thread_detach() first)");
   t_c.mutator = new (t_c.mutator_storage) tricolor::Mutator(heap->heap, name);
   t_c.heap = heap;
+  arm_exit_check();  // after the Mutator: destroyed before the core's exit hook (see CThreadExit)
 }
 
 void tc_thread_detach() {
@@ -343,8 +740,8 @@ void tc_thread_detach() {
   TC_CHECK(t_c.blocking_depth == 0, "tc_thread_detach inside tc_blocking_enter: call tc_blocking_leave() first");
   const internal::RootNode* r = internal::tls_thread->roots;
   TC_CHECK(r == nullptr,
-           "tc_thread_detach: root \"%s\" of this thread is still pushed: pop every tc_root and TC_FRAME first",
-           r != nullptr && r->name ? r->name : "unnamed");
+           "tc_thread_detach: a root%s of this thread is still pushed: pop every tc_root and TC_FRAME first",
+           describe_root(r, __builtin_frame_address(0)).c_str());  // frames below this one have returned
   t_c.mutator->~Mutator();
   t_c.mutator = nullptr;
   t_c.heap = nullptr;
@@ -374,35 +771,24 @@ void tc_safepoint() {
 // ---- Types
 
 tc_type tc_type_register(const tc_type_desc* d) {
-  TC_CHECK(d != nullptr, "tc_type_register: the descriptor is NULL");
+  need(d, "tc_type_register", "desc", "pass a zero-initialised tc_type_desc with the type's fields set");
+  if (const char* problem = desc_problem(*d)) [[unlikely]]
+    internal::fatal(__FILE__, __LINE__, "%s", problem);
   const char* name = d->name != nullptr ? d->name : "<unnamed C type>";
   auto ct = std::make_unique<CType>();
   ct->size = d->size;
   ct->trace = d->trace;
   ct->destroy = d->destroy;
-  TC_CHECK(d->pointer_count == 0 || d->pointer_offsets != nullptr,
-           "tc_type_register(\"%s\"): pointer_count is %zu but pointer_offsets is NULL", name, d->pointer_count);
-  TC_CHECK(d->weak_count == 0 || d->weak_offsets != nullptr,
-           "tc_type_register(\"%s\"): weak_count is %zu but weak_offsets is NULL", name, d->weak_count);
   for (std::size_t i = 0; i < d->pointer_count; ++i) {
-    check_field(name, "pointer", d->pointer_offsets[i], d->size);
     ct->pointers.push_back(d->pointer_offsets[i]);
-    ct->pointer_names.push_back("+" + std::to_string(d->pointer_offsets[i]));
+    // "+16": the field's offset. (Built with snprintf: GCC 12 at -O3 misreports `"+" + std::to_string`
+    // as an overlapping memcpy, -Werror=restrict.)
+    char field[24];
+    std::snprintf(field, sizeof field, "+%zu", d->pointer_offsets[i]);
+    ct->pointer_names.emplace_back(field);
   }
-  for (std::size_t i = 0; i < d->weak_count; ++i) {
-    check_field(name, "weak", d->weak_offsets[i], d->size);
-    ct->weaks.push_back(d->weak_offsets[i]);
-  }
+  ct->weaks.assign(d->weak_offsets, d->weak_offsets + d->weak_count);
   if (d->trailing_pointers) {
-    TC_CHECK(d->size % alignof(void*) == 0,
-             "tc_type_register(\"%s\"): with trailing_pointers the size (%zu) must be a multiple of the pointer "
-             "size (the slots start right after the fixed part)",
-             name, d->size);
-    TC_CHECK(d->trailing_count_offset % alignof(std::size_t) == 0 &&
-                 d->trailing_count_offset + sizeof(std::size_t) <= d->size,
-             "tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside the "
-             "type's %zu bytes",
-             name, d->trailing_count_offset, d->size);
     ct->trailing = true;
     ct->trailing_count_offset = d->trailing_count_offset;
   }
@@ -417,6 +803,10 @@ tc_type tc_type_register(const tc_type_desc* d) {
   const std::uint32_t id = ct->id;
   g_ctypes[id].store(ct.release(), std::memory_order_release);  // pairs with the acquire in ctype_of; never freed
   return id;
+}
+
+const char* tc_type_desc_check(const tc_type_desc* d) {
+  return desc_problem(*need(d, "tc_type_desc_check", "desc", "pass the tc_type_desc to check"));
 }
 
 tc_type tc_type_register_traced(const char* name, std::size_t size, tc_trace_fn trace, tc_destroy_fn destroy) {
@@ -439,52 +829,98 @@ tc_type tc_type_register_offsets(const char* name, std::size_t size, const std::
   return tc_type_register(&d);
 }
 
-const char* tc_type_name_of(const void* obj) { return tricolor::type_name_of(obj); }
+const char* tc_type_name_of(const void* obj) {
+  need(obj, "tc_type_name_of", "obj", "pass an object of a tricolor heap");
+  TC_CHECK(is_heap_object(obj),
+           "tc_type_name_of(%p): not an object of a tricolor heap (a stack, static or malloc'ed address, a pointer "
+           "into an object rather than to its start, or an object of a heap created in C++ while this thread is "
+           "not attached to it)",
+           obj);
+  return tricolor::type_name_of(obj);
+}
 
 // ---- Allocation
 
-void* tc_alloc(tc_type type, std::size_t size) { return allocate(ctype_checked(type, "tc_alloc"), size); }
+void* tc_alloc(tc_type type, std::size_t size) {
+  return allocate(ctype_checked(type, "tc_alloc"), size, "tc_alloc");
+}
 
 void* tc_new(tc_type type) {
   const CType& ct = ctype_checked(type, "tc_new");
-  return allocate(ct, ct.size);
+  return allocate(ct, ct.size, "tc_new");
+}
+
+void* tc_alloc_trailing(tc_type type, std::size_t count) {
+  const CType& ct = ctype_checked(type, "tc_alloc_trailing");
+  TC_CHECK(ct.trailing,
+           "tc_alloc_trailing(\"%s\", %zu): the type has no trailing pointers (set trailing_pointers and "
+           "trailing_count_offset in its tc_type_desc, or use tc_alloc)",
+           internal::type_info(ct.id).name, count);
+  // size + count * sizeof(void*), refused before it can wrap.
+  if (count > (SIZE_MAX - ct.size) / sizeof(void*)) {
+    set_last_error("tc_alloc_trailing(\"%s\", %zu): %zu + %zu * sizeof(void*) bytes is not representable",
+                   internal::type_info(ct.id).name, count, ct.size, count);
+    return nullptr;
+  }
+  void* obj = allocate(ct, ct.size + count * sizeof(void*), "tc_alloc_trailing");
+  // Before any safepoint: no tracer can have seen the object yet.
+  if (obj != nullptr) std::memcpy(static_cast<char*>(obj) + ct.trailing_count_offset, &count, sizeof count);
+  return obj;
 }
 
 void* tc_alloc_buffer(std::size_t bytes) {
-  c_thread("tc_alloc_buffer");
-  if (bytes > (std::size_t{1} << 62)) return nullptr;
-  return tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
+  check_not_in_callback("tc_alloc_buffer");
+  internal::ThreadFast* t = c_thread("tc_alloc_buffer");
+  check_not_blocking(t, "tc_alloc_buffer");
+  if (!size_fits_heap(t, bytes, "tc_alloc_buffer", nullptr)) return nullptr;
+  void* p = tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
+  return p != nullptr ? p : heap_limit_reached("tc_alloc_buffer", nullptr, bytes);
 }
 
 // ---- Tracing
 
+// The NULL checks here are one predictable branch per call, on the marking path only.
 void tc_trace(tc_tracer* t, const void* obj) {
-  if (obj != nullptr) as_tracer(t).visit(obj, nullptr, Tracer::kNoIndex);
+  Tracer& tr = as_tracer(t, "tc_trace");
+  if (obj != nullptr) tr.visit(obj, nullptr, Tracer::kNoIndex);
 }
 
 void tc_trace_named(tc_tracer* t, const void* obj, const char* field) {
-  if (obj != nullptr) as_tracer(t).visit(obj, field, Tracer::kNoIndex);
+  Tracer& tr = as_tracer(t, "tc_trace_named");
+  if (obj != nullptr) tr.visit(obj, field, Tracer::kNoIndex);
 }
 
 void tc_trace_slot(tc_tracer* t, void* const* slot) {
-  if (const void* p = load_slot(slot)) as_tracer(t).visit(p, nullptr, Tracer::kNoIndex);
+  Tracer& tr = as_tracer(t, "tc_trace_slot");
+  need(slot, "tc_trace_slot", "slot", "pass the address of the field (&obj->field)");
+  if (const void* p = load_slot(slot)) tr.visit(p, nullptr, Tracer::kNoIndex);
 }
 
 void tc_trace_range(tc_tracer* t, void* const* slots, std::size_t n) {
+  Tracer& tr = as_tracer(t, "tc_trace_range");
+  if (n == 0) return;
+  need(slots, "tc_trace_range", "slots", "pass the address of the first of n fields");
   for (std::size_t i = 0; i < n; ++i)
-    if (const void* p = load_slot(slots + i)) as_tracer(t).visit(p, nullptr, i);
+    if (const void* p = load_slot(slots + i)) tr.visit(p, nullptr, i);
 }
 
-void tc_trace_weak(tc_tracer* t, void* const* slot) { as_tracer(t).visit_weak(weak_slot(slot), nullptr); }
+void tc_trace_weak(tc_tracer* t, void* const* slot) {
+  Tracer& tr = as_tracer(t, "tc_trace_weak");
+  tr.visit_weak(weak_slot(need(slot, "tc_trace_weak", "slot", "pass the address of the weak field")), nullptr);
+}
 
 void tc_trace_ephemeron(tc_tracer* t, void* const* key_slot, void* const* value_slot) {
+  Tracer& tr = as_tracer(t, "tc_trace_ephemeron");
+  need(key_slot, "tc_trace_ephemeron", "key_slot", "pass the address of the (weak) key field");
+  need(value_slot, "tc_trace_ephemeron", "value_slot", "pass the address of the value field");
   auto* value = reinterpret_cast<std::atomic<const void*>*>(const_cast<void**>(value_slot));
-  as_tracer(t).visit_ephemeron(weak_slot(key_slot), value, nullptr);
+  tr.visit_ephemeron(weak_slot(key_slot), value, nullptr);
 }
 
 // ---- Roots
 
 void tc_root_push(tc_root* r, void* obj, const char* name) {
+  need(r, "tc_root_push", "root", "pass a tc_root the caller owns (normally a local variable)");
   internal::ThreadFast* t = c_thread("tc_root_push");
   internal::RootNode* n = as_node(r);
   n->prev = t->roots;
@@ -496,6 +932,7 @@ void tc_root_push(tc_root* r, void* obj, const char* name) {
 }
 
 void tc_root_pop(tc_root* r) {
+  need(r, "tc_root_pop", "root", "pass the tc_root that tc_root_push linked");
   internal::ThreadFast* t = internal::tls_thread;
   if (t == nullptr || t->roots != as_node(r)) [[unlikely]]
     fail_pop("tc_root_pop", r);
@@ -503,6 +940,7 @@ void tc_root_pop(tc_root* r) {
 }
 
 void tc_frame_push(tc_root* roots, std::size_t n, const char* name) {
+  if (n != 0) need(roots, "tc_frame_push", "roots", "pass an array of n tc_roots (TC_FRAME declares one)");
   internal::ThreadFast* t = c_thread("TC_FRAME");
   for (std::size_t i = 0; i < n; ++i) {
     internal::RootNode* node = as_node(&roots[i]);
@@ -515,6 +953,7 @@ void tc_frame_push(tc_root* roots, std::size_t n, const char* name) {
 
 void tc_frame_pop(tc_root* roots, std::size_t n) {
   if (n == 0) return;
+  need(roots, "tc_frame_pop", "roots", "pass the array tc_frame_push linked");
   internal::ThreadFast* t = internal::tls_thread;
   if (t == nullptr || t->roots != as_node(&roots[n - 1])) [[unlikely]]
     fail_pop("TC_FRAME_POP", &roots[n - 1]);
@@ -538,6 +977,7 @@ void tc_scope_leave(tc_scope scope) {
 }
 
 tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name) {
+  need(heap, "tc_global_new", "heap", kNeedHeap);
   auto* g = new tc_global;
   g->node.name = name;
   g->heap = heap;
@@ -548,13 +988,17 @@ tc_global* tc_global_new(tc_heap* heap, void* obj, const char* name) {
 }
 
 void tc_global_set(tc_global* g, void* obj) {
+  need(g, "tc_global_set", "global", "pass the tc_global* that tc_global_new returned");
   // As Global<T>: the markers scan globals concurrently, so stores are barriered like field stores.
   c_thread("tc_global_set");
   internal::write_barrier(g->node.ptr.load(std::memory_order_acquire), obj);  // acquire: as tc_store
   g->node.ptr.store(obj, std::memory_order_release);  // pairs with the acquire in tc_global_get
 }
 
-void* tc_global_get(const tc_global* g) { return const_cast<void*>(g->node.ptr.load(std::memory_order_acquire)); }
+void* tc_global_get(const tc_global* g) {
+  need(g, "tc_global_get", "global", "pass the tc_global* that tc_global_new returned");
+  return const_cast<void*>(g->node.ptr.load(std::memory_order_acquire));
+}
 
 void tc_global_free(tc_global* g) {
   if (g == nullptr) return;
@@ -568,7 +1012,8 @@ void tc_global_free(tc_global* g) {
 // thread's roots are unscanned) covers a pointer moved into the slot from a root not yet scanned.
 // Removing a slot needs no barrier of its own for the same reason.
 void tc_add_global_slot(tc_heap* heap, void** slot, const char* name) {
-  TC_CHECK(slot != nullptr, "tc_add_global_slot: the slot is NULL");
+  need(heap, "tc_add_global_slot", "heap", kNeedHeap);
+  need(slot, "tc_add_global_slot", "slot", "pass the address of a void* variable (&my_global)");
   std::lock_guard lock(heap->mu);
   for (const tc_heap::Slot& s : heap->slots)
     TC_CHECK(s.slot != slot, "tc_add_global_slot: slot %p (\"%s\") is already registered", static_cast<void*>(slot),
@@ -577,6 +1022,8 @@ void tc_add_global_slot(tc_heap* heap, void** slot, const char* name) {
 }
 
 void tc_remove_global_slot(tc_heap* heap, void** slot) {
+  need(heap, "tc_remove_global_slot", "heap", kNeedHeap);
+  need(slot, "tc_remove_global_slot", "slot", "pass the address given to tc_add_global_slot");
   std::lock_guard lock(heap->mu);
   auto it = std::find_if(heap->slots.begin(), heap->slots.end(), [&](const tc_heap::Slot& s) { return s.slot == slot; });
   TC_CHECK(it != heap->slots.end(), "tc_remove_global_slot: slot %p was not registered with tc_add_global_slot",
@@ -585,7 +1032,8 @@ void tc_remove_global_slot(tc_heap* heap, void** slot) {
 }
 
 std::uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, const char* name) {
-  TC_CHECK(fn != nullptr, "tc_heap_add_roots: the callback is NULL");
+  need(heap, "tc_heap_add_roots", "heap", kNeedHeap);
+  if (fn == nullptr) fail_null("tc_heap_add_roots", "fn", "pass the function that traces the roots");
   auto cb = std::make_unique<RootsCallback>(RootsCallback{fn, context});
   const std::uint64_t id = heap->heap.add_roots(&call_roots, cb.get(), name);
   std::lock_guard lock(heap->mu);
@@ -594,15 +1042,23 @@ std::uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* context, co
 }
 
 void tc_heap_remove_roots(tc_heap* heap, std::uint64_t id) {
-  TC_CHECK(id != heap->slots_roots, "tc_heap_remove_roots: %llu is not an id from tc_heap_add_roots",
-           static_cast<unsigned long long>(id));
+  need(heap, "tc_heap_remove_roots", "heap", kNeedHeap);
+  std::unique_ptr<RootsCallback> cb;  // freed after the core forgets it
+  {
+    std::lock_guard lock(heap->mu);
+    auto it = heap->callbacks.find(id);
+    TC_CHECK(it != heap->callbacks.end(),
+             "tc_heap_remove_roots: %llu is not an id that tc_heap_add_roots returned for this heap (or it was "
+             "removed already)",
+             static_cast<unsigned long long>(id));
+    cb = std::move(it->second);
+    heap->callbacks.erase(it);
+  }
   heap->heap.remove_roots(id);  // after this the collector no longer calls it
-  std::lock_guard lock(heap->mu);
-  heap->callbacks.erase(id);
 }
 
 std::uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name) {
-  TC_CHECK(fn != nullptr, "tc_thread_add_roots: the callback is NULL");
+  if (fn == nullptr) fail_null("tc_thread_add_roots", "fn", "pass the function that traces the roots");
   tricolor::Mutator* m = tricolor::Mutator::current();
   TC_CHECK(m != nullptr && internal::tls_thread != nullptr,
            "tc_thread_add_roots from a thread that is not attached: call tc_thread_attach first");
@@ -616,36 +1072,84 @@ void tc_thread_remove_roots(std::uint64_t id) {
   tricolor::Mutator* m = tricolor::Mutator::current();
   TC_CHECK(m != nullptr && internal::tls_thread != nullptr,
            "tc_thread_remove_roots from a thread that is not attached");
+  auto it = t_c.callbacks.find(id);
+  TC_CHECK(it != t_c.callbacks.end(),
+           "tc_thread_remove_roots: %llu is not an id that tc_thread_add_roots returned on this thread (or it was "
+           "removed already)",
+           static_cast<unsigned long long>(id));
   m->remove_roots(id);
-  t_c.callbacks.erase(id);
+  t_c.callbacks.erase(it);
 }
 
 // ---- Finalizers
 
 void tc_set_finalizer(tc_heap* heap, void* obj, tc_finalizer_fn fn, void* context) {
+  need(heap, "tc_set_finalizer", "heap", kNeedHeap);
+  need(obj, "tc_set_finalizer", "obj", "pass an object of the heap");
+  TC_CHECK(heap->heap.contains(obj),
+           "tc_set_finalizer: %p is not an object of this heap (not a pointer tc_alloc or tc_new returned, a pointer "
+           "into an object rather than to its start, or an object of another heap)",
+           obj);
   heap->heap.set_finalizer(obj, fn, context);
 }
 
-std::size_t tc_run_finalizers(tc_heap* heap, std::size_t max) { return heap->heap.run_finalizers(max); }
-std::size_t tc_pending_finalizers(tc_heap* heap) { return heap->heap.pending_finalizers(); }
+std::size_t tc_run_finalizers(tc_heap* heap, std::size_t max) {
+  need(heap, "tc_run_finalizers", "heap", kNeedHeap);
+  TC_CHECK(c_thread("tc_run_finalizers")->heap == &heap->heap.impl(),
+           "tc_run_finalizers: this thread is attached to another heap: finalizers run on a thread attached to "
+           "their own heap");
+  return heap->heap.run_finalizers(max);
+}
+std::size_t tc_pending_finalizers(tc_heap* heap) {
+  return need(heap, "tc_pending_finalizers", "heap", kNeedHeap)->heap.pending_finalizers();
+}
 
 // ---- Leak checks
 
 struct tc_leak_check {
   explicit tc_leak_check(tricolor::Heap& heap) : scope(heap) {}
   tricolor::LeakCheck scope;
+  internal::ThreadFast* thread = internal::tls_thread;  // the opener: runs must happen there
+  bool ran = false;
 };
 
+constexpr const char* kNeedScope = "pass the tc_leak_check* that tc_leak_check_begin returned";
+
 tc_leak_check* tc_leak_check_begin(tc_heap* heap) {
-  c_thread("tc_leak_check_begin");
+  need(heap, "tc_leak_check_begin", "heap", kNeedHeap);
+  TC_CHECK(c_thread("tc_leak_check_begin")->heap == &heap->heap.impl(),
+           "tc_leak_check_begin: this thread is attached to another heap: open the scope on a thread attached to "
+           "the heap it checks");
   return new tc_leak_check(heap->heap);
 }
 
-void tc_leak_check_ignore_type(tc_leak_check* s, const char* glob) { s->scope.ignore_type(glob); }
-void tc_leak_check_ignore_root(tc_leak_check* s, const char* glob) { s->scope.ignore_root(glob); }
+void tc_leak_check_ignore_type(tc_leak_check* s, const char* glob) {
+  need(s, "tc_leak_check_ignore_type", "scope", kNeedScope);
+  need(glob, "tc_leak_check_ignore_type", "glob", "pass a type-name pattern (\"*\" matches any run)");
+  s->scope.ignore_type(glob);
+}
+void tc_leak_check_ignore_root(tc_leak_check* s, const char* glob) {
+  need(s, "tc_leak_check_ignore_root", "scope", kNeedScope);
+  need(glob, "tc_leak_check_ignore_root", "glob", "pass a root-name pattern (\"*\" matches any run)");
+  s->scope.ignore_root(glob);
+}
+
+namespace {
+void check_opener(const tc_leak_check* s, const char* what) {
+  TC_CHECK(internal::tls_thread == s->thread,
+           "%s on a thread other than the one that called tc_leak_check_begin: run and end a scope on the thread "
+           "that opened it",
+           what);
+}
+}  // namespace
 
 std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
-  const tricolor::LeakReport r = s->scope.check();
+  need(s, "tc_leak_check_run", "scope", kNeedScope);
+  check_not_in_callback("tc_leak_check_run");  // it collects
+  check_opener(s, "tc_leak_check_run");
+  tricolor::LeakReport r = s->scope.check();
+  s->ran = true;
+  r.title = "tc_leak_check";
   if (report != nullptr) {
     const std::string text = r.to_string();
     *report = static_cast<char*>(std::malloc(text.size() + 1));
@@ -655,6 +1159,28 @@ std::size_t tc_leak_check_run(tc_leak_check* s, char** report) {
   return r.objects;
 }
 
-void tc_leak_check_end(tc_leak_check* s) { delete s; }
+void tc_leak_check_end(tc_leak_check* s) {
+  if (s == nullptr) return;  // a no-op, as free(NULL)
+  if (!s->ran) {
+    // What ~LeakCheck would do for a scope never checked, with the C names in the message.
+    check_opener(s, "tc_leak_check_end");
+    tricolor::LeakReport r = s->scope.check();
+    r.title = "tc_leak_check";
+    if (!r.empty())
+      internal::fatal(__FILE__, __LINE__,
+                      "tc_leak_check_end: the scope was never run and it leaked (call tc_leak_check_run to handle "
+                      "the report yourself):\n%s",
+                      r.to_string().c_str());
+  }
+  delete s;
+}
 
-void tc_release(const void* obj) { tricolor::release(obj); }
+void tc_release(const void* obj) {
+  if (obj == nullptr) return;  // a no-op, as free(NULL)
+  internal::ThreadFast* t = c_thread("tc_release");
+  TC_CHECK(!internal::as_state(t)->impl.leaks.find_leak() || t->heap->contains(obj),
+           "tc_release(%p): not an object of this thread's heap (not a pointer tc_alloc or tc_new returned, or a "
+           "pointer into an object rather than to its start)",
+           obj);
+  tricolor::release(obj);
+}

@@ -39,6 +39,21 @@ struct MarkContext {
   std::vector<Ephemeron> ephemerons;   // seen this cycle with an unmarked key
 };
 
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_shade_not_object(const void* obj) {
+  fatal(__FILE__, __LINE__,
+        "tricolor: the marker reached %p, which is not an object of this heap (a stack, static or malloc'ed "
+        "address, an object of another heap, or a freed one): every pointer in a traced field, Root or tc_root, "
+        "Weak, global or root callback must be NULL or an object this heap allocated",
+        obj);
+}
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_shade_interior(const void* obj, const void* slot_object) {
+  fatal(__FILE__, __LINE__,
+        "tricolor: the marker reached %p, a pointer into an object (the slot's object starts at %p) rather than "
+        "to its start: fields, roots and weak references must hold the address the allocator returned (with "
+        "several base classes, a Member's type must be the object's first base)",
+        obj, slot_object);
+}
+
 class Marker {
  public:
   Marker(PageHeap& pages, unsigned threads);
@@ -46,13 +61,18 @@ class Marker {
   Marker(const Marker&) = delete;
   Marker& operator=(const Marker&) = delete;
 
-  // Marks obj grey if it was white (true then). obj must be a payload of this heap (checked in
-  // debug builds).
+  // Marks obj grey if it was white (true then). obj must be an object start of this heap: checked in
+  // every build, since a foreign, static, freed or interior pointer reached through a field, root,
+  // weak reference or root callback would otherwise crash a marker thread or set a stray mark bit.
+  // The check is predictable branches on the marking path only; the mutator's inline barrier never
+  // comes here.
   bool shade(const void* obj, MarkContext& cx) {
     Span* s = pages_.span_of(obj);
-    TC_DCHECK(s != nullptr && s->state == SpanState::kInUse, "tricolor: traced a pointer %p that is not a live object of this heap", obj);
+    if (s == nullptr || s->state != SpanState::kInUse) [[unlikely]]
+      fail_shade_not_object(obj);
     const std::size_t i = s->slot_index(obj);
-    TC_DCHECK(s->payload(i) == obj, "tricolor: traced an interior pointer %p (objects must be referenced at their start)", obj);
+    if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
+      fail_shade_interior(obj, s->payload(i));
     if (!s->mark_atomic(i)) return false;
     cx.marked_bytes += s->elem_size;
     if (!s->noscan) cx.work.push(obj);

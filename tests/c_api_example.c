@@ -11,6 +11,10 @@ int main(void) {
   static const size_t cell_pointers[] = {offsetof(Cell, next)};
   tc_type cell = tc_type_register_offsets("Cell", sizeof(Cell), cell_pointers, 1, NULL);
   tc_heap* heap = tc_heap_create(NULL);  /* defaults, then the TRICOLOR_* environment */
+  if (heap == NULL) {                    /* no address space for it (a ulimit -v?) */
+    fprintf(stderr, "%s\n", tc_last_error());
+    return 1;
+  }
   tc_thread_attach(heap, "main");
   TC_FRAME(roots, 1);                    /* roots[0]: the list, a precise stack root */
   for (long i = 0; i < 1000000; ++i) {

@@ -6,6 +6,7 @@
  * Exit status 0 when every check passed. */
 #include <tricolor/tricolor.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -443,6 +444,8 @@ static void test_leak_check(tc_heap* heap) {
   tc_global_set(cache, new_node(42)); /* still reachable from a global: a leak */
   CHECK(tc_leak_check_run(scope, &report) == 1);
   CHECK(report != NULL && strstr(report, "c_node") != NULL && strstr(report, "leaky cache") != NULL);
+  /* Titled with the C name, not the C++ one. */
+  CHECK(report != NULL && strstr(report, "tc_leak_check") != NULL && strstr(report, "tricolor::") == NULL);
   free(report);
   tc_leak_check_ignore_root(scope, "*leaky cache*");
   CHECK(tc_leak_check_run(scope, NULL) == 0);
@@ -542,6 +545,163 @@ static void test_heap_limit(void) {
   tc_heap_destroy(heap);
 }
 
+/* ---- NULL: the destroy/free functions accept it (as free does); optional arguments may be NULL -- */
+
+static void count_roots(tc_tracer* t, void* ctx) {
+  tc_trace_range(t, NULL, 0); /* no slots: nothing to read */
+  tc_trace(t, NULL);          /* a NULL object is skipped */
+  ++*(int*)ctx;
+}
+
+static void test_null_no_ops(tc_heap* heap) {
+  int calls = 0;
+  uint64_t id;
+  tc_heap_destroy(NULL);
+  tc_global_free(NULL);
+  tc_leak_check_end(NULL);
+  tc_release(NULL);
+  tc_frame_push(NULL, 0, "empty"); /* zero roots: nothing to link */
+  tc_frame_pop(NULL, 0);
+  CHECK(tc_heap_contains(heap, NULL) == 0);
+  /* A NULL name; NULL objects and an empty range inside a callback. */
+  id = tc_heap_add_roots(heap, count_roots, &calls, NULL);
+  tc_collect(heap);
+  tc_heap_remove_roots(heap, id);
+  CHECK(calls >= 1);
+}
+
+/* ---- Sizes: none wraps; what no heap could hold is NULL with a reason, and the heap stays usable -- */
+
+static int last_error_has(const char* what) {
+  const char* e = tc_last_error();
+  return e != NULL && strstr(e, what) != NULL;
+}
+
+static void test_sizes(tc_heap* heap) {
+  /* Around SIZE_MAX (where size + header wraps), 2^62, 2^40, and just past the 4 GiB reservation. */
+  static const size_t huge[] = {SIZE_MAX,
+                                SIZE_MAX - 7,
+                                SIZE_MAX - 8,
+                                SIZE_MAX - 16,
+                                SIZE_MAX - 8192,
+                                ((size_t)1 << 63) + 1,
+                                ((size_t)1 << 62) + 1,
+                                (size_t)1 << 62,
+                                (size_t)1 << 40,
+                                ((size_t)4 << 30) + 1};
+  size_t i;
+  vec* v;
+  pair* a;
+  pair* b;
+  tc_root r;
+  for (i = 0; i < sizeof huge / sizeof huge[0]; ++i) {
+    CHECK(tc_alloc(pair_type, huge[i]) == NULL);
+    CHECK(last_error_has("tc_alloc(\"c_pair\", ") && last_error_has("reservation"));
+    CHECK(tc_alloc_buffer(huge[i]) == NULL);
+    CHECK(last_error_has("tc_alloc_buffer(") && last_error_has("reservation"));
+  }
+  /* size + count * sizeof(void*) overflows: refused before the multiplication. */
+  CHECK(tc_alloc_trailing(vec_type, SIZE_MAX) == NULL);
+  CHECK(last_error_has("tc_alloc_trailing(\"c_vec\"") && last_error_has("not representable"));
+  CHECK(tc_alloc_trailing(vec_type, (SIZE_MAX - sizeof(vec)) / sizeof(void*) + 1) == NULL);
+  CHECK(last_error_has("not representable"));
+  /* Representable, and past the reservation. */
+  CHECK(tc_alloc_trailing(vec_type, (SIZE_MAX - sizeof(vec)) / sizeof(void*)) == NULL);
+  CHECK(last_error_has("reservation"));
+  CHECK(tc_alloc_trailing(vec_type, (size_t)1 << 40) == NULL);
+
+  /* The heap is still usable: a trailing object has its count set and its slots zeroed and traced. */
+  v = (vec*)tc_alloc_trailing(vec_type, 3);
+  CHECK(v != NULL && v->count == 3 && v->items[0] == NULL && v->items[1] == NULL && v->items[2] == NULL);
+  tc_root_push(&r, v, "sized vec");
+  tc_store(&v->items[2], new_node(7));
+  tc_collect(heap);
+  v = (vec*)tc_root_get(&r);
+  CHECK(v->items[2] != NULL && intact((const node*)v->items[2]));
+  tc_root_pop(&r);
+  /* Two objects never overlap (wrapped sizes used to hand out overlapping memory). */
+  a = (pair*)tc_alloc(pair_type, 4096);
+  b = (pair*)tc_alloc(pair_type, 4096);
+  CHECK(a != NULL && b != NULL && ((char*)a + 4096 <= (char*)b || (char*)b + 4096 <= (char*)a));
+}
+
+/* ---- tc_type_desc_check: the verdict tc_type_register would reach, without stopping ------------- */
+
+static int desc_refused(const tc_type_desc* d, const char* expected) {
+  const char* why = tc_type_desc_check(d);
+  return why != NULL && strstr(why, expected) != NULL && tc_last_error() == why;
+}
+
+static void test_desc_check(void) {
+  static const size_t wrap[] = {SIZE_MAX - 7};
+  static const size_t unaligned[] = {4};
+  static const size_t at0[] = {0};
+  static const size_t at8[] = {8};
+  tc_type_desc d;
+  memset(&d, 0, sizeof d);
+  d.name = "Checked";
+  d.size = 16;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.pointer_offsets = at8;
+  d.pointer_count = 1;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.pointer_offsets = wrap;
+  CHECK(desc_refused(&d, "tc_type_register(\"Checked\"): pointer offset 18446744073709551608 is not an aligned"));
+  d.pointer_offsets = unaligned;
+  CHECK(desc_refused(&d, "pointer offset 4 is not an aligned void* field"));
+  d.pointer_offsets = NULL;
+  CHECK(desc_refused(&d, "pointer_count is 1 but pointer_offsets is NULL"));
+  d.pointer_count = 0;
+  d.weak_offsets = wrap;
+  d.weak_count = 1;
+  CHECK(desc_refused(&d, "weak offset 18446744073709551608 is not an aligned void* field"));
+  d.weak_offsets = at8;
+  d.pointer_offsets = at8;
+  d.pointer_count = 1;
+  CHECK(desc_refused(&d, "offset 8 is listed both as a pointer and as a weak field"));
+  d.weak_count = 0;
+  d.weak_offsets = NULL;
+  d.trailing_pointers = 1;
+  d.trailing_count_offset = 0;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.trailing_count_offset = SIZE_MAX - 7;
+  CHECK(desc_refused(&d, "trailing_count_offset 18446744073709551608 is not an aligned size_t field"));
+  d.trailing_count_offset = 8;
+  CHECK(desc_refused(&d, "trailing_count_offset 8 is also listed as a pointer or weak field"));
+  d.pointer_offsets = at0;
+  d.size = 20;
+  CHECK(desc_refused(&d, "with trailing_pointers the size (20) must be a multiple of the pointer size"));
+}
+
+/* ---- A heap that cannot be set up: NULL, as tricolor.h promises, with errno and a reason -------- */
+
+static void expect_create_fails(size_t reserve) {
+  tc_config c;
+  tc_heap* heap;
+  const char* why;
+  tc_config_init(&c);
+  c.reserve = reserve;
+  errno = 0;
+  heap = tc_heap_create(&c);
+  why = tc_last_error();
+  CHECK(heap == NULL);
+  CHECK(errno == ENOMEM);
+  CHECK(why != NULL && strstr(why, "tc_heap_create") != NULL && strstr(why, "reserve") != NULL);
+  if (heap != NULL) tc_heap_destroy(heap);
+}
+
+static void test_heap_create_failure(void) {
+  tc_heap* heap;
+  expect_create_fails(SIZE_MAX);      /* rounding it up to whole arenas would wrap */
+  expect_create_fails((size_t)1 << 62);
+  /* Passes the size check; the mapping itself fails (2^47 bytes is the whole user address space). */
+  expect_create_fails(((size_t)1 << 47) - ((size_t)64 << 20));
+  /* The thread can still make a heap that fits. */
+  heap = new_test_heap(0);
+  CHECK(heap != NULL);
+  tc_heap_destroy(heap);
+}
+
 int main(void) {
   tc_heap* heap;
   tc_stats s;
@@ -557,6 +717,8 @@ int main(void) {
   test_weak_ephemeron_finalizer(heap);
   test_leak_check(heap);
   test_second_thread(heap);
+  test_null_no_ops(heap);
+  test_sizes(heap);
 
   tc_heap_stats(heap, &s);
   CHECK(s.cycles > 0 && s.objects_freed > 0);
@@ -567,6 +729,8 @@ int main(void) {
   CHECK(live_objects() == 0);
 
   test_heap_limit();
+  test_desc_check();
+  test_heap_create_failure();
 
   if (g_failures != 0) {
     fprintf(stderr, "c_api_test: %d check(s) failed\n", g_failures);

@@ -21,7 +21,17 @@
  *  5. A thread that waits (I/O, locks, joins) does so between tc_blocking_enter and tc_blocking_leave,
  *     touching no heap object meanwhile; otherwise collections wait for it.
  *  6. Destroy callbacks run on whichever thread sweeps; they must not touch other collected objects
- *     or allocate.
+ *     or allocate. No trace, root or destroy callback may collect or allocate (it stops with a
+ *     message: the collection would wait for the callback's own work).
+ *
+ * Misuse stops the program with a message that names the C function and what to do (docs/c_api.md,
+ * "Misuse and what it says"). NULL in particular: a function given NULL where it needs a handle
+ * (tc_heap*, tc_global*, tc_leak_check*, tc_tracer*, tc_root*, a type descriptor) or an out-pointer
+ * stops with "tc_fn: the arg argument is NULL". The destroy/free functions (tc_heap_destroy,
+ * tc_global_free, tc_leak_check_end, tc_release) accept NULL and do nothing, as free() does. Arguments
+ * documented as optional (names, tc_heap_create's config, tc_leak_check_run's report, an empty frame
+ * or range) may be NULL. The inline accessors (tc_store ... tc_weak_store) are the fast path and check
+ * nothing: a NULL slot faults at the call site.
  *
  * Needs GCC or Clang (the barrier uses their __atomic builtins, which -std=c99 -pedantic accepts). */
 #ifndef TRICOLOR_H
@@ -87,9 +97,16 @@ typedef struct tc_config {
 } tc_config;
 
 TRICOLOR_API void tc_config_init(tc_config* config);
-/* A heap with the given configuration (NULL: defaults), or NULL if it could not be set up (address
- * space could not be reserved). */
+/* A heap with the given configuration (NULL: defaults), or NULL if it could not be set up: the
+ * address space could not be reserved (a `reserve` larger than the process can map, a `ulimit -v`,
+ * valgrind), or its threads could not be started. errno is then ENOMEM (or EAGAIN for threads) and
+ * tc_last_error() says what failed. */
 TRICOLOR_API tc_heap* tc_heap_create(const tc_config* config);
+/* Why the last call on this thread that returned NULL (tc_heap_create, tc_alloc, tc_new,
+ * tc_alloc_trailing, tc_alloc_buffer) failed, or the last problem tc_type_desc_check found, as a
+ * sentence naming the function; NULL if none has failed. The text stays valid until the next failure on this thread; calls that succeed leave it
+ * as it is. */
+TRICOLOR_API const char* tc_last_error(void);
 /* Runs the destroy callback of every object still allocated. Every thread must have detached (the
  * calling one included) and every tc_global of the heap been freed first. */
 TRICOLOR_API void tc_heap_destroy(tc_heap* heap);
@@ -130,7 +147,7 @@ TRICOLOR_API int tc_heap_contains(tc_heap* heap, const void* p);
 /* Attaches the calling thread (name: for reports; may be NULL). One heap per thread at a time. */
 TRICOLOR_API void tc_thread_attach(tc_heap* heap, const char* name);
 /* Every root the thread pushed must have been popped. A thread that exits attached is detached by
- * the runtime. */
+ * the runtime, which checks the same: a root still pushed at exit stops the program, naming it. */
 TRICOLOR_API void tc_thread_detach(void);
 /* The calling thread's heap, or NULL when it is not attached. */
 TRICOLOR_API tc_heap* tc_current_heap(void);
@@ -165,29 +182,49 @@ typedef struct tc_type_desc {
   const size_t* weak_offsets;     /* void* fields that do not keep their target alive (tc_weak_load) */
   size_t weak_count;
   /* Nonzero: a variable-size object whose void* slots start at `size` and number as many as the
-   * size_t field at trailing_count_offset says (set it right after tc_alloc, then never change it). */
+   * size_t field at trailing_count_offset says (set it right after tc_alloc, then never change it).
+   * The count is bounded by the allocation: one larger than the slots tc_alloc's size holds stops a
+   * debug-checks build with a message naming the type; a release build traces only those slots. */
   int trailing_pointers;
   size_t trailing_count_offset;
   tc_destroy_fn destroy;          /* optional */
 } tc_type_desc;
 
-/* Registers a type, process-wide (usable with every heap); returns its handle. */
+/* Registers a type, process-wide (usable with every heap); returns its handle. A descriptor that
+ * does not describe the type's memory (an offset that is unaligned or not inside `size`, a count
+ * without its table, a field listed both strong and weak, a trailing count field that is not an
+ * aligned size_t inside `size` or is also a pointer field, a trailing type whose size is not a
+ * multiple of sizeof(void*)) stops the program with a message naming the type and the field. */
 TRICOLOR_API tc_type tc_type_register(const tc_type_desc* desc);
+/* NULL when tc_type_register would accept desc; otherwise the message it would stop with (the same
+ * text tc_last_error() then returns). For descriptors built from data at run time (an FFI, a
+ * language's class definitions) that should be refused rather than stop the program. */
+TRICOLOR_API const char* tc_type_desc_check(const tc_type_desc* desc);
 /* Shorthands: by trace callback; by a pointer-offset table. */
 TRICOLOR_API tc_type tc_type_register_traced(const char* name, size_t size, tc_trace_fn trace, tc_destroy_fn destroy);
 TRICOLOR_API tc_type tc_type_register_offsets(const char* name, size_t size, const size_t* pointer_offsets,
                                               size_t pointer_count, tc_destroy_fn destroy);
-/* The registered name of obj's type. */
+/* The registered name of obj's type. obj is an object of the calling thread's heap or of any heap made
+ * by tc_heap_create; anything else (NULL, a stack or static address, an interior pointer) stops with a
+ * message. */
 TRICOLOR_API const char* tc_type_name_of(const void* obj);
 
 /* ---- Allocation (the calling thread must be attached) ---------------------------------------- */
 
+/* Each returns NULL when the heap limit is reached even after an emergency collection, or when the
+ * size is larger than the heap could ever hold (more than its reservation, up to SIZE_MAX: nothing
+ * wraps); tc_last_error() then says which. */
+
 /* A zeroed object of `type`, of `size` bytes (at least the type's size: the rest is the variable
- * part), or NULL when the heap limit is reached even after an emergency collection. */
+ * part). */
 TRICOLOR_API void* tc_alloc(tc_type type, size_t size);
 /* tc_alloc(type, the type's size). */
 TRICOLOR_API void* tc_new(tc_type type);
-/* A pointer-free buffer the collector never scans, NOT zeroed, or NULL at the heap limit. */
+/* For a type with trailing_pointers: a zeroed object with room for `count` slots after the fixed
+ * part, its count field already set to `count`. The size arithmetic is done here, without overflow
+ * (NULL when size + count * sizeof(void*) is not representable). */
+TRICOLOR_API void* tc_alloc_trailing(tc_type type, size_t count);
+/* A pointer-free buffer the collector never scans, NOT zeroed. */
 TRICOLOR_API void* tc_alloc_buffer(size_t bytes);
 
 /* ---- Tracing (inside trace and root callbacks) ---------------------------------------------- */
