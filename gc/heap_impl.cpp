@@ -121,15 +121,14 @@ void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
   // make it black while another thread may still store into it without a barrier.
   if (t->allocate_black) assist(t, bytes);
   // The one place a mutator waits for the collector: the heap ran far past its goal (assists could
-  // not keep up: every grey object was in a marker's hands) or up to the hard limit. Go parks such an
+  // not keep up: every grey object was in a marker's hands). Go parks such an
   // assist too; the wait is recorded as its own pause kind so reports do not mistake it for an assist.
   const std::size_t goal = pacer.goal();
   if (goal >= SIZE_MAX / 4) return;
-  const bool past_goal = live > goal + std::max(goal / 2, std::size_t{4} << 20);
-  // The pacer already aims at 95% of the hard limit; wait only in the last 1/32 below it, where the
-  // next spans would fail and cost an emergency full collection instead.
-  const bool at_limit = config.max_heap != 0 && live > config.max_heap - config.max_heap / 32;
-  if (past_goal || at_limit) [[unlikely]]
+  // At the hard limit itself the allocation fails instead: one emergency collection (recorded as a
+  // heap-limit wait too), then null or std::bad_alloc. Waiting below the limit would make a program
+  // whose live data fills the heap wait for cycle after cycle instead of getting its error.
+  if (live > goal + std::max(goal / 2, std::size_t{4} << 20)) [[unlikely]]
     wait_for_cycle(t);
 }
 
