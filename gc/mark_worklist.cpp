@@ -113,12 +113,13 @@ void LocalWorklist::overflow() {
   cur_ = pool_->new_segment();
 }
 
-const void* LocalWorklist::refill() {
+MarkItem LocalWorklist::refill() {
   Segment* s = pool_->take();
-  if (s == nullptr) return nullptr;
+  if (s == nullptr) return {nullptr, 0};
   if (cur_ != nullptr) pool_->free_segment(cur_);
   cur_ = s;
-  return cur_->items[--cur_->n];
+  --cur_->n;
+  return {cur_->items[cur_->n], cur_->bytes[cur_->n]};
 }
 
 void LocalWorklist::publish() {
@@ -135,8 +136,14 @@ void LocalWorklist::share_half() {
   // unexplored subgraphs (siblings near the top of a tree), so a thief gets lasting work.
   Segment* half = pool_->new_segment();
   const std::size_t k = cur_->n / 2;
-  for (std::size_t i = 0; i < k; ++i) half->items[i] = cur_->items[i];
-  for (std::size_t i = k; i < cur_->n; ++i) cur_->items[i - k] = cur_->items[i];
+  for (std::size_t i = 0; i < k; ++i) {
+    half->items[i] = cur_->items[i];
+    half->bytes[i] = cur_->bytes[i];
+  }
+  for (std::size_t i = k; i < cur_->n; ++i) {
+    cur_->items[i - k] = cur_->items[i];
+    cur_->bytes[i - k] = cur_->bytes[i];
+  }
   half->n = k;
   cur_->n -= k;
   pool_->publish(half);

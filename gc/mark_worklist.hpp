@@ -13,12 +13,22 @@
 
 namespace tricolor::internal {
 
+// A grey object and its slot size, carried from shade() (which looked the span up) to the scan, so the
+// mark loop does one span lookup per object.
+struct MarkItem {
+  const void* obj;
+  std::uint32_t bytes;
+};
+
 struct Segment {
-  static constexpr std::size_t kCapacity = 510;
+  // 4 KiB: items and sizes in two arrays (no padding per entry).
+  static constexpr std::size_t kCapacity = 340;
   Segment* next = nullptr;
   std::size_t n = 0;
   const void* items[kCapacity];
+  std::uint32_t bytes[kCapacity];
 };
+static_assert(sizeof(Segment) <= 4096);
 
 class MarkWorklist {
  public:
@@ -79,17 +89,21 @@ class LocalWorklist {
   LocalWorklist(const LocalWorklist&) = delete;
   LocalWorklist& operator=(const LocalWorklist&) = delete;
 
-  void push(const void* obj) {
+  void push(const void* obj, std::uint32_t bytes) {
     if (cur_ == nullptr || cur_->n == Segment::kCapacity) [[unlikely]]
       overflow();
-    cur_->items[cur_->n++] = obj;
+    cur_->items[cur_->n] = obj;
+    cur_->bytes[cur_->n] = bytes;
+    ++cur_->n;
   }
-  const void* pop() {
-    if (cur_ != nullptr && cur_->n > 0) [[likely]]
-      return cur_->items[--cur_->n];
+  // The next grey object, from the local segment or else the pool; {nullptr, 0} when there is none.
+  MarkItem pop() {
+    if (cur_ != nullptr && cur_->n > 0) [[likely]] {
+      --cur_->n;
+      return {cur_->items[cur_->n], cur_->bytes[cur_->n]};
+    }
     return refill();
   }
-  // Pop from the local segment only (no pool access).
   const void* pop_local() { return (cur_ != nullptr && cur_->n > 0) ? cur_->items[--cur_->n] : nullptr; }
   bool local_empty() const { return cur_ == nullptr || cur_->n == 0; }
   std::size_t local_size() const { return cur_ == nullptr ? 0 : cur_->n; }
@@ -109,7 +123,7 @@ class LocalWorklist {
 
  private:
   void overflow();
-  const void* refill();
+  MarkItem refill();
   MarkWorklist* pool_;
   Segment* cur_ = nullptr;
 };

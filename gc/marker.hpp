@@ -75,7 +75,7 @@ class Marker {
       fail_shade_interior(obj, s->payload(i));
     if (!s->mark_atomic(i)) return false;
     cx.marked_bytes += s->elem_size;
-    if (!s->noscan) cx.work.push(obj);
+    if (!s->noscan) cx.work.push(obj, s->elem_size);
     return true;
   }
   bool is_marked(const void* obj) const {
