@@ -38,16 +38,69 @@ Marker::~Marker() {
   for (auto& t : threads_) t.join();
 }
 
-void Marker::scan(const void* obj, MarkContext& cx) {
-  const ObjectHeader* h = header_of(obj);
-  const TypeInfo& ti = type_info(h->type_id);
+namespace {
+// One object: its trace() fills the tracer's buffer, then the buffer is shaded as a batch.
+inline void scan_with(const void* obj, MarkingTracer& tracer) {
+  const TypeInfo& ti = type_info(header_of(obj)->type_id);
   if (ti.trace == nullptr) return;
-  MarkingTracer tracer(*this, cx);
   ti.trace(obj, tracer);
+  tracer.flush();
+}
+}  // namespace
+
+void Marker::scan(const void* obj, MarkContext& cx) {
+  MarkingTracer tracer(*this, cx);
+  scan_with(obj, tracer);
+}
+
+// The mark-bit tests are plain loads issued back to back, so their misses overlap (no locked
+// instruction between them). The atomic fetch_or is then done once per run of consecutive candidates
+// whose bits share a bitmap word: objects allocated together are often referenced together (a node's
+// leaf children, an array's elements), and a run of k of them costs one locked instruction, not k.
+// Whoever flips a bit (old value clear) pushes that object: still exactly one scan per object.
+void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx) {
+  struct Candidate {
+    const void* obj;
+    Span* span;
+    std::atomic<std::uint64_t>* word;
+    std::uint64_t bit;
+  };
+  TC_DCHECK(n <= kShadeBatch, "tricolor: shade batch of %zu", n);
+  Candidate c[kShadeBatch];
+  std::size_t m = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const void* obj = objs[k];
+    // The same checks as shade(), in every build.
+    Span* s = pages_.span_of(obj);
+    if (s == nullptr || s->state != SpanState::kInUse) [[unlikely]]
+      fail_shade_not_object(obj);
+    const std::size_t i = s->slot_index(obj);
+    if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
+      fail_shade_interior(obj, s->payload(i));
+    std::atomic<std::uint64_t>* w = &s->mark_bits[i / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+    // relaxed, like Span::mark_atomic: the mark bit guards no data (the fields a scan reads were
+    // published by the cycle's start handshake or by the worklist hand-off).
+    if (w->load(std::memory_order_relaxed) & bit) continue;
+    c[m++] = {obj, s, w, bit};
+  }
+  for (std::size_t a = 0; a < m;) {
+    std::size_t b = a + 1;
+    std::uint64_t bits = c[a].bit;
+    while (b < m && c[b].word == c[a].word) bits |= c[b++].bit;
+    std::uint64_t won = bits & ~c[a].word->fetch_or(bits, std::memory_order_relaxed);
+    for (; a < b; ++a) {
+      if ((won & c[a].bit) == 0) continue;
+      won &= ~c[a].bit;  // a pointer listed twice is pushed once
+      cx.marked_bytes += c[a].span->elem_size;
+      if (!c[a].span->noscan) cx.work.push(c[a].obj, c[a].span->elem_size);
+    }
+  }
 }
 
 std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
   CollectorWorkScope tracing(kInTrace);  // trace() must not collect or allocate: named, not hung
+  MarkingTracer tracer(*this, cx);
   std::size_t scanned = 0;
   std::size_t reported = 0;
   unsigned since_share = 0;
@@ -58,7 +111,7 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     // sequentially (nodes are allocated children first) and which any reordering turns into misses.
     const MarkItem item = cx.work.pop();
     if (item.obj == nullptr) break;
-    scan(item.obj, cx);
+    scan_with(item.obj, tracer);
     scanned += item.bytes;  // carried from shade(): no second span lookup
     // Idle markers cannot steal from a local segment: hand them half now and then. A binary tree's
     // depth-first stack holds only about its depth, so even a few entries are worth sharing.

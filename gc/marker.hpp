@@ -78,6 +78,10 @@ class Marker {
     if (!s->noscan) cx.work.push(obj, s->elem_size);
     return true;
   }
+  // Shades n pointers at once (the fields one trace() call reported; n <= kShadeBatch). Same effect as
+  // shade() on each, with one atomic per run of pointers whose mark bits share a bitmap word.
+  static constexpr std::size_t kShadeBatch = 64;
+  void shade_batch(const void* const* objs, std::size_t n, MarkContext& cx);
   bool is_marked(const void* obj) const {
     const Span* s = pages_.span_of(obj);
     return s != nullptr && s->is_marked(s->slot_index(obj));
@@ -86,7 +90,7 @@ class Marker {
   // Scans grey objects until the local worklist and the pool are empty, or until budget_bytes of
   // objects have been scanned (assists). Returns the bytes scanned.
   std::size_t drain(MarkContext& cx, std::size_t budget_bytes = SIZE_MAX);
-  // Scans one object's fields.
+  // Scans one object's fields (its white children become grey).
   void scan(const void* obj, MarkContext& cx);
 
   void begin_cycle(std::function<void(MarkContext&)> root_task);
@@ -133,17 +137,38 @@ class Marker {
   std::atomic<std::uint64_t> cycle_cpu_ns_{0};
 };
 
-// The Tracer that marks: every visited pointer is shaded into the context's worklist.
+// The Tracer that marks: every traced pointer is shaded into the context's worklist. It lends trace()
+// its buffer (the Tracer sink, include/tricolor/tracer.hpp), so a field costs a store, not a virtual
+// call; flush() shades what the buffer holds, in one batch. Whoever traces through it flushes before
+// publishing or merging the context (the destructor flushes too, for scopes that just end).
 class MarkingTracer final : public Tracer {
  public:
-  MarkingTracer(Marker& m, MarkContext& cx) : m_(m), cx_(cx) {}
-  void visit(const void* obj, const char*, std::size_t) override { m_.shade(obj, cx_); }
+  MarkingTracer(Marker& m, MarkContext& cx) : m_(m), cx_(cx) {
+    sink_next_ = buf_;
+    sink_end_ = buf_ + Marker::kShadeBatch;
+  }
+  ~MarkingTracer() { flush(); }
+  MarkingTracer(const MarkingTracer&) = delete;
+  MarkingTracer& operator=(const MarkingTracer&) = delete;
+
+  void flush() {
+    if (sink_next_ != buf_) {
+      m_.shade_batch(buf_, static_cast<std::size_t>(sink_next_ - buf_), cx_);
+      sink_next_ = buf_;
+    }
+  }
+  // Reached when the buffer is full, or from callers that visit() directly (the C API).
+  void visit(const void* obj, const char*, std::size_t) override {
+    flush();
+    *sink_next_++ = obj;
+  }
   void visit_weak(WeakSlot* slot, const char*) override;
   void visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char*) override;
 
  private:
   Marker& m_;
   MarkContext& cx_;
+  const void* buf_[Marker::kShadeBatch];
 };
 
 std::uint64_t thread_cpu_ns();
