@@ -23,7 +23,7 @@ void MarkingTracer::visit_ephemeron(WeakSlot* key, std::atomic<const void*>* val
   else cx_.ephemerons.emplace_back(key, value_slot);
 }
 
-Marker::Marker(PageHeap& pages, unsigned threads) : pages_(pages) {
+Marker::Marker(PageHeap& pages, unsigned threads) : pages_(pages), pool_(threads == 0 ? 1 : threads) {
   if (threads == 0) threads = 1;
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
 }
@@ -118,7 +118,7 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     if (++since_share == 32) {
       since_share = 0;
       // Only when the pool cannot feed them: sharing costs a lock and a wake-up.
-      if (cx.work.local_size() >= 4 && pool_.hungry() && pool_.empty()) cx.work.share_half();
+      if (cx.work.local_size() >= 4 && pool_.starving()) cx.work.share_half();
       // The pacer sizes assists by the work left: keep the shared progress count current.
       if (scanned - reported >= (256u << 10)) {
         scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);
@@ -175,7 +175,7 @@ void Marker::begin_cycle(std::function<void(MarkContext&)> root_task) {
   cv_.notify_all();
 }
 
-void Marker::wait_quiescent() { pool_.wait_quiescent(threads_.size()); }
+void Marker::wait_quiescent() { pool_.wait_quiescent(); }
 
 void Marker::end_cycle() {
   pool_.stop_waiting();
@@ -183,8 +183,8 @@ void Marker::end_cycle() {
   cv_.wait(lock, [&] { return running_ == 0; });
 }
 
-void Marker::thread_main(unsigned) {
-  MarkContext cx(pool_);
+void Marker::thread_main(unsigned index) {
+  MarkContext cx(pool_, index);
   std::uint64_t seen = 0;
   for (;;) {
     {
@@ -202,7 +202,7 @@ void Marker::thread_main(unsigned) {
       merge(cx);  // before going idle: quiescence implies every count is in
       const std::uint64_t cpu1 = thread_cpu_ns();
       cycle_cpu_ns_.fetch_add(cpu1 - cpu0, std::memory_order_relaxed);
-      Segment* s = pool_.take_or_wait(threads_.size());
+      Segment* s = pool_.take_or_wait(index);
       if (s == nullptr) break;  // end_cycle()
       cx.work.adopt(s);
       cpu0 = thread_cpu_ns();  // idle time is not marking time

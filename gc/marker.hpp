@@ -32,7 +32,8 @@ using Ephemeron = std::pair<WeakSlot*, std::atomic<const void*>*>;
 
 // Per marking thread (marker, or a mutator flushing/assisting): its local worklist and counters.
 struct MarkContext {
-  explicit MarkContext(MarkWorklist& pool) : work(pool) {}
+  // home: see LocalWorklist (a marker's shelf index; threads outside the team use the inbox).
+  explicit MarkContext(MarkWorklist& pool, unsigned home = MarkWorklist::kInbox) : work(pool, home) {}
   LocalWorklist work;
   std::size_t marked_bytes = 0;
   std::vector<WeakSlot*> weak_slots;   // seen this cycle
@@ -95,7 +96,8 @@ class Marker {
 
   void begin_cycle(std::function<void(MarkContext&)> root_task);
   void wait_quiescent();
-  bool quiescent() { return pool_.quiescent(threads_.size()); }
+  // Exact: every marker idle and nothing published (MarkWorklist::quiescent()).
+  bool quiescent() const { return pool_.quiescent(); }
   void end_cycle();
 
   // Totals of the cycle that just ended (valid after end_cycle()).
