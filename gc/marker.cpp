@@ -39,18 +39,33 @@ Marker::~Marker() {
 }
 
 namespace {
+// The trace function of a type id. A one-entry cache in front of the type table: a heap is mostly
+// runs of one type (a list, a tree, an array's elements), so most objects skip the table lookup.
+struct TraceCache {
+  std::uint32_t id = UINT32_MAX;
+  void (*trace)(const void*, Tracer&) = nullptr;
+  auto get(std::uint32_t type_id) {
+    if (type_id != id) [[unlikely]] {
+      id = type_id;
+      trace = type_info(type_id).trace;
+    }
+    return trace;
+  }
+};
+
 // One object: its trace() fills the tracer's buffer, then the buffer is shaded as a batch.
-inline void scan_with(const void* obj, MarkingTracer& tracer) {
-  const TypeInfo& ti = type_info(header_of(obj)->type_id);
-  if (ti.trace == nullptr) return;
-  ti.trace(obj, tracer);
-  tracer.flush();
+inline void scan_with(const void* obj, MarkingTracer& tracer, TraceCache& types) {
+  if (auto trace = types.get(header_of(obj)->type_id)) {
+    trace(obj, tracer);
+    tracer.flush();
+  }
 }
 }  // namespace
 
 void Marker::scan(const void* obj, MarkContext& cx) {
   MarkingTracer tracer(*this, cx);
-  scan_with(obj, tracer);
+  TraceCache types;
+  scan_with(obj, tracer, types);
 }
 
 // The mark-bit tests are plain loads issued back to back, so their misses overlap (no locked
@@ -84,6 +99,7 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
     if (w->load(std::memory_order_relaxed) & bit) continue;
     c[m++] = {obj, s, w, bit};
   }
+  std::size_t marked = 0;
   for (std::size_t a = 0; a < m;) {
     std::size_t b = a + 1;
     std::uint64_t bits = c[a].bit;
@@ -92,15 +108,18 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
     for (; a < b; ++a) {
       if ((won & c[a].bit) == 0) continue;
       won &= ~c[a].bit;  // a pointer listed twice is pushed once
-      cx.marked_bytes += c[a].span->elem_size;
-      if (!c[a].span->noscan) cx.work.push(c[a].obj, c[a].span->elem_size);
+      const std::uint32_t bytes = c[a].span->elem_size;
+      marked += bytes;
+      if (!c[a].span->noscan) cx.work.push(c[a].obj, bytes);
     }
   }
+  cx.marked_bytes += marked;
 }
 
 std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
   CollectorWorkScope tracing(kInTrace);  // trace() must not collect or allocate: named, not hung
   MarkingTracer tracer(*this, cx);
+  TraceCache types;
   std::size_t scanned = 0;
   std::size_t reported = 0;
   unsigned since_share = 0;
@@ -111,7 +130,7 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
     // sequentially (nodes are allocated children first) and which any reordering turns into misses.
     const MarkItem item = cx.work.pop();
     if (item.obj == nullptr) break;
-    scan_with(item.obj, tracer);
+    scan_with(item.obj, tracer, types);
     scanned += item.bytes;  // carried from shade(): no second span lookup
     // Idle markers cannot steal from a local segment: hand them half now and then. A binary tree's
     // depth-first stack holds only about its depth, so even a few entries are worth sharing.
