@@ -1,9 +1,17 @@
 // The mark loop: shading, scanning, and the team of background marker threads.
 //
-// Colors: white = mark bit clear; grey = mark bit set and the object sits in a worklist segment;
-// black = mark bit set and scanned. shade() is the only white-to-grey transition (one atomic
-// fetch_or on the span's mark word; whoever flips the bit pushes the object, so each object is
-// scanned exactly once per cycle). Pointer-free (noscan) objects go straight to black.
+// Colors: white = mark bit clear; grey = mark bit set and not yet scanned (in a worklist segment, or
+// popped by a thread that is scanning it); black = mark bit set and scanned. shade() and
+// shade_batch() are the only white-to-grey transitions (an atomic fetch_or on the span's mark word;
+// whoever flips a bit pushes that object, so each object is scanned exactly once per cycle).
+// Pointer-free (noscan) objects go straight to black.
+//
+// The per-object cost model of drain(): pop (a local segment, no synchronisation), read the header's
+// type id (a one-entry cache in front of the type table), one direct call of the type's trace(),
+// which stores each non-null field into the MarkingTracer's buffer (no virtual call), then
+// shade_batch() on that buffer: one page-table lookup and a plain mark-bit load per field, one atomic
+// per run of fields whose bits share a bitmap word, and a push of the object with its slot size (so
+// the scan needs no second lookup).
 //
 // A cycle's marking, as the controller (gc/collector.cpp) drives it:
 //  1. begin_cycle(): markers wake and drain the pool; one of them runs the root task (globals).
@@ -159,9 +167,10 @@ class MarkingTracer final : public Tracer {
       sink_next_ = buf_;
     }
   }
-  // Reached when the buffer is full, or from callers that visit() directly (the C API).
+  // Reached when the buffer is full, or from callers that visit() directly (the C API's trace
+  // functions): those fill the same buffer, shaded when it is full or the object is done.
   void visit(const void* obj, const char*, std::size_t) override {
-    flush();
+    if (sink_next_ == sink_end_) flush();
     *sink_next_++ = obj;
   }
   void visit_weak(WeakSlot* slot, const char*) override;
