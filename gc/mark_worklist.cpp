@@ -2,91 +2,164 @@
 
 namespace tricolor::internal {
 
+namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+}  // namespace
+
+MarkWorklist::MarkWorklist(unsigned team_size)
+    : team_(team_size == 0 ? 1 : team_size), shelves_(new Shelf[team_ + 1]) {}
+
 MarkWorklist::~MarkWorklist() {
-  for (Segment* l : {head_, spare_})
-    while (l != nullptr) {
-      Segment* n = l->next;
-      delete l;
-      l = n;
+  for (unsigned i = 0; i <= team_; ++i)
+    for (Segment* s = shelves_[i].newest; s != nullptr;) {
+      Segment* n = s->older;
+      delete s;
+      s = n;
     }
+  for (Segment* s = spare_; s != nullptr;) {
+    Segment* n = s->older;
+    delete s;
+    s = n;
+  }
 }
 
-void MarkWorklist::publish(Segment* s) {
-  bool wake;
+void MarkWorklist::publish(Segment* s, unsigned home) {
+  Shelf& sh = shelf(home);
   {
-    std::lock_guard lock(mu_);
-    s->next = head_;
-    head_ = s;
-    count_.fetch_add(1, std::memory_order_release);
-    wake = idle_.load(std::memory_order_relaxed) > 0;
+    std::lock_guard lock(sh.mu);
+    s->newer = nullptr;
+    s->older = sh.newest;
+    if (sh.newest != nullptr) sh.newest->newer = s;
+    else sh.oldest = s;
+    sh.newest = s;
+    sh.size.store(sh.size.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  // One segment feeds one idle marker: waking them all would make every publication a futex storm.
-  if (wake) cv_.notify_one();
+  // Counted only now that it is on the shelf: a reservation always finds a segment (claim()).
+  // seq_cst, with the load of sleepers_ after it: the Dekker pair with take_or_wait's sleeper, which
+  // increments sleepers_ and then reads state_. One of the two sees the other's write, so either the
+  // sleeper sees this segment or we see the sleeper (and notify under its lock).
+  state_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard lock(sleep_mu_); }
+    // One segment feeds one marker: waking them all would make every publication a futex storm.
+    sleep_cv_.notify_one();
+  }
 }
 
-Segment* MarkWorklist::take() {
-  if (count_.load(std::memory_order_acquire) == 0) return nullptr;
-  bool quiescent = false;
-  Segment* s;
-  {
-    std::lock_guard lock(mu_);
-    s = head_;
-    if (s != nullptr) {
-      head_ = s->next;
-      count_.fetch_sub(1, std::memory_order_relaxed);
-    }
-    // A thread outside the team (an assisting mutator) may take the segment whose publication woke
-    // the idle team: then nobody in the team will notify, so do it here for wait_quiescent().
-    quiescent = head_ == nullptr && idle_.load(std::memory_order_relaxed) == team_size_;
-  }
-  if (quiescent) quiescent_cv_.notify_all();
+Segment* MarkWorklist::pop_newest(Shelf& sh) {
+  if (sh.size.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::lock_guard lock(sh.mu);
+  Segment* s = sh.newest;
+  if (s == nullptr) return nullptr;
+  sh.newest = s->older;
+  if (sh.newest != nullptr) sh.newest->newer = nullptr;
+  else sh.oldest = nullptr;
+  sh.size.store(sh.size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  s->older = s->newer = nullptr;
   return s;
 }
 
-Segment* MarkWorklist::take_or_wait(std::size_t team_size) {
-  std::unique_lock lock(mu_);
-  team_size_ = team_size;
-  idle_.fetch_add(1, std::memory_order_relaxed);
-  if (idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr) quiescent_cv_.notify_all();
-  cv_.wait(lock, [&] { return head_ != nullptr || stop_; });
-  idle_.fetch_sub(1, std::memory_order_relaxed);
-  Segment* s = head_;
-  if (s != nullptr) {
-    head_ = s->next;
-    count_.fetch_sub(1, std::memory_order_relaxed);
-  }
+Segment* MarkWorklist::pop_oldest(Shelf& sh) {
+  if (sh.size.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::lock_guard lock(sh.mu);
+  Segment* s = sh.oldest;
+  if (s == nullptr) return nullptr;
+  sh.oldest = s->newer;
+  if (sh.oldest != nullptr) sh.oldest->older = nullptr;
+  else sh.newest = nullptr;
+  sh.size.store(sh.size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  s->older = s->newer = nullptr;
   return s;
 }
 
-void MarkWorklist::wait_quiescent(std::size_t team_size) {
-  std::unique_lock lock(mu_);
-  quiescent_cv_.wait(lock, [&] { return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr; });
+Segment* MarkWorklist::claim(unsigned home) {
+  // Segments on shelves >= published count + unclaimed reservations, at every instant, and ours is one
+  // of the latter: some shelf holds a segment for us. A pass can still miss it (another claimant took
+  // the one we were about to reach while a new one went onto a shelf already passed), so go round
+  // again; each pass that fails means others succeeded meanwhile.
+  const unsigned own = index(home);
+  const unsigned n = team_ + 1;
+  for (;;) {
+    if (Segment* s = pop_newest(shelves_[own])) return s;
+    for (unsigned k = 1; k < n; ++k)
+      if (Segment* s = pop_oldest(shelves_[(own + k) % n])) return s;
+    cpu_relax();
+  }
 }
 
-bool MarkWorklist::quiescent(std::size_t team_size) {
-  std::lock_guard lock(mu_);
-  return idle_.load(std::memory_order_relaxed) == team_size && head_ == nullptr;
+bool MarkWorklist::reserve(bool leave_idle) {
+  const std::uint64_t dec = leave_idle ? kIdleOne + 1 : 1;
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  while (published(s) != 0) {
+    // acq_rel: a successful reservation orders nothing by itself (the segment's contents come through
+    // the shelf's mutex); release keeps the quiescence transition below ordered for the controller.
+    if (state_.compare_exchange_weak(s, s - dec, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      // A thread outside the team may take the last segment while the whole team is idle: then nobody
+      // in the team will notice quiescence, so notify here.
+      if (s - dec == quiescent_state()) notify_quiescent();
+      return true;
+    }
+  }
+  return false;
+}
+
+Segment* MarkWorklist::take(unsigned home) { return reserve(false) ? claim(home) : nullptr; }
+
+Segment* MarkWorklist::take_or_wait(unsigned home) {
+  // acq_rel: release publishes what this marker did before going idle (its merge()) to the controller,
+  // which acquires in quiescent()/wait_quiescent().
+  if (state_.fetch_add(kIdleOne, std::memory_order_acq_rel) + kIdleOne == quiescent_state()) notify_quiescent();
+  for (;;) {
+    if (reserve(true)) return claim(home);
+    std::unique_lock lock(sleep_mu_);
+    if (stop_.load(std::memory_order_relaxed)) break;
+    // seq_cst: see publish().
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    sleep_cv_.wait(lock, [&] {
+      return published(state_.load(std::memory_order_seq_cst)) != 0 || stop_.load(std::memory_order_relaxed);
+    });
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  state_.fetch_sub(kIdleOne, std::memory_order_acq_rel);
+  return nullptr;
+}
+
+void MarkWorklist::notify_quiescent() {
+  // Under the lock, so a waiter between its check and its wait cannot miss it.
+  { std::lock_guard lock(quiescent_mu_); }
+  quiescent_cv_.notify_all();
+}
+
+void MarkWorklist::wait_quiescent() {
+  std::unique_lock lock(quiescent_mu_);
+  quiescent_cv_.wait(lock, [&] { return quiescent(); });
 }
 
 void MarkWorklist::stop_waiting() {
   {
-    std::lock_guard lock(mu_);
-    stop_ = true;
+    std::lock_guard lock(sleep_mu_);
+    stop_.store(true, std::memory_order_relaxed);
   }
-  cv_.notify_all();
+  sleep_cv_.notify_all();
 }
 
 void MarkWorklist::reset_round() {
-  std::lock_guard lock(mu_);
-  stop_ = false;
+  std::lock_guard lock(sleep_mu_);
+  stop_.store(false, std::memory_order_relaxed);
 }
 
 Segment* MarkWorklist::new_segment() {
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(spare_mu_);
     if (Segment* s = spare_) {
-      spare_ = s->next;
-      s->next = nullptr;
+      spare_ = s->older;
+      s->older = nullptr;
       s->n = 0;
       return s;
     }
@@ -95,35 +168,57 @@ Segment* MarkWorklist::new_segment() {
 }
 
 void MarkWorklist::free_segment(Segment* s) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(spare_mu_);
   s->n = 0;
-  s->next = spare_;
+  s->newer = nullptr;
+  s->older = spare_;
   spare_ = s;
 }
 
 LocalWorklist::~LocalWorklist() {
-  if (cur_ != nullptr) {
-    if (cur_->n > 0) pool_->publish(cur_);
-    else pool_->free_segment(cur_);
+  publish();
+  if (cur_ != nullptr) pool_->free_segment(cur_);
+  if (spare_ != nullptr) pool_->free_segment(spare_);
+}
+
+Segment* LocalWorklist::fresh_segment() {
+  if (Segment* s = spare_) {
+    spare_ = nullptr;
+    return s;
   }
+  return pool_->new_segment();
+}
+
+void LocalWorklist::recycle(Segment* s) {
+  s->n = 0;
+  if (spare_ == nullptr) spare_ = s;
+  else pool_->free_segment(s);
 }
 
 void LocalWorklist::overflow() {
-  if (cur_ != nullptr) pool_->publish(cur_);
-  cur_ = pool_->new_segment();
+  if (cur_ != nullptr) pool_->publish(cur_, home_);
+  cur_ = fresh_segment();
 }
 
-const void* LocalWorklist::refill() {
-  Segment* s = pool_->take();
-  if (s == nullptr) return nullptr;
-  if (cur_ != nullptr) pool_->free_segment(cur_);
+MarkItem LocalWorklist::refill() {
+  Segment* s = pool_->take(home_);
+  if (s == nullptr) return {nullptr, 0};
+  adopt(s);
+  --cur_->n;
+  return {cur_->items[cur_->n], cur_->bytes[cur_->n]};
+}
+
+void LocalWorklist::adopt(Segment* s) {
+  if (cur_ != nullptr) {
+    if (cur_->n > 0) pool_->publish(cur_, home_);
+    else recycle(cur_);
+  }
   cur_ = s;
-  return cur_->items[--cur_->n];
 }
 
 void LocalWorklist::publish() {
   if (cur_ != nullptr && cur_->n > 0) {
-    pool_->publish(cur_);
+    pool_->publish(cur_, home_);
     cur_ = nullptr;
   }
 }
@@ -133,13 +228,19 @@ void LocalWorklist::share_half() {
   pool_->clear_want();
   // Give away the bottom half: in a depth-first scan the oldest entries are the roots of the largest
   // unexplored subgraphs (siblings near the top of a tree), so a thief gets lasting work.
-  Segment* half = pool_->new_segment();
+  Segment* half = fresh_segment();
   const std::size_t k = cur_->n / 2;
-  for (std::size_t i = 0; i < k; ++i) half->items[i] = cur_->items[i];
-  for (std::size_t i = k; i < cur_->n; ++i) cur_->items[i - k] = cur_->items[i];
+  for (std::size_t i = 0; i < k; ++i) {
+    half->items[i] = cur_->items[i];
+    half->bytes[i] = cur_->bytes[i];
+  }
+  for (std::size_t i = k; i < cur_->n; ++i) {
+    cur_->items[i - k] = cur_->items[i];
+    cur_->bytes[i - k] = cur_->bytes[i];
+  }
   half->n = k;
   cur_->n -= k;
-  pool_->publish(half);
+  pool_->publish(half, home_);
 }
 
 }  // namespace tricolor::internal

@@ -1,9 +1,17 @@
 // The mark loop: shading, scanning, and the team of background marker threads.
 //
-// Colors: white = mark bit clear; grey = mark bit set and the object sits in a worklist segment;
-// black = mark bit set and scanned. shade() is the only white-to-grey transition (one atomic
-// fetch_or on the span's mark word; whoever flips the bit pushes the object, so each object is
-// scanned exactly once per cycle). Pointer-free (noscan) objects go straight to black.
+// Colors: white = mark bit clear; grey = mark bit set and not yet scanned (in a worklist segment, or
+// popped by a thread that is scanning it); black = mark bit set and scanned. shade() and
+// shade_batch() are the only white-to-grey transitions (an atomic fetch_or on the span's mark word;
+// whoever flips a bit pushes that object, so each object is scanned exactly once per cycle).
+// Pointer-free (noscan) objects go straight to black.
+//
+// The per-object cost model of drain(): pop (a local segment, no synchronisation), read the header's
+// type id (a one-entry cache in front of the type table), one direct call of the type's trace(),
+// which stores each non-null field into the MarkingTracer's buffer (no virtual call), then
+// shade_batch() on that buffer: one page-table lookup and a plain mark-bit load per field, one atomic
+// per run of fields whose bits share a bitmap word, and a push of the object with its slot size (so
+// the scan needs no second lookup).
 //
 // A cycle's marking, as the controller (gc/collector.cpp) drives it:
 //  1. begin_cycle(): markers wake and drain the pool; one of them runs the root task (globals).
@@ -32,7 +40,8 @@ using Ephemeron = std::pair<WeakSlot*, std::atomic<const void*>*>;
 
 // Per marking thread (marker, or a mutator flushing/assisting): its local worklist and counters.
 struct MarkContext {
-  explicit MarkContext(MarkWorklist& pool) : work(pool) {}
+  // home: see LocalWorklist (a marker's shelf index; threads outside the team use the inbox).
+  explicit MarkContext(MarkWorklist& pool, unsigned home = MarkWorklist::kInbox) : work(pool, home) {}
   LocalWorklist work;
   std::size_t marked_bytes = 0;
   std::vector<WeakSlot*> weak_slots;   // seen this cycle
@@ -75,9 +84,13 @@ class Marker {
       fail_shade_interior(obj, s->payload(i));
     if (!s->mark_atomic(i)) return false;
     cx.marked_bytes += s->elem_size;
-    if (!s->noscan) cx.work.push(obj);
+    if (!s->noscan) cx.work.push(obj, s->elem_size);
     return true;
   }
+  // Shades n pointers at once (the fields one trace() call reported; n <= kShadeBatch). Same effect as
+  // shade() on each, with one atomic per run of pointers whose mark bits share a bitmap word.
+  static constexpr std::size_t kShadeBatch = 64;
+  void shade_batch(const void* const* objs, std::size_t n, MarkContext& cx);
   bool is_marked(const void* obj) const {
     const Span* s = pages_.span_of(obj);
     return s != nullptr && s->is_marked(s->slot_index(obj));
@@ -86,12 +99,13 @@ class Marker {
   // Scans grey objects until the local worklist and the pool are empty, or until budget_bytes of
   // objects have been scanned (assists). Returns the bytes scanned.
   std::size_t drain(MarkContext& cx, std::size_t budget_bytes = SIZE_MAX);
-  // Scans one object's fields.
+  // Scans one object's fields (its white children become grey).
   void scan(const void* obj, MarkContext& cx);
 
   void begin_cycle(std::function<void(MarkContext&)> root_task);
   void wait_quiescent();
-  bool quiescent() { return pool_.quiescent(threads_.size()); }
+  // Exact: every marker idle and nothing published (MarkWorklist::quiescent()).
+  bool quiescent() const { return pool_.quiescent(); }
   void end_cycle();
 
   // Totals of the cycle that just ended (valid after end_cycle()).
@@ -133,17 +147,39 @@ class Marker {
   std::atomic<std::uint64_t> cycle_cpu_ns_{0};
 };
 
-// The Tracer that marks: every visited pointer is shaded into the context's worklist.
+// The Tracer that marks: every traced pointer is shaded into the context's worklist. It lends trace()
+// its buffer (the Tracer sink, include/tricolor/tracer.hpp), so a field costs a store, not a virtual
+// call; flush() shades what the buffer holds, in one batch. Whoever traces through it flushes before
+// publishing or merging the context (the destructor flushes too, for scopes that just end).
 class MarkingTracer final : public Tracer {
  public:
-  MarkingTracer(Marker& m, MarkContext& cx) : m_(m), cx_(cx) {}
-  void visit(const void* obj, const char*, std::size_t) override { m_.shade(obj, cx_); }
+  MarkingTracer(Marker& m, MarkContext& cx) : m_(m), cx_(cx) {
+    sink_next_ = buf_;
+    sink_end_ = buf_ + Marker::kShadeBatch;
+  }
+  ~MarkingTracer() { flush(); }
+  MarkingTracer(const MarkingTracer&) = delete;
+  MarkingTracer& operator=(const MarkingTracer&) = delete;
+
+  void flush() {
+    if (sink_next_ != buf_) {
+      m_.shade_batch(buf_, static_cast<std::size_t>(sink_next_ - buf_), cx_);
+      sink_next_ = buf_;
+    }
+  }
+  // Reached when the buffer is full, or from callers that visit() directly (the C API's trace
+  // functions): those fill the same buffer, shaded when it is full or the object is done.
+  void visit(const void* obj, const char*, std::size_t) override {
+    if (sink_next_ == sink_end_) flush();
+    *sink_next_++ = obj;
+  }
   void visit_weak(WeakSlot* slot, const char*) override;
   void visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char*) override;
 
  private:
   Marker& m_;
   MarkContext& cx_;
+  const void* buf_[Marker::kShadeBatch];
 };
 
 std::uint64_t thread_cpu_ns();

@@ -12,6 +12,7 @@ void HeapImpl::scan_thread_roots(ThreadState* t, MarkContext& cx) {
     ++t->no_safepoint_depth;  // a callback that allocated would re-enter the handshake
     CollectorWorkScope callbacks(kInRootCallback);  // ... so allocating or collecting there is refused
     for (const RootCallbackEntry& e : t->root_callbacks) e.fn(tracer, e.context);
+    tracer.flush();  // the callbacks' pointers into cx before the caller publishes it
     --t->no_safepoint_depth;
   }
 }
@@ -29,6 +30,7 @@ void HeapImpl::scan_heap_callbacks(MarkContext& cx) {
     CollectorWorkScope callbacks(kInRootCallback);  // the world is stopped: collecting would deadlock
     for (const RootCallbackEntry& e : heap_callbacks_) e.fn(tracer, e.context);
   }
+  tracer.flush();
   scan_ready_finalizers(cx);
 }
 

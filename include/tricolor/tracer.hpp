@@ -4,6 +4,12 @@
 // retention paths. trace() may run on a marker thread while mutators store into the object, so it
 // must read only Members (atomic) and fields that never change after construction (e.g. the length
 // of a trailing array, set before the constructor allocates anything).
+//
+// The marking tracer is the hot one (every reachable field, every cycle): it lends trace() a buffer
+// (sink_next_/sink_end_), and trace() appends each non-null pointer there with no indirect call; the
+// collector shades the buffer after the object's trace() returns. Every other tracer (leak checks,
+// heap walks, the verifier, snapshots, embedders' own) leaves the sink empty, and each pointer goes
+// to the virtual visit() as always. A full buffer also goes through visit(), which empties it.
 #pragma once
 #include "tricolor/internal/api.hpp"
 #include <atomic>
@@ -27,17 +33,17 @@ class TRICOLOR_API Tracer {
 
   template <class T>
   void trace(const Member<T>& m, const char* field = nullptr) {
-    if (const void* p = m.get_for_tracing()) visit(p, field, kNoIndex);
+    if (const void* p = m.get_for_tracing()) emit(p, field, kNoIndex);
   }
   // Raw pointers, for root callbacks that trace an interpreter's own stacks and tables.
   template <class T>
   void trace(T* const& p, const char* field = nullptr) {
-    if (p != nullptr) visit(p, field, kNoIndex);
+    if (p != nullptr) emit(p, field, kNoIndex);
   }
   template <class T>
   void trace_array(const Member<T>* items, std::size_t n, const char* field = nullptr) {
     for (std::size_t i = 0; i < n; ++i)
-      if (const void* p = items[i].get_for_tracing()) visit(p, field, i);
+      if (const void* p = items[i].get_for_tracing()) emit(p, field, i);
   }
   template <class T>
   void trace(const Weak<T>& w, const char* field = nullptr) {
@@ -59,6 +65,20 @@ class TRICOLOR_API Tracer {
 
  protected:
   ~Tracer() = default;
+
+  // The sink (see the top of this file): [sink_next_, sink_end_) is free buffer space. Equal (both
+  // null by default) means "no sink": every pointer goes to visit().
+  const void** sink_next_ = nullptr;
+  const void** sink_end_ = nullptr;
+
+ private:
+  void emit(const void* p, const char* field, std::size_t index) {
+    if (sink_next_ != sink_end_) [[likely]] {
+      *sink_next_++ = p;
+      return;
+    }
+    visit(p, field, index);
+  }
 };
 
 }  // namespace tricolor
