@@ -19,6 +19,14 @@ void blacken_for_testing(Heap& heap, const void* obj) {
 
 bool is_marked_for_testing(Heap& heap, const void* obj) { return heap.impl().marker.is_marked(obj); }
 
+void unmark_for_testing(Heap& heap, const void* obj) {
+  Span* s = heap.impl().pages.span_of(obj);
+  TC_CHECK(s != nullptr && s->state == SpanState::kInUse, "unmark_for_testing: %p is not an object of this heap", obj);
+  const std::size_t i = s->slot_index(obj);
+  // relaxed: markers are quiescent when the hook runs; the termination stop orders it before the verifier.
+  s->mark_bits[i / 64].fetch_and(~(std::uint64_t{1} << (i % 64)), std::memory_order_relaxed);
+}
+
 void wait_for_sweeping_for_testing(Heap& heap) { heap.impl().sweeper.finish(heap.impl().sweep_gen()); }
 
 }  // namespace tricolor::internal

@@ -10,6 +10,9 @@ void hold_markers_for_testing(Heap& heap, bool hold);
 // Marks obj and scans its fields now (its children become grey), as a marker would.
 void blacken_for_testing(Heap& heap, const void* obj);
 bool is_marked_for_testing(Heap& heap, const void* obj);
+// Clears obj's mark bit: the state a collector bug that missed a reachable object would leave (tests
+// of the verifier). From the before-termination hook, nothing re-marks it before verification.
+void unmark_for_testing(Heap& heap, const void* obj);
 // Makes the page heap's commits fail as if mmap/mprotect had.
 void fail_commits_for_testing(Heap& heap, bool fail);
 // Runs the scavenger now, releasing every free span regardless of how long it has been free.
