@@ -50,7 +50,7 @@ Options parse_options(int argc, char** argv);
 struct PauseRecord {
   std::uint64_t start_ns;     // monotonic
   std::uint64_t duration_ns;
-  const char* kind;           // "stw" (Boehm), or tricolor's pause kinds (see tricolor/main.cpp)
+  const char* kind;           // "stw" (Boehm), or tricolor's pause kinds (see backends/tricolor_main.cpp)
 };
 
 // The latency probe's samples. The probe loop itself is collector-specific (how a thread sleeps

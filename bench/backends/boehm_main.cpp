@@ -6,16 +6,16 @@
 #include <stdexcept>
 #include <utility>
 
-#include "boehm/runtime.hpp"
+#include "backends/backend.hpp"
 
-namespace bench::boehm {
+namespace bench::gc {
 
-std::size_t footprint(std::size_t request) {
+std::size_t footprint_of(std::size_t request) {
   void* p = alloc(request);
   return GC_size(p);
 }
 
-void Threads::spawn(std::function<void()> body) {
+void Threads::spawn(const char*, std::function<void()> body) {
   threads_.emplace_back([this, body = std::move(body)] {
     GC_stack_base sb;
     GC_get_stack_base(&sb);
@@ -34,20 +34,6 @@ void Threads::join() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
-}
-
-const Workload* find_workload(const std::string& name) {
-  static const Workload kWorkloads[] = {
-      {"gcbench", gcbench_live, gcbench_run},
-      {"gcbench-mt", gcbench_live, gcbench_run},
-      {"binary-trees", binary_trees_live, binary_trees_run},
-      {"quad-tree", quad_tree_live, quad_tree_run},
-      {"mark-scaling", mark_scaling_live, mark_scaling_run},
-      {"rss-return", rss_return_live, rss_return_run},
-  };
-  for (const Workload& w : kWorkloads)
-    if (name == w.name) return &w;
-  return nullptr;
 }
 
 namespace {
@@ -98,11 +84,11 @@ void GC_CALLBACK on_heap_resize(GC_word new_size) {
 GcTotals gc_totals() { return {g_collections, g_mark_total_ns, g_pauses->size()}; }
 const PauseRecord& recorded_pause(std::size_t i) { return (*g_pauses)[i]; }
 
-}  // namespace bench::boehm
+}  // namespace bench::gc
 
 int main(int argc, char** argv) {
   using namespace bench;
-  using namespace bench::boehm;
+  using namespace bench::gc;
   Options o = parse_options(argc, argv);
   const Workload* w = find_workload(o.workload);
   if (w == nullptr) {
@@ -160,7 +146,8 @@ int main(int argc, char** argv) {
   long rss;
   process_usage(&u0, &s0, &rss);
   try {
-    w->run(o, rec);
+    Runtime runtime;
+    w->run(o, rec, runtime);
   } catch (const std::bad_alloc&) {
     rec.status = "oom";
     rec.message = "heap limit reached (GC_MALLOC returned null)";

@@ -1,5 +1,6 @@
 // One tricolor workload process: a heap with the limit, the main thread and the latency probe
-// attached, the workload, then the record with every pause from the heap's own accounting.
+// attached, the workload, then the record with every pause from the heap's own accounting. With
+// --idle, the idle-collector baseline: the same heap with collection off.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -12,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "tricolor/runtime.hpp"
+#include "backends/backend.hpp"
 
-namespace bench::tc {
+namespace bench::gc {
 
 void Threads::spawn(const char* name, std::function<void()> body) {
   threads_.emplace_back([this, name, body = std::move(body)] {
@@ -38,20 +39,9 @@ void Threads::join() {
   if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
 
-const Workload* find_workload(const std::string& name) {
-  static const Workload kWorkloads[] = {
-      {"gcbench", gcbench_live, gcbench_run},
-      {"gcbench-mt", gcbench_live, gcbench_run},
-      {"binary-trees", binary_trees_live, binary_trees_run},
-      {"quad-tree", quad_tree_live, quad_tree_run},
-      {"mark-scaling", mark_scaling_live, mark_scaling_run, mark_scaling_configure},
-      {"rss-return", rss_return_live, rss_return_run},
-  };
-  for (const Workload& w : kWorkloads)
-    if (name == w.name) return &w;
-  return nullptr;
-}
+}  // namespace bench::gc
 
+namespace bench {
 namespace {
 
 // Our own names, so the report does not depend on to_string's spelling. Global kinds stop every
@@ -155,11 +145,10 @@ ProbeHooks probe_hooks(tricolor::Heap& heap) {
 }
 
 }  // namespace
-}  // namespace bench::tc
+}  // namespace bench
 
 int main(int argc, char** argv) {
   using namespace bench;
-  using namespace bench::tc;
   Options o = parse_options(argc, argv);
   const Workload* w = find_workload(o.workload);
   if (w == nullptr) {
@@ -194,6 +183,7 @@ int main(int argc, char** argv) {
     cfg.periodic_gc_ms = 0;
   }
   tricolor::Heap heap(cfg);
+  gc::Runtime runtime(heap);
 
   Probes probes(o, probe_hooks(heap));
   rec.probe = probes.latency();
@@ -260,7 +250,7 @@ int main(int argc, char** argv) {
       });
     }
     try {
-      w->run(o, rec, heap);
+      w->run(o, rec, runtime);
     } catch (const std::bad_alloc&) {
       std::lock_guard<std::mutex> g(record_mutex());
       rec.status = "oom";
