@@ -3,6 +3,7 @@
 // each depth are split evenly over the threads, as the parallel entries do.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/workloads.hpp"
@@ -23,15 +24,31 @@ struct TreeNode : gc::Managed<TreeNode> {
   }
 };
 
-// Children first, each rooted while the next allocation runs; then the parent.
+// The allocation order each collector's version has always used, kept so that the figures stay
+// comparable with earlier runs: on tricolor children first, each rooted while the next allocation
+// runs, then the parent; on Boehm the parent first, its children hung on it as they are built
+// (nothing needs rooting: Boehm scans the stack). The order matters: Boehm building children first
+// took 15-20% less CPU (depth 16, one thread, five interleaved runs each way), so unifying it is a
+// change of what Boehm's column measures, to be made on purpose.
+constexpr bool kParentFirst = std::string_view(gc::kName) == "boehm";
+
 TreeNode* bottom_up_tree(int depth) {
-  if (depth <= 0) return make<TreeNode>();
-  LocalRoot<TreeNode> l(bottom_up_tree(depth - 1));
-  LocalRoot<TreeNode> r(bottom_up_tree(depth - 1));
-  TreeNode* n = make<TreeNode>();
-  n->left = l.get();
-  n->right = r.get();
-  return n;
+  if constexpr (kParentFirst) {
+    TreeNode* n = make<TreeNode>();
+    if (depth > 0) {
+      n->left = bottom_up_tree(depth - 1);
+      n->right = bottom_up_tree(depth - 1);
+    }
+    return n;
+  } else {
+    if (depth <= 0) return make<TreeNode>();
+    LocalRoot<TreeNode> l(bottom_up_tree(depth - 1));
+    LocalRoot<TreeNode> r(bottom_up_tree(depth - 1));
+    TreeNode* n = make<TreeNode>();
+    n->left = l.get();
+    n->right = r.get();
+    return n;
+  }
 }
 
 // Does not allocate: ticks the back end's poll, so a collection never waits for a whole walk.
