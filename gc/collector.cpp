@@ -81,6 +81,10 @@ void HeapImpl::collect() {
     requested_ = std::max(requested_, target);
   }
   ctl_cv_.notify_all();
+  await_cycle(target);
+}
+
+void HeapImpl::await_cycle(std::uint64_t target) {
   ThreadState* t = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
   // Wait as a blocked thread: the cycle scans our roots on our behalf instead of waiting for us.
   const bool block = t != nullptr && t->blocking_depth == 0;

@@ -84,6 +84,8 @@ ThreadState* HeapImpl::attach(const char* name) {
     t->marking = marking_.load(std::memory_order_relaxed);
     t->allocate_black = t->marking;
     t->roots_scanned = true;  // a new thread has no roots; pointers it obtains come from the heap
+    t->heap_base = pages.base();
+    t->heap_bytes = pages.reserved_bytes();
     safepoint.threads().push_back(t);
   }
   tls_thread = t;
@@ -153,11 +155,36 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 
-// At the hard limit: a full collection, waited for (reaches a safepoint) and recorded as the wait it is.
-void HeapImpl::emergency_collect() {
+// At the hard limit, in two stages, each waited for as a blocked thread and recorded as a heap-limit
+// wait. First, if a cycle is already in flight, its end and its sweep: it frees what was garbage at
+// its start, usually enough, in a fraction of the time a new full collection takes after it (Heap::
+// collect() must wait for a cycle that starts after the call). Then, or at once when no cycle runs,
+// one full collection. The thread's allocation windows are parked meanwhile: the sweep may run
+// destructors here (gc/collector_work.hpp).
+bool HeapImpl::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done) {
+  if (done == HeapLimitRelief::kCollected) return false;
+  std::uint64_t in_flight = 0;
+  {
+    std::lock_guard lock(ctl_mu_);
+    const std::uint64_t started = started_.load(std::memory_order_relaxed);
+    if (completed_.load(std::memory_order_relaxed) < started) in_flight = started;
+  }
+  const bool wait_only = done == HeapLimitRelief::kNone && in_flight != 0;
+  done = wait_only ? HeapLimitRelief::kWaitedForCycle : HeapLimitRelief::kCollected;
+  park_allocation(t);
   const std::uint64_t t0 = monotonic_ns();
-  collect();
+  if (wait_only) {
+    heap_limit_waiters_.fetch_add(1);
+    heap_limit_waiters_.notify_all();
+    await_cycle(in_flight);
+    heap_limit_waiters_.fetch_sub(1);
+  } else {
+    collect();
+  }
   recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
+  (wait_only ? heap_limit_waits_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
+  unpark_allocation(t);
+  return true;
 }
 
 // Pays the thread's scan debt in bounded slices: one entry scans at most kAssistSlice bytes (about
@@ -208,14 +235,6 @@ Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, All
 // allocated. (try_make returns null instead.)
 void HeapImpl::fail_allocation(std::size_t, AllocFailure) { throw std::bad_alloc(); }
 
-// emergency_collect() for the allocation slow paths: the thread blocks in collect() and may sweep
-// there, running destructors, so its windows are parked meanwhile (gc/collector_work.hpp).
-void HeapImpl::emergency_collect_parked(ThreadState* t) {
-  park_allocation(t);
-  emergency_collect();
-  unpark_allocation(t);
-}
-
 void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
   // Parked windows send every allocation of a thread that must not allocate here.
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
@@ -223,7 +242,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
   CacheEntry& e = t->cache[sc];
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
-  for (bool collected = false;;) {
+  for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
     if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
     // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
     if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
@@ -234,11 +253,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
       note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
-    if (!collected) {
-      collected = true;
-      emergency_collect_parked(t);  // one full collection, then one more try
-      continue;
-    }
+    if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
     fail_allocation(class_size(class_of_span_class(sc)), why);
   }
@@ -273,17 +288,14 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   note_allocated(t, npages * kPageSize);
   if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   Span* s = nullptr;
-  for (int attempt = 0;; ++attempt) {
+  for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
     AllocFailure why = AllocFailure::kNone;
     const SpanKind kind = noscan                                    ? SpanKind::kNoScan
                           : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
                                                                   : SpanKind::kScan;
     s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why, kind);
     if (s != nullptr) break;
-    if (attempt == 0) {
-      emergency_collect_parked(t);
-      continue;
-    }
+    if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
     fail_allocation(bytes, why);
   }

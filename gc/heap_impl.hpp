@@ -59,6 +59,11 @@ class HeapImpl {
   void collect();
   void request_cycle();
   void perform(ThreadState* t, std::uint32_t actions, bool on_behalf);
+  std::uint64_t heap_limit_waits() const { return heap_limit_waits_.load(std::memory_order_relaxed); }
+  std::uint64_t heap_limit_collections() const { return heap_limit_collections_.load(std::memory_order_relaxed); }
+  void wait_for_heap_limit_waiter() {
+    for (std::uint32_t n; (n = heap_limit_waiters_.load()) == 0;) heap_limit_waiters_.wait(n);
+  }
   std::uint64_t cycles_completed() const { return completed_.load(std::memory_order_acquire); }
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
@@ -129,11 +134,15 @@ class HeapImpl {
   void emit(Phase p);
   Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
   [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);
-  void emergency_collect_parked(ThreadState* t);
+  // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
+  // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
+  enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
+  bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
+  // Waits, as a blocked thread, until cycle `target` is complete, then finishes its sweep.
+  void await_cycle(std::uint64_t target);
   void process_weak_references();
   void assist(ThreadState* t, std::size_t bytes);
   void wait_for_cycle(ThreadState* t);
-  void emergency_collect();
 
   std::atomic<std::uint32_t> sweep_gen_{2};
   std::atomic<bool> marking_{false};
@@ -168,6 +177,13 @@ class HeapImpl {
   std::uint64_t requested_ = 0;  // guarded by ctl_mu_
   std::atomic<std::uint64_t> started_{0};
   std::atomic<std::uint64_t> completed_{0};
+  // Threads waiting at the hard limit for a cycle in flight (tests: gc/testing.hpp). seq_cst: a test
+  // waits on it; nothing else reads it.
+  std::atomic<std::uint32_t> heap_limit_waiters_{0};
+  // Reliefs done (relieve_heap_limit_may_reach_safepoint): waits for a cycle in flight, full
+  // collections. relaxed: counters for tests and reports.
+  std::atomic<std::uint64_t> heap_limit_waits_{0};
+  std::atomic<std::uint64_t> heap_limit_collections_{0};
   bool shutdown_ = false;
   MarkContext controller_cx_;
   std::vector<WeakSlot*> weak_slots_;

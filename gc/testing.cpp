@@ -47,4 +47,7 @@ std::uint64_t mark_termination_restarts_for_testing(Heap& heap) { return heap.im
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
   heap.impl().set_before_termination_hook(fn, ctx);
 }
+void wait_for_heap_limit_waiter_for_testing(Heap& heap) { heap.impl().wait_for_heap_limit_waiter(); }
+std::uint64_t heap_limit_waits_for_testing(Heap& heap) { return heap.impl().heap_limit_waits(); }
+std::uint64_t heap_limit_collections_for_testing(Heap& heap) { return heap.impl().heap_limit_collections(); }
 }  // namespace tricolor::internal

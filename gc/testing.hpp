@@ -29,4 +29,9 @@ std::uint64_t mark_termination_restarts_for_testing(Heap& heap);
 // (null: none). Lets a test make a thread shade something in exactly that window.
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 
+// Blocks until a thread waits at the hard limit for the cycle in flight to end (gc/heap_impl.cpp).
+void wait_for_heap_limit_waiter_for_testing(Heap& heap);
+// How often allocations at the hard limit waited for a cycle in flight, and ran a full collection.
+std::uint64_t heap_limit_waits_for_testing(Heap& heap);
+std::uint64_t heap_limit_collections_for_testing(Heap& heap);
 }  // namespace tricolor::internal

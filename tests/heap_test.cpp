@@ -1,6 +1,8 @@
 // API-level tests of the heap: survival through Roots, reclamation, size classes, globals, callbacks.
+#include "gc/testing.hpp"
 #include "test_heap.hpp"
 
+#include <thread>
 #include <vector>
 
 using namespace tricolor;
@@ -168,4 +170,57 @@ TEST_CASE("collections start by themselves when the heap grows", "[heap][pacer]"
   // the automatic ones have been counted.
   const auto cycles_before = h.stats().cycles;
   REQUIRE(cycles_before >= 1);
+}
+
+// At the hard limit with a cycle already in flight, the allocation waits for that cycle's end (and its
+// sweep), which frees the garbage; it does not also wait for a new full collection (Heap::collect()
+// would: it waits for a cycle that starts after the call). gc/heap_impl.cpp,
+// relieve_heap_limit_may_reach_safepoint. The next cycle (the pacer asks for one: the heap is past its
+// trigger) is held at its start until the allocation has returned, so an allocation that waited for
+// it would never return.
+TEST_CASE("at the hard limit an allocation waits for the cycle in flight, not for another", "[heap][limit]") {
+  tctest::PhaseGate gate(Phase::kMark);  // the first cycle's marking
+  std::atomic<int> mark_starts{0};
+  tctest::Gate second_cycle;               // holds the second cycle at its start
+  Config c = tctest::test_config();
+  c.concurrent = true;
+  c.gc_percent = -1;
+  c.max_heap = std::size_t{8} << 20;
+  c.initial_heap = c.max_heap;  // no cycle before the test starts one
+  c.on_event = [&](const Event& e) {
+    if (e.phase == Phase::kMarkStart && mark_starts.fetch_add(1) == 1) second_cycle.wait();
+    gate.on_event(e);
+  };
+  Heap heap(c);
+  Mutator mutator(heap, "limit-test");
+  // Garbage from before the cycle, which the cycle frees (what is allocated during it is black).
+  std::size_t allocated = 0;
+  for (; allocated < c.max_heap / 2; allocated += sizeof(Node)) make<Node>(allocated);
+  // A cycle in flight that cannot finish until the test lets it: markers held.
+  internal::hold_markers_for_testing(heap, true);
+  std::thread collector([&] { heap.collect(); });
+  gate.wait_reached();
+  gate.release();
+  std::thread releaser([&] {
+    internal::wait_for_heap_limit_waiter_for_testing(heap);
+    internal::hold_markers_for_testing(heap, false);
+  });
+  // Garbage only, more than the limit holds: some allocation must find the heap full.
+  while (internal::heap_limit_waits_for_testing(heap) + internal::heap_limit_collections_for_testing(heap) == 0) {
+    REQUIRE(allocated < 4 * c.max_heap);
+    make<Node>(allocated);
+    allocated += sizeof(Node);
+  }
+  REQUIRE(internal::heap_limit_waits_for_testing(heap) == 1);
+  REQUIRE(internal::heap_limit_collections_for_testing(heap) == 0);
+  REQUIRE(heap.stats().cycles == 1);  // the held cycle only
+  bool waited = false;
+  for (const Pause& p : heap.stats().pauses) waited |= p.kind == PauseKind::kHeapLimitWait;
+  REQUIRE(waited);
+  second_cycle.open();
+  {
+    BlockingScope blocked;
+    releaser.join();
+    collector.join();
+  }
 }

@@ -267,17 +267,27 @@ struct WeakHolder : Object<WeakHolder> {
 };
 }  // namespace
 
+// Root checks an interior pointer at once in debug-check builds; in others (its check is the inline
+// reservation range, roots.hpp) the marker stops at the next collection, naming the same fix.
+#if defined(TRICOLOR_DEBUG_CHECKS) && TRICOLOR_DEBUG_CHECKS
+constexpr const char* kRootInteriorMessage = "tricolor::Root given";
+#else
+constexpr const char* kRootInteriorMessage = "a pointer into an object";
+#endif
+
 TEST_CASE("a Root given an interior pointer or a foreign pointer names the fix", "[misuse][pointers]") {
-  REQUIRE_DEATH("tricolor::Root given", {
+  REQUIRE_DEATH(kRootInteriorMessage, {
     tctest::TestHeap h;
     Node* n = make<Node>(1);
     Root<std::uint64_t> r(&n->value);
+    h.heap.collect();
   });
   REQUIRE(iface_offset() != 0);
-  REQUIRE_DEATH("tricolor::Root given", {
+  REQUIRE_DEATH(kRootInteriorMessage, {
     tctest::TestHeap h;
     Iface* iface = make<Impl>();
     Root<Iface> r(iface);
+    h.heap.collect();
   });
   REQUIRE_DEATH("is not an object of this tricolor heap", {
     tctest::TestHeap h;

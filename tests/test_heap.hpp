@@ -42,6 +42,27 @@ class Gate {
   bool open_ = false;
 };
 
+// Stops the controller at one phase until the test releases it.
+struct PhaseGate {
+  explicit PhaseGate(tricolor::Phase p) : at(p) {}
+  tricolor::Phase at;
+  std::atomic<int> state{0};  // 0: armed, 1: reached (controller waiting), 2: released
+  void on_event(const tricolor::Event& e) {
+    if (e.phase != at || state.load() != 0) return;
+    state.store(1);
+    state.notify_all();
+    while (state.load() != 2) state.wait(1);
+  }
+  void wait_reached() {
+    tricolor::BlockingScope blocked;  // the collector must not wait for this thread meanwhile
+    for (int s; (s = state.load()) == 0;) state.wait(s);
+  }
+  void release() {
+    state.store(2);
+    state.notify_all();
+  }
+};
+
 struct TestHeap {
   explicit TestHeap(tricolor::Config c = test_config()) : heap(c), mutator(heap, "test-main") {}
   void collect_now() { heap.collect(); }

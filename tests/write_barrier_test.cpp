@@ -11,26 +11,7 @@ using tctest::Node;
 
 namespace {
 
-// Stops the controller at one phase until the test releases it.
-struct PhaseGate {
-  explicit PhaseGate(Phase p) : at(p) {}
-  Phase at;
-  std::atomic<int> state{0};  // 0: armed, 1: reached (controller waiting), 2: released
-  void on_event(const Event& e) {
-    if (e.phase != at || state.load() != 0) return;
-    state.store(1);
-    state.notify_all();
-    while (state.load() != 2) state.wait(1);
-  }
-  void wait_reached() {
-    BlockingScope blocked;  // the collector must not wait for this thread meanwhile
-    for (int s; (s = state.load()) == 0;) state.wait(s);
-  }
-  void release() {
-    state.store(2);
-    state.notify_all();
-  }
-};
+using tctest::PhaseGate;
 
 struct GatedHeap {
   explicit GatedHeap(Phase p) : gate(p), heap(make_config(gate)), mutator(heap, "barrier-test") {}

@@ -8,14 +8,19 @@
 //  - Root callbacks (Heap::add_roots, Mutator::add_roots): trace an interpreter's own value stack or
 //    tables; see heap.hpp and mutator.hpp.
 //
-// Every pointer stored in a Root, Global or Weak is checked, in every build (none of these is a hot
-// path): it must be an object of the heap (the one make<>() returned), not an interior pointer (a
-// member, a base class other than the first, an element) or memory of another heap, which would
-// crash the next collection far from the cause.
+// Every pointer stored in a Global or Weak is checked, in every build (neither is a hot path): it must
+// be an object of the heap (the one make<>() returned), not an interior pointer (a member, a base class
+// other than the first, an element) or memory of another heap, which would crash the next collection
+// far from the cause. Root is on the mutator's hot path (a handle per call frame in a tree walk), so it
+// checks in two tiers: every build refuses, inline, a pointer outside the heap's address reservation
+// (malloc'ed, stack or static memory, another heap: a subtraction and a compare); debug-check builds
+// also refuse an interior pointer at once. In other builds an interior pointer is stopped, with the
+// same fix named, by the marker at the next collection (gc/marker.hpp checks every pointer it shades).
 #pragma once
 #include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include "tricolor/internal/fast_path.hpp"
 
@@ -27,6 +32,16 @@ namespace internal {
 // Stops with a message naming `what` unless p (not null) is an object of `heap`, or of the calling
 // thread's heap when heap is null (skipped on an unattached thread: there is no heap to ask).
 TRICOLOR_API void check_object_pointer(const void* p, const char* what, const HeapImpl* heap = nullptr);
+
+// Root's check (see the top of this file): p is not null.
+inline void check_root_pointer(const ThreadFast* t, const void* p) {
+#if defined(TRICOLOR_DEBUG_CHECKS) && TRICOLOR_DEBUG_CHECKS
+  check_object_pointer(p, "tricolor::Root", t->heap);
+#else
+  if (reinterpret_cast<std::uintptr_t>(p) - t->heap_base >= t->heap_bytes) [[unlikely]]
+    check_object_pointer(p, "tricolor::Root", t->heap);  // not in the reservation: stops with the message
+#endif
+}
 }  // namespace internal
 
 // The write barrier for pointer slots outside the heap that a heap-wide root callback traces (an
@@ -44,7 +59,7 @@ class Root : private internal::RootNode {
  public:
   explicit Root(T* p = nullptr, const char* root_name = nullptr) : RootNode{nullptr, p, root_name} {
     internal::ThreadFast* t = internal::current_thread("create a Root");
-    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Root");
+    if (p != nullptr) internal::check_root_pointer(t, p);
     prev = t->roots;
     t->roots = this;
     barrier(p);
@@ -52,7 +67,7 @@ class Root : private internal::RootNode {
   Root(const Root& other) : Root(other.get(), other.name) {}
   Root& operator=(const Root& other) { return *this = other.get(); }
   Root& operator=(T* p) {
-    if (p != nullptr) internal::check_object_pointer(p, "tricolor::Root");
+    if (p != nullptr) internal::check_root_pointer(internal::current_thread("assign a Root"), p);
     barrier(p);
     ptr = p;
     return *this;

@@ -53,6 +53,9 @@ struct ThreadFast {
   CacheEntry cache[kNumSpanClasses];
   RootNode* roots = nullptr;
   HeapImpl* heap = nullptr;
+  // The heap's address reservation [heap_base, heap_base + heap_bytes), for Root's inline range check.
+  std::uintptr_t heap_base = 0;
+  std::size_t heap_bytes = 0;
   // Nonzero while the collector wants this thread to answer a handshake. relaxed in the poll: the
   // acquire that orders the handshake's data is in the slow path (gc/safepoint.cpp).
   std::atomic<std::uint32_t> poll{0};
