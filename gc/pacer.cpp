@@ -35,7 +35,11 @@ void Pacer::recompute(std::size_t live) {
 }
 
 void Pacer::end_cycle(std::size_t live_bytes, std::size_t allocated_during_mark) {
-  // Exponentially weighted, so one quiet cycle does not make the next trigger late.
+  // Exponentially weighted, so one quiet cycle does not make the next trigger late. The runway is
+  // allocation per unit of scan work, so the history is rescaled to the new live heap first: after a
+  // phase change the next trigger leaves room for the new heap's marking, not the old one's.
+  const std::size_t previous_live = live_.load(std::memory_order_relaxed);
+  if (previous_live != 0 && live_bytes != 0) runway_ *= double(live_bytes) / double(previous_live);
   runway_ = runway_ == 0 ? double(allocated_during_mark) : 0.5 * runway_ + 0.5 * double(allocated_during_mark);
   recompute(live_bytes);
 }
@@ -45,9 +49,14 @@ std::size_t Pacer::assist_work(std::size_t bytes, std::size_t heap_live, std::si
   if (scanned_so_far >= expected) return 0;
   const std::size_t remaining = expected - scanned_so_far;
   const std::size_t g = goal();
+  const std::size_t trig = trigger();
+  // The schedule (see pacer.hpp): the fraction of the trigger-to-goal runway used so far.
+  const double f = g <= trig ? 1.0 : std::clamp((double(heap_live) - double(trig)) / double(g - trig), 0.0, 1.0);
+  const double deficit = f * double(expected) - double(scanned_so_far);
+  if (deficit <= 0) return 0;
   const std::size_t headroom = g > heap_live ? std::max<std::size_t>(g - heap_live, 1u << 20) : (1u << 20);
   const double work = double(bytes) * double(remaining) / double(headroom);
-  return static_cast<std::size_t>(std::min(work, double(remaining)));
+  return static_cast<std::size_t>(std::min(work, deficit));
 }
 
 }  // namespace tricolor::internal

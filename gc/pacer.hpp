@@ -6,9 +6,13 @@
 //             50% instead of letting it death-spiral).
 //   trigger = goal - runway, where runway is what mutators allocated during recent mark phases
 //             (so marking ends near the goal), clamped to [live + 35%, live + 95%] of (goal - live).
-//   assists: while marking, a thread that takes a span of n bytes owes
-//             n * remaining_scan_work / max(goal - heap_live, 1 MiB) bytes of scan work,
-//             where remaining_scan_work is estimated from the last cycle's live heap.
+//   assists: only for the work the background markers are behind on. The schedule: by the time the
+//             heap has grown a fraction f of the way from trigger to goal, f of the expected scan
+//             work (the last cycle's live heap) should be done. While scanning is at or ahead of the
+//             schedule nobody assists (Go gets the same effect from the background markers' scan
+//             credit). Behind it, a thread that takes a span of n bytes owes
+//             n * remaining_scan_work / max(goal - heap_live, 1 MiB) bytes of scan work, capped at
+//             the deficit, so the mutator pays its way back onto the schedule and no further.
 #pragma once
 #include <atomic>
 #include <cstddef>
