@@ -216,11 +216,26 @@ void HeapImpl::emergency_collect_parked(ThreadState* t) {
   unpark_allocation(t);
 }
 
+// Config::collect_every: counts the heap's allocations and runs a full collection on every Nth,
+// before the slot is taken (so the new object cannot be lost by it: it does not exist yet).
+void HeapImpl::stress_collect(ThreadState* t) {
+  const std::size_t n = collect_every_.load(std::memory_order_relaxed);
+  if (n == 0) return;
+  // relaxed: a counter; which thread's allocation triggers the collection does not matter.
+  if (stress_allocs_.fetch_add(1, std::memory_order_relaxed) + 1 < n) return;
+  stress_allocs_.store(0, std::memory_order_relaxed);
+  park_allocation(t);
+  collect();
+  unpark_allocation(t);
+}
+
 void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
   // Parked windows send every allocation of a thread that must not allocate here.
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
   CacheEntry& e = t->cache[sc];
+  if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    stress_collect(t);
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
   for (bool collected = false;;) {
@@ -242,10 +257,12 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     if (may_fail) return nullptr;
     fail_allocation(class_size(class_of_span_class(sc)), why);
   }
-  if (leaks.sites.enabled()) [[unlikely]] {
-    // Sampling keeps the window empty, so every allocation comes here (gc/alloc_sites.hpp).
+  if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
+    // Sampling (and stress mode) keep the window empty, so every allocation comes here
+    // (gc/alloc_sites.hpp). Slots left in pending_ after stress mode was turned off drain here too.
     void* slot = t->spans.take_sampled(e, sc);
-    leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
+    if (leaks.sites.enabled())
+      leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
   const std::uint64_t m = e.free_mask;
@@ -268,6 +285,8 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     fail_allocation(bytes, AllocFailure::kTooLarge);
   }
   const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
+  if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    stress_collect(t);
   // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
   // until it is returned to the caller, who roots it.
   note_allocated(t, npages * kPageSize);
