@@ -562,12 +562,10 @@ void* allocate(const CType& ct, std::size_t bytes, const char* what) {
   TC_CHECK(g_arena_owners.note(obj, &pages),
            "tc_alloc(\"%s\"): the heap lies above the addresses the trailing-count bound covers (48 bits)",
            internal::type_info(ct.id).name);
-  if (ct.trailing) {
-    // The trace bounds the count by the slot, not by `bytes` (which nothing records): zero the
-    // slot's slack too, so that a count past `bytes` but inside the slot reads NULLs, not a former
-    // object's pointers.
-    bytes = slot_payload_bytes(*pages.span_of(obj));
-  }
+  // Zero the whole slot, slack included: the trailing-count bound and trace callbacks bounded by
+  // tc_object_size read up to the slot's end, and must find NULLs there, not a former object's
+  // pointers.
+  bytes = slot_payload_bytes(*pages.span_of(obj));
   std::memset(obj, 0, bytes);
   return obj;
 }

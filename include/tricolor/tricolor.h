@@ -250,7 +250,7 @@ TRICOLOR_API const char* tc_type_name_of(const void* obj);
  * wraps); tc_last_error() then says which. */
 
 /* A zeroed object of `type`, of `size` bytes (at least the type's size: the rest is the variable
- * part). */
+ * part). All tc_object_size(obj) bytes are zeroed, the size class's slack included. */
 TRICOLOR_API void* tc_alloc(tc_type type, size_t size);
 /* tc_alloc(type, the type's size). */
 TRICOLOR_API void* tc_new(tc_type type);
