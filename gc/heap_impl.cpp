@@ -1,5 +1,6 @@
 // HeapImpl: construction and teardown, thread attach/detach, and the allocation slow paths.
 #include "gc/heap_impl.hpp"
+#include "gc/poison.hpp"
 
 #include <algorithm>
 #include <new>
@@ -34,6 +35,7 @@ HeapImpl::HeapImpl(const Config& c)
       controller_cx_(marker.pool()) {
   controller_ = std::thread([this] { controller_main(); });
   if (config.background_sweeper) sweeper.start_background();
+  poison::register_heap(pages.base(), pages.reserved_bytes());  // LeakSanitizer scans objects' pointers
 }
 
 HeapImpl::~HeapImpl() {
@@ -68,6 +70,9 @@ HeapImpl::~HeapImpl() {
       if (s->is_allocated(i))
         if (auto destroy = type_info(header_of(s->payload(i))->type_id).destroy) destroy(s->payload(i));
   }
+  // The reservation is unmapped next: no ASan poison may outlive it (a later mapping could reuse it).
+  poison::reused_region(reinterpret_cast<void*>(pages.base()), pages.reserved_bytes());
+  poison::unregister_heap(pages.base(), pages.reserved_bytes());
 }
 
 ThreadState* HeapImpl::attach(const char* name) {
@@ -258,6 +263,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     fail_allocation(class_size(class_of_span_class(sc)), why);
   }
   if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
+    poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
     // Sampling (and stress mode) keep the window empty, so every allocation comes here
     // (gc/alloc_sites.hpp). Slots left in pending_ after stress mode was turned off drain here too.
     void* slot = t->spans.take_sampled(e, sc);
@@ -265,6 +271,9 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
       leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
+  // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
+  // hands them out until the next slow path.
+  poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
   const std::uint64_t m = e.free_mask;
   e.free_mask = m & (m - 1);
   return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
@@ -306,6 +315,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     if (may_fail) return nullptr;
     fail_allocation(bytes, why);
   }
+  poison::reused_region(reinterpret_cast<void*>(s->start), s->bytes());
   s->alloc_bits[0] = 1;
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);

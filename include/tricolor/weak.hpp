@@ -68,6 +68,12 @@ class Weak {
     return *this;
   }
   T* get() const { return static_cast<T*>(const_cast<void*>(internal::weak_load(slot_))); }
+  // The target without the read barrier, for comparisons only (a weak table's probe: "is this the key
+  // I look for?"). The pointer must not escape: not stored anywhere, not kept past the next
+  // safepoint. While the collector marks, a target read this way may be unreachable and is cleared at
+  // termination; only get() makes it strongly held. Reading its fields before the next safepoint is
+  // fine: nothing is freed before the cycle's termination, which waits for this thread.
+  T* peek() const { return static_cast<T*>(const_cast<void*>(slot_.target.load(std::memory_order_acquire))); }
   explicit operator bool() const { return get() != nullptr; }
 
   internal::WeakSlot* slot_for_tracing() const { return const_cast<internal::WeakSlot*>(&slot_); }
