@@ -482,9 +482,11 @@ const char* desc_problem(const tc_type_desc& d) {
     const std::size_t c = d.trailing_count_offset;
     const std::size_t width = d.trailing_count_width != 0 ? d.trailing_count_width : sizeof(std::size_t);
     if (c % width != 0 || !field_fits(c, width, d.size)) {
-      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned %zu-byte field inside "
-                     "the type's %zu bytes",
-                     name, c, width, d.size);
+      char what[32] = "size_t";
+      if (d.trailing_count_width != 0) std::snprintf(what, sizeof what, "%zu-byte", width);
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned %s field inside the "
+                     "type's %zu bytes",
+                     name, c, what, d.size);
       return t_last_error.c_str();
     }
     // The count is not a pointer: traced as one, it would reach the marker as a small integer. (A
@@ -496,8 +498,8 @@ const char* desc_problem(const tc_type_desc& d) {
                           std::find(d.tagged_offsets, d.tagged_offsets + d.tagged_count, cw) !=
                               d.tagged_offsets + d.tagged_count;
     if (overlaps) {
-      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is also listed as a pointer, weak or "
-                     "tagged field",
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is also listed as a pointer or weak "
+                     "field (or as a tagged one)",
                      name, c);
       return t_last_error.c_str();
     }

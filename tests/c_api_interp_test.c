@@ -476,9 +476,54 @@ static void test_concurrent_tagged_stores(tc_heap* heap) {
   for (i = 0; i < 2; ++i) CHECK(a[i].ok);
 }
 
+/* ---- Descriptors that do not describe their memory are refused, naming the problem ------------ */
+
+static int refused(const tc_type_desc* d, const char* expected) {
+  const char* m = tc_type_desc_check(d);
+  return m != NULL && strstr(m, expected) != NULL;
+}
+static void test_desc_check(void) {
+  static const size_t off0[] = {0};
+  static const size_t off8[] = {8};
+  static const size_t off16[] = {16};
+  tc_type_desc d;
+  memset(&d, 0, sizeof d);
+  d.name = "bad";
+  d.size = 16;
+  d.tagged_offsets = off0;
+  d.tagged_count = 1;
+  CHECK(refused(&d, "decode is NULL"));
+  d.decode = decode;
+  CHECK(tc_type_desc_check(&d) == NULL);
+  d.pointer_offsets = off0;
+  d.pointer_count = 1;
+  CHECK(refused(&d, "listed both as a tagged field and as a pointer"));
+  d.pointer_count = 0;
+  d.element_size = 16;
+  CHECK(refused(&d, "trailing_pointers is not"));
+  d.trailing_pointers = 1;
+  d.trailing_count_offset = 8;
+  d.trailing_count_width = 3;
+  CHECK(refused(&d, "trailing_count_width 3"));
+  d.trailing_count_width = 2;
+  d.trailing_count_offset = 9;
+  CHECK(refused(&d, "not an aligned 2-byte field"));
+  d.trailing_count_offset = 8;
+  d.element_tagged_offsets = off16;
+  d.element_tagged_count = 1;
+  CHECK(refused(&d, "element tagged offset 16 is not an aligned word inside the 16-byte element"));
+  d.element_tagged_offsets = off8;
+  d.element_pointer_offsets = off8;
+  d.element_pointer_count = 1;
+  CHECK(refused(&d, "element offset 8 is listed both"));
+  d.element_pointer_offsets = off0;
+  CHECK(tc_type_desc_check(&d) == NULL);
+}
+
 int main(void) {
   tc_heap* heap;
   register_types();
+  test_desc_check();
   heap = new_test_heap();
   CHECK(heap != NULL);
   tc_thread_attach(heap, "c main");

@@ -11,8 +11,9 @@
  *     safepoint (an allocation, tc_safepoint, tc_blocking_enter, tc_collect): keep what you need
  *     across those in a tc_root, a frame (TC_FRAME), a global, or a field of a reachable object.
  *  3. EVERY store of a pointer into a heap object or a registered global slot goes through tc_store
- *     (or tc_store_field). A plain `obj->field = p` skips the write barrier and lets a concurrent
- *     collection free a live object. Reads go through tc_load where a marker may race with them
+ *     (or tc_store_field); of a tagged word that may hold a pointer, through tc_store_word (or
+ *     tc_write_barrier right before the VM's own atomic store). A plain `obj->field = p` skips the
+ *     write barrier and lets a concurrent collection free a live object. Reads go through tc_load where a marker may race with them
  *     (always safe), or plain reads on the owning thread (fine on every compiler this header
  *     supports, but not what ThreadSanitizer wants).
  *  4. A trace callback visits every pointer field of its object and reads nothing else that changes
