@@ -520,6 +520,51 @@ static void test_desc_check(void) {
   CHECK(tc_type_desc_check(&d) == NULL);
 }
 
+/* ---- Field names and indices in retention paths ---------------------------------------------- */
+
+static void test_field_names(tc_heap* heap) {
+  static const size_t holder_ptrs[] = {0};
+  static const char* const holder_names[] = {"first_field"};
+  static const size_t el_ptr[] = {offsetof(entry, key)};
+  tc_type_desc d;
+  tc_type holder, tab;
+  tc_global* g;
+  tc_global* g2;
+  tc_leak_check* scope;
+  char* report = NULL;
+  memset(&d, 0, sizeof d);
+  d.name = "holder";
+  d.size = sizeof(void*);
+  d.pointer_offsets = holder_ptrs;
+  d.pointer_count = 1;
+  d.pointer_names = holder_names;
+  holder = tc_type_register(&d);
+  memset(&d, 0, sizeof d);
+  d.name = "entries";
+  d.size = sizeof(table32);
+  d.trailing_pointers = 1;
+  d.trailing_count_offset = offsetof(table32, count);
+  d.trailing_count_width = 4;
+  d.element_size = sizeof(entry);
+  d.element_pointer_offsets = el_ptr;
+  d.element_pointer_count = 1;
+  tab = tc_type_register(&d);
+  scope = tc_leak_check_begin(heap);
+  g = tc_global_new(heap, tc_new(holder), "named holder");
+  tc_store((void**)tc_global_get(g), new_leaf(1));
+  g2 = tc_global_new(heap, tc_alloc_trailing(tab, 4), "named table");
+  tc_store(&((table32*)tc_global_get(g2))->e[3].key, new_leaf(2));
+  CHECK(tc_leak_check_run(scope, &report) >= 4);
+  CHECK(report != NULL && strstr(report, "first_field") != NULL);
+  CHECK(report != NULL && strstr(report, "element[3]") != NULL);
+  if (report != NULL && (strstr(report, "first_field") == NULL || strstr(report, "element[3]") == NULL))
+    fprintf(stderr, "report:\n%s\n", report);
+  free(report);
+  tc_global_free(g2);
+  tc_global_free(g);
+  tc_leak_check_end(scope);
+}
+
 int main(void) {
   tc_heap* heap;
   register_types();
@@ -530,6 +575,7 @@ int main(void) {
   test_tagged_fields(heap);
   test_element_arrays(heap);
   test_weak_table(heap);
+  test_field_names(heap);
   test_safepoint_poll(heap);
   test_concurrent_tagged_stores(heap);
   tc_thread_detach();
