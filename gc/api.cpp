@@ -56,8 +56,8 @@ void refuse_allocation(const ThreadState* t) {
 void park_allocation(ThreadState* t) { t->spans.park_windows(t->cache); }
 
 void unpark_allocation(ThreadState* t) {
-  // While sampling, the window slots live in pending_ anyway (gc/thread_cache.hpp).
-  if (!t->impl.leaks.sites.enabled()) t->spans.unpark_windows(t->cache);
+  // While sampling (or stressing), the window slots live in pending_ anyway (gc/thread_cache.hpp).
+  if (!t->impl.keeps_windows_empty()) t->spans.unpark_windows(t->cache);
 }
 
 void fail_not_attached(const char* what) {
@@ -274,6 +274,9 @@ Config& Config::apply_env() {
   if (const char* v = std::getenv("TRICOLOR_GCTRACE")) gctrace = env_flag("TRICOLOR_GCTRACE", v);
   if (const char* v = std::getenv("TRICOLOR_ALLOC_SITES")) alloc_sites = env_bytes("TRICOLOR_ALLOC_SITES", v, 0, kMaxBytes);
   if (const char* v = std::getenv("TRICOLOR_FIND_LEAK")) find_leak = v;
+  if (const char* v = std::getenv("TRICOLOR_COLLECT_EVERY"))
+    collect_every = static_cast<std::size_t>(
+        env_integer("TRICOLOR_COLLECT_EVERY", v, 0, 1ll << 40, " (0: off; 1: a collection at every allocation)"));
   if (const char* v = std::getenv("TRICOLOR_PERIODIC_GC_MS"))
     periodic_gc_ms = static_cast<unsigned>(env_integer("TRICOLOR_PERIODIC_GC_MS", v, 0, kMaxMillis, " (0: never)"));
   if (const char* v = std::getenv("TRICOLOR_SCAVENGE_MS"))
@@ -306,6 +309,8 @@ void Heap::collect() {
   impl_->collect();
   if (park != nullptr) internal::unpark_allocation(park);
 }
+void Heap::start_collection() { impl_->request_cycle(); }
+void Heap::set_collect_every(std::size_t n) { impl_->collect_every_.store(n, std::memory_order_relaxed); }
 Stats Heap::stats() const { return impl_->stats(); }
 const Config& Heap::config() const { return impl_->config; }
 std::uint64_t Heap::add_roots(RootCallback cb, void* ctx, const char* name) { return impl_->add_heap_roots(cb, ctx, name); }

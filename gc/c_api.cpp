@@ -51,6 +51,13 @@ static_assert(offsetof(tc_root, name) == offsetof(internal::RootNode, name));
 static_assert(sizeof(std::atomic<bool>) == 1 && std::atomic<bool>::is_always_lock_free);
 static_assert(sizeof(std::atomic<const void*>) == sizeof(void*) && std::atomic<const void*>::is_always_lock_free);
 static_assert(sizeof(internal::WeakSlot) == sizeof(void*));
+// tc_safepoint_poll reads the thread's poll word through the runtime's TLS pointer, at a fixed offset.
+static_assert(offsetof(internal::ThreadFast, poll) == TC_INTERNAL_POLL_OFFSET,
+              "update TC_INTERNAL_POLL_OFFSET in include/tricolor/tricolor.h (ThreadFast's layout changed)");
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+              std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<std::uintptr_t>) == sizeof(std::uintptr_t) &&
+              std::atomic<std::uintptr_t>::is_always_lock_free);
 static_assert(int(TC_PHASE_IDLE) == int(tricolor::Phase::kIdle) &&
               int(TC_PHASE_SWEEP) == int(tricolor::Phase::kSweep));
 
@@ -113,6 +120,7 @@ class InCallback {
 constexpr const char* kInTrace = "a trace callback";
 constexpr const char* kInRoots = "a root callback";
 constexpr const char* kInDestroy = "a destroy callback";
+constexpr const char* kInWeak = "a weak callback";
 
 void check_not_in_callback(const char* what) {
   const char* in = t_c_callback;
@@ -121,6 +129,7 @@ void check_not_in_callback(const char* what) {
   const char* fix = in == kInTrace   ? "a trace callback only visits its object's fields (tc_trace, tc_trace_slot, "
                                        "tc_trace_range, tc_trace_weak) and reads nothing that changes"
                     : in == kInRoots ? "a root callback only traces its slots (tc_trace, tc_trace_range)"
+                    : in == kInWeak  ? "a weak callback only prunes or marks tombstones in its table"
                                      : "a destroy callback must not collect or allocate: do that work in a finalizer "
                                        "(tc_set_finalizer, run by tc_run_finalizers on an attached thread), or "
                                        "after tc_collect returns";
@@ -162,6 +171,11 @@ Tracer& as_tracer(tc_tracer* t, const char* fn) {
 }
 tc_tracer* as_c(Tracer& t) { return reinterpret_cast<tc_tracer*>(&t); }
 
+// A tagged word, decoded. acquire: pairs with the release in tc_store_word.
+const void* load_word(const void* slot, tc_decode_fn decode) {
+  return decode(reinterpret_cast<const std::atomic<std::uintptr_t>*>(slot)->load(std::memory_order_acquire));
+}
+
 const void* load_slot(const void* slot) {
   return reinterpret_cast<const std::atomic<const void*>*>(slot)->load(std::memory_order_acquire);  // pairs with tc_store
 }
@@ -177,9 +191,18 @@ struct CType {
   tc_trace_fn trace = nullptr;
   std::vector<std::size_t> pointers;
   std::vector<std::size_t> weaks;
-  std::vector<std::string> pointer_names;  // "+16": the field's offset, for the verifier's paths
+  std::vector<std::string> pointer_names;  // the descriptor's name, else "+16" (the offset), for paths
+  std::vector<std::size_t> tagged;
+  std::vector<std::string> tagged_names;   // "+16"
+  tc_decode_fn decode = nullptr;
   bool trailing = false;
   std::size_t trailing_count_offset = 0;
+  unsigned count_width = sizeof(std::size_t);  // 1, 2, 4 or 8
+  // Trailing elements: element_size 0 means void* slots (the original form).
+  std::size_t element_size = 0;
+  std::vector<std::size_t> element_pointers;
+  std::vector<std::size_t> element_tagged;
+  std::size_t stride() const { return element_size != 0 ? element_size : sizeof(void*); }
   tc_destroy_fn destroy = nullptr;
   internal::SpanKind kind = internal::SpanKind::kScan;
 };
@@ -260,16 +283,39 @@ std::size_t trailing_capacity(const CType& ct, const void* obj) {
   TC_CHECK(s != nullptr,
            "tricolor: C object %p of type \"%s\" with trailing pointers was not allocated by tc_alloc in a live heap",
            obj, internal::type_info(ct.id).name);
-  return (slot_payload_bytes(*s) - ct.size) / sizeof(void*);
+  return (slot_payload_bytes(*s) - ct.size) / ct.stride();
+}
+
+// The trailing count, of whichever width the descriptor gave. relaxed: it is written before the
+// object is published (or before the next safepoint) and never changes.
+std::size_t read_trailing_count(const CType& ct, const char* base) {
+  const char* p = base + ct.trailing_count_offset;
+  switch (ct.count_width) {
+    case 1: return __atomic_load_n(reinterpret_cast<const std::uint8_t*>(p), __ATOMIC_RELAXED);
+    case 2: return __atomic_load_n(reinterpret_cast<const std::uint16_t*>(p), __ATOMIC_RELAXED);
+    case 4: return __atomic_load_n(reinterpret_cast<const std::uint32_t*>(p), __ATOMIC_RELAXED);
+    default: return static_cast<std::size_t>(__atomic_load_n(reinterpret_cast<const std::uint64_t*>(p), __ATOMIC_RELAXED));
+  }
+}
+
+void write_trailing_count(const CType& ct, char* base, std::size_t n) {
+  char* p = base + ct.trailing_count_offset;
+  switch (ct.count_width) {
+    case 1: { const auto v = static_cast<std::uint8_t>(n); std::memcpy(p, &v, 1); break; }
+    case 2: { const auto v = static_cast<std::uint16_t>(n); std::memcpy(p, &v, 2); break; }
+    case 4: { const auto v = static_cast<std::uint32_t>(n); std::memcpy(p, &v, 4); break; }
+    default: { const auto v = static_cast<std::uint64_t>(n); std::memcpy(p, &v, 8); break; }
+  }
 }
 
 [[noreturn, gnu::cold]] void fail_trailing_count(const CType& ct, const void* obj, std::size_t n,
                                                  std::size_t capacity) {
   internal::fatal(__FILE__, __LINE__,
-                  "tricolor: an object of C type \"%s\" says it has %zu trailing pointers (the size_t at offset "
-                  "%zu) but its allocation holds %zu (object %p): set the count to at most (the size given to "
-                  "tc_alloc - %zu) / sizeof(void*), before the next safepoint, and never raise it",
-                  internal::type_info(ct.id).name, n, ct.trailing_count_offset, capacity, obj, ct.size);
+                  "tricolor: an object of C type \"%s\" says it has %zu trailing elements (the %u-byte count at "
+                  "offset %zu) but its allocation holds %zu (object %p): set the count to at most (the size given "
+                  "to tc_alloc - %zu) / %zu, before the next safepoint, and never raise it",
+                  internal::type_info(ct.id).name, n, ct.count_width, ct.trailing_count_offset, capacity, obj,
+                  ct.size, ct.stride());
 }
 
 void trace_c_object(const void* obj, Tracer& t) {
@@ -278,10 +324,10 @@ void trace_c_object(const void* obj, Tracer& t) {
   for (std::size_t i = 0; i < ct.pointers.size(); ++i)
     if (const void* p = load_slot(base + ct.pointers[i])) t.visit(p, ct.pointer_names[i].c_str(), Tracer::kNoIndex);
   for (std::size_t off : ct.weaks) t.visit_weak(weak_slot(base + off), "weak");
+  for (std::size_t i = 0; i < ct.tagged.size(); ++i)
+    if (const void* p = load_word(base + ct.tagged[i], ct.decode)) t.visit(p, ct.tagged_names[i].c_str(), Tracer::kNoIndex);
   if (ct.trailing) {
-    // relaxed: the count is written before the object is published (or before the next safepoint).
-    std::size_t n = 0;
-    __atomic_load(reinterpret_cast<const std::size_t*>(base + ct.trailing_count_offset), &n, __ATOMIC_RELAXED);
+    std::size_t n = read_trailing_count(ct, base);
     // Beyond the slot lie other objects' headers and fields, or unmapped pages. A debug-checks build
     // stops; a release build traces what the slot holds (allocate() zeroed all of it).
     const std::size_t capacity = trailing_capacity(ct, obj);
@@ -289,8 +335,19 @@ void trace_c_object(const void* obj, Tracer& t) {
       if (TC_DCHECK_IS_ON) fail_trailing_count(ct, obj, n, capacity);
       n = capacity;
     }
-    for (std::size_t i = 0; i < n; ++i)
-      if (const void* p = load_slot(base + ct.size + i * sizeof(void*))) t.visit(p, "trailing", i);
+    if (ct.element_size == 0) {
+      for (std::size_t i = 0; i < n; ++i)
+        if (const void* p = load_slot(base + ct.size + i * sizeof(void*))) t.visit(p, "trailing", i);
+    } else {
+      // An array of structs: element i's fields, named "element" with index i in paths.
+      for (std::size_t i = 0; i < n; ++i) {
+        const char* e = base + ct.size + i * ct.element_size;
+        for (std::size_t off : ct.element_pointers)
+          if (const void* p = load_slot(e + off)) t.visit(p, "element", i);
+        for (std::size_t off : ct.element_tagged)
+          if (const void* p = load_word(e + off, ct.decode)) t.visit(p, "element", i);
+      }
+    }
   }
   if (ct.trace != nullptr) {
     InCallback in(kInTrace);
@@ -343,6 +400,78 @@ const char* desc_problem(const tc_type_desc& d) {
                      d.weak_offsets[i]);
       return t_last_error.c_str();
     }
+  if (d.tagged_count != 0 && d.tagged_offsets == nullptr) {
+    set_last_error("tc_type_register(\"%s\"): tagged_count is %zu but tagged_offsets is NULL", name, d.tagged_count);
+    return t_last_error.c_str();
+  }
+  for (std::size_t i = 0; i < d.tagged_count; ++i)
+    if (bad_field("tagged", d.tagged_offsets[i])) return t_last_error.c_str();
+  const bool any_tagged = d.tagged_count != 0 || d.element_tagged_count != 0;
+  if (any_tagged && d.decode == nullptr) {
+    set_last_error("tc_type_register(\"%s\"): tagged fields are listed but decode is NULL: give the function that "
+                   "maps a tagged word to its object (or NULL for an immediate)",
+                   name);
+    return t_last_error.c_str();
+  }
+  // A field is one of strong, weak or tagged: two readings of one word cannot both be right.
+  for (std::size_t i = 0; i < d.tagged_count; ++i) {
+    const std::size_t o = d.tagged_offsets[i];
+    if (std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, o) != d.pointer_offsets + d.pointer_count ||
+        std::find(d.weak_offsets, d.weak_offsets + d.weak_count, o) != d.weak_offsets + d.weak_count) {
+      set_last_error("tc_type_register(\"%s\"): offset %zu is listed both as a tagged field and as a pointer or "
+                     "weak field",
+                     name, o);
+      return t_last_error.c_str();
+    }
+  }
+  if (!d.trailing_pointers && (d.element_size != 0 || d.element_pointer_count != 0 || d.element_tagged_count != 0 ||
+                               d.trailing_count_width != 0)) {
+    set_last_error("tc_type_register(\"%s\"): element_size, element offsets or trailing_count_width are set but "
+                   "trailing_pointers is not",
+                   name);
+    return t_last_error.c_str();
+  }
+  if (d.trailing_pointers) {
+    const unsigned w = d.trailing_count_width;
+    if (w != 0 && w != 1 && w != 2 && w != 4 && w != 8) {
+      set_last_error("tc_type_register(\"%s\"): trailing_count_width %u is not 0 (size_t), 1, 2, 4 or 8", name, w);
+      return t_last_error.c_str();
+    }
+    if (d.element_size == 0 && (d.element_pointer_count != 0 || d.element_tagged_count != 0)) {
+      set_last_error("tc_type_register(\"%s\"): element offsets are given but element_size is 0", name);
+      return t_last_error.c_str();
+    }
+    if (d.element_size % alignof(void*) != 0) {
+      set_last_error("tc_type_register(\"%s\"): element_size %zu is not a multiple of the pointer size", name,
+                     d.element_size);
+      return t_last_error.c_str();
+    }
+    if ((d.element_pointer_count != 0 && d.element_pointer_offsets == nullptr) ||
+        (d.element_tagged_count != 0 && d.element_tagged_offsets == nullptr)) {
+      set_last_error("tc_type_register(\"%s\"): an element offset count is nonzero but its table is NULL", name);
+      return t_last_error.c_str();
+    }
+    auto bad_element = [&](const char* what, std::size_t offset) {
+      if (offset % alignof(void*) == 0 && field_fits(offset, sizeof(void*), d.element_size)) return false;
+      set_last_error("tc_type_register(\"%s\"): element %s offset %zu is not an aligned word inside the %zu-byte "
+                     "element",
+                     name, what, offset, d.element_size);
+      return true;
+    };
+    for (std::size_t i = 0; i < d.element_pointer_count; ++i)
+      if (bad_element("pointer", d.element_pointer_offsets[i])) return t_last_error.c_str();
+    for (std::size_t i = 0; i < d.element_tagged_count; ++i) {
+      if (bad_element("tagged", d.element_tagged_offsets[i])) return t_last_error.c_str();
+      const std::size_t o = d.element_tagged_offsets[i];
+      if (std::find(d.element_pointer_offsets, d.element_pointer_offsets + d.element_pointer_count, o) !=
+          d.element_pointer_offsets + d.element_pointer_count) {
+        set_last_error("tc_type_register(\"%s\"): element offset %zu is listed both as a pointer and as a tagged "
+                       "word",
+                       name, o);
+        return t_last_error.c_str();
+      }
+    }
+  }
   if (d.trailing_pointers) {
     if (d.size % alignof(void*) != 0) {
       set_last_error("tc_type_register(\"%s\"): with trailing_pointers the size (%zu) must be a multiple of the "
@@ -351,19 +480,26 @@ const char* desc_problem(const tc_type_desc& d) {
       return t_last_error.c_str();
     }
     const std::size_t c = d.trailing_count_offset;
-    if (c % alignof(std::size_t) != 0 || !field_fits(c, sizeof(std::size_t), d.size)) {
-      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned size_t field inside "
-                     "the type's %zu bytes",
-                     name, c, d.size);
+    const std::size_t width = d.trailing_count_width != 0 ? d.trailing_count_width : sizeof(std::size_t);
+    if (c % width != 0 || !field_fits(c, width, d.size)) {
+      char what[32] = "size_t";
+      if (d.trailing_count_width != 0) std::snprintf(what, sizeof what, "%zu-byte", width);
+      set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is not an aligned %s field inside the "
+                     "type's %zu bytes",
+                     name, c, what, d.size);
       return t_last_error.c_str();
     }
-    // The count is not a pointer: traced as one, it would reach the marker as a small integer.
-    const bool overlaps = std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, c) !=
+    // The count is not a pointer: traced as one, it would reach the marker as a small integer. (A
+    // narrow count sharing a word with a pointer field is caught the same way: the word is the unit.)
+    const std::size_t cw = c - c % sizeof(void*);
+    const bool overlaps = std::find(d.pointer_offsets, d.pointer_offsets + d.pointer_count, cw) !=
                               d.pointer_offsets + d.pointer_count ||
-                          std::find(d.weak_offsets, d.weak_offsets + d.weak_count, c) != d.weak_offsets + d.weak_count;
+                          std::find(d.weak_offsets, d.weak_offsets + d.weak_count, cw) != d.weak_offsets + d.weak_count ||
+                          std::find(d.tagged_offsets, d.tagged_offsets + d.tagged_count, cw) !=
+                              d.tagged_offsets + d.tagged_count;
     if (overlaps) {
       set_last_error("tc_type_register(\"%s\"): trailing_count_offset %zu is also listed as a pointer or weak "
-                     "field",
+                     "field (or as a tagged one)",
                      name, c);
       return t_last_error.c_str();
     }
@@ -421,17 +557,17 @@ void* allocate(const CType& ct, std::size_t bytes, const char* what) {
                                    ct.kind == internal::SpanKind::kNoScan, /*may_fail=*/true);
     if (obj == nullptr) return heap_limit_reached(what, name, bytes);
   }
-  // No safepoint since the allocation: no marker or verifier can have read the object yet.
-  if (ct.trailing) {
-    // The trace bounds the count by the slot, not by `bytes` (which nothing records): zero the
-    // slot's slack too, so that a count past `bytes` but inside the slot reads NULLs, not a former
-    // object's pointers.
-    const internal::PageHeap& pages = t->heap->pages;
-    TC_CHECK(g_arena_owners.note(obj, &pages),
-             "tc_alloc(\"%s\"): the heap lies above the addresses the trailing-count bound covers (48 bits)",
-             internal::type_info(ct.id).name);
-    bytes = slot_payload_bytes(*pages.span_of(obj));
-  }
+  // No safepoint since the allocation: no marker or verifier can have read the object yet. Every C
+  // object's arena is noted (usually one load: already ours), so that tc_object_size and the
+  // trailing-count bound find its slot from any thread.
+  const internal::PageHeap& pages = t->heap->pages;
+  TC_CHECK(g_arena_owners.note(obj, &pages),
+           "tc_alloc(\"%s\"): the heap lies above the addresses the trailing-count bound covers (48 bits)",
+           internal::type_info(ct.id).name);
+  // Zero the whole slot, slack included: the trailing-count bound and trace callbacks bounded by
+  // tc_object_size read up to the slot's end, and must find NULLs there, not a former object's
+  // pointers.
+  bytes = slot_payload_bytes(*pages.span_of(obj));
   std::memset(obj, 0, bytes);
   return obj;
 }
@@ -450,6 +586,11 @@ internal::RootNode* as_node(tc_root* r) { return reinterpret_cast<internal::Root
 
 struct RootsCallback {
   tc_roots_fn fn;
+  void* context;
+};
+
+struct CWeakCallback {
+  tc_weak_callback_fn fn;
   void* context;
 };
 
@@ -556,6 +697,7 @@ struct tc_heap {
   std::mutex mu;
   std::vector<Slot> slots;
   std::unordered_map<std::uint64_t, std::unique_ptr<RootsCallback>> callbacks;
+  std::unordered_map<std::uint64_t, std::unique_ptr<CWeakCallback>> weak_callbacks;
   std::uint64_t slots_roots = 0;
   std::atomic<std::size_t> globals{0};  // live tc_globals, for tc_heap_destroy's message
   // Last, so it is destroyed first: its collector thread may run the callbacks above until then.
@@ -600,6 +742,7 @@ void tc_config_init(tc_config* c) {
   c->alloc_sites = d.alloc_sites;
   c->find_leak = nullptr;
   c->reserve = d.reserve;
+  c->collect_every = d.collect_every;
 }
 
 // The most any reservation can get: the user address space of x86-64 and AArch64 (47/48 bits; mmap
@@ -626,6 +769,7 @@ tc_heap* tc_heap_create(const tc_config* config) {
   cc.alloc_sites = c.alloc_sites;
   cc.find_leak = c.find_leak != nullptr ? c.find_leak : "";
   cc.reserve = c.reserve;
+  cc.collect_every = c.collect_every;
   if (c.on_event != nullptr) {
     cc.on_event = [fn = c.on_event, ctx = c.event_context](const tricolor::Event& e) {
       const tc_event ce{static_cast<tc_phase>(e.phase), e.cycle, e.time_ns, e.heap_bytes};
@@ -691,6 +835,50 @@ void tc_collect(tc_heap* heap) {
   need(heap, "tc_collect", "heap", kNeedHeap);
   check_not_in_callback("tc_collect");
   heap->heap.collect();
+}
+
+void tc_collect_async(tc_heap* heap) {
+  need(heap, "tc_collect_async", "heap", kNeedHeap);
+  heap->heap.start_collection();
+}
+
+void tc_heap_set_collect_every(tc_heap* heap, std::size_t n) {
+  need(heap, "tc_heap_set_collect_every", "heap", kNeedHeap);
+  heap->heap.set_collect_every(n);
+}
+
+namespace {
+void call_weak_callback(void* ctx) {
+  auto* cb = static_cast<CWeakCallback*>(ctx);
+  InCallback in(kInWeak);
+  cb->fn(cb->context);
+}
+}  // namespace
+
+std::uint64_t tc_heap_add_weak_callback(tc_heap* heap, tc_weak_callback_fn fn, void* context) {
+  need(heap, "tc_heap_add_weak_callback", "heap", kNeedHeap);
+  need(fn, "tc_heap_add_weak_callback", "fn", "pass the function that prunes the weak table");
+  auto cb = std::make_unique<CWeakCallback>(CWeakCallback{fn, context});
+  std::lock_guard lock(heap->mu);
+  const std::uint64_t id = tricolor::add_weak_callback(heap->heap, &call_weak_callback, cb.get());
+  heap->weak_callbacks.emplace(id, std::move(cb));
+  return id;
+}
+
+void tc_heap_remove_weak_callback(tc_heap* heap, std::uint64_t id) {
+  need(heap, "tc_heap_remove_weak_callback", "heap", kNeedHeap);
+  {
+    std::lock_guard lock(heap->mu);
+    TC_CHECK(heap->weak_callbacks.count(id) != 0,
+             "tc_heap_remove_weak_callback: %llu is not a callback id that tc_heap_add_weak_callback returned for "
+             "this heap (or it was removed already)",
+             static_cast<unsigned long long>(id));
+  }
+  // First the core (which waits out a call in progress: it holds its lock while calling), then the
+  // context it was calling with. mu is not held across it: lock order is the core's lock, then mu.
+  tricolor::remove_weak_callback(heap->heap, id);
+  std::lock_guard lock(heap->mu);
+  heap->weak_callbacks.erase(id);
 }
 
 static tc_pause_summary to_c(const tricolor::PauseSummary& p) {
@@ -781,6 +969,10 @@ tc_type tc_type_register(const tc_type_desc* d) {
   ct->destroy = d->destroy;
   for (std::size_t i = 0; i < d->pointer_count; ++i) {
     ct->pointers.push_back(d->pointer_offsets[i]);
+    if (d->pointer_names != nullptr && d->pointer_names[i] != nullptr) {
+      ct->pointer_names.emplace_back(d->pointer_names[i]);
+      continue;
+    }
     // "+16": the field's offset. (Built with snprintf: GCC 12 at -O3 misreports `"+" + std::to_string`
     // as an overlapping memcpy, -Werror=restrict.)
     char field[24];
@@ -788,11 +980,23 @@ tc_type tc_type_register(const tc_type_desc* d) {
     ct->pointer_names.emplace_back(field);
   }
   ct->weaks.assign(d->weak_offsets, d->weak_offsets + d->weak_count);
+  for (std::size_t i = 0; i < d->tagged_count; ++i) {
+    ct->tagged.push_back(d->tagged_offsets[i]);
+    char field[24];
+    std::snprintf(field, sizeof field, "+%zu", d->tagged_offsets[i]);
+    ct->tagged_names.emplace_back(field);
+  }
+  ct->decode = d->decode;
   if (d->trailing_pointers) {
     ct->trailing = true;
     ct->trailing_count_offset = d->trailing_count_offset;
+    ct->count_width = d->trailing_count_width != 0 ? d->trailing_count_width : sizeof(std::size_t);
+    ct->element_size = d->element_size;
+    ct->element_pointers.assign(d->element_pointer_offsets, d->element_pointer_offsets + d->element_pointer_count);
+    ct->element_tagged.assign(d->element_tagged_offsets, d->element_tagged_offsets + d->element_tagged_count);
   }
-  const bool scans = ct->trace != nullptr || !ct->pointers.empty() || !ct->weaks.empty() || ct->trailing;
+  const bool scans =
+      ct->trace != nullptr || !ct->pointers.empty() || !ct->weaks.empty() || !ct->tagged.empty() || ct->trailing;
   // Span kinds (include/tricolor/internal/size_classes.hpp): only "finalize" spans have their dead
   // objects visited by the sweeper; "noscan" ones are never read by the marker.
   ct->kind = ct->destroy != nullptr ? internal::SpanKind::kFinalize
@@ -856,15 +1060,20 @@ void* tc_alloc_trailing(tc_type type, std::size_t count) {
            "tc_alloc_trailing(\"%s\", %zu): the type has no trailing pointers (set trailing_pointers and "
            "trailing_count_offset in its tc_type_desc, or use tc_alloc)",
            internal::type_info(ct.id).name, count);
-  // size + count * sizeof(void*), refused before it can wrap.
-  if (count > (SIZE_MAX - ct.size) / sizeof(void*)) {
-    set_last_error("tc_alloc_trailing(\"%s\", %zu): %zu + %zu * sizeof(void*) bytes is not representable",
-                   internal::type_info(ct.id).name, count, ct.size, count);
+  // size + count * stride, refused before it can wrap.
+  if (count > (SIZE_MAX - ct.size) / ct.stride()) {
+    set_last_error("tc_alloc_trailing(\"%s\", %zu): %zu + %zu * %zu bytes is not representable",
+                   internal::type_info(ct.id).name, count, ct.size, count, ct.stride());
     return nullptr;
   }
-  void* obj = allocate(ct, ct.size + count * sizeof(void*), "tc_alloc_trailing");
+  if (ct.count_width < sizeof(std::size_t) && (count >> (8 * ct.count_width)) != 0) {
+    set_last_error("tc_alloc_trailing(\"%s\", %zu): the count does not fit the type's %u-byte count field",
+                   internal::type_info(ct.id).name, count, ct.count_width);
+    return nullptr;
+  }
+  void* obj = allocate(ct, ct.size + count * ct.stride(), "tc_alloc_trailing");
   // Before any safepoint: no tracer can have seen the object yet.
-  if (obj != nullptr) std::memcpy(static_cast<char*>(obj) + ct.trailing_count_offset, &count, sizeof count);
+  if (obj != nullptr) write_trailing_count(ct, static_cast<char*>(obj), count);
   return obj;
 }
 
@@ -875,6 +1084,18 @@ void* tc_alloc_buffer(std::size_t bytes) {
   if (!size_fits_heap(t, bytes, "tc_alloc_buffer", nullptr)) return nullptr;
   void* p = tricolor::try_make_buffer(std::max<std::size_t>(bytes, 1));
   return p != nullptr ? p : heap_limit_reached("tc_alloc_buffer", nullptr, bytes);
+}
+
+std::size_t tc_object_size(const void* obj) {
+  need(obj, "tc_object_size", "obj", "pass an object that tc_alloc returned");
+  const internal::PageHeap* pages = g_arena_owners.find(obj);
+  if (pages == nullptr)
+    if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && t->heap->contains(obj)) pages = &t->heap->pages;
+  const internal::Span* s = pages != nullptr ? pages->span_of(obj) : nullptr;
+  TC_CHECK(s != nullptr,
+           "tc_object_size(%p): not an object allocated by tc_alloc, tc_new or tc_alloc_trailing in a live heap",
+           obj);
+  return slot_payload_bytes(*s);
 }
 
 // ---- Tracing
@@ -888,6 +1109,18 @@ void tc_trace(tc_tracer* t, const void* obj) {
 void tc_trace_named(tc_tracer* t, const void* obj, const char* field) {
   Tracer& tr = as_tracer(t, "tc_trace_named");
   if (obj != nullptr) tr.visit(obj, field, Tracer::kNoIndex);
+}
+
+void tc_trace_indexed(tc_tracer* t, const void* obj, const char* field, std::size_t index) {
+  Tracer& tr = as_tracer(t, "tc_trace_indexed");
+  if (obj != nullptr) tr.visit(obj, field, index);
+}
+
+void tc_trace_word(tc_tracer* t, const std::uintptr_t* slot, tc_decode_fn decode, const char* field) {
+  Tracer& tr = as_tracer(t, "tc_trace_word");
+  need(slot, "tc_trace_word", "slot", "pass the address of the tagged field (&obj->field)");
+  need(decode, "tc_trace_word", "decode", "pass the function that decodes the VM's tagged words");
+  if (const void* p = load_word(slot, decode)) tr.visit(p, field, Tracer::kNoIndex);
 }
 
 void tc_trace_slot(tc_tracer* t, void* const* slot) {

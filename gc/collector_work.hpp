@@ -35,6 +35,7 @@ class CollectorWorkScope {
 inline constexpr const char* kInTrace = "a trace() function";
 inline constexpr const char* kInRootCallback = "a root callback";
 inline constexpr const char* kInSweepDestructor = "a destructor run by the sweeper";
+inline constexpr const char* kInWeakCallback = "a weak callback";
 
 // `operation` ("Heap::collect()", "an allocation") was called from tls_collector_work.
 [[noreturn, gnu::cold]] void fail_reentrant(const char* operation);

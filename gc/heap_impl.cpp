@@ -1,5 +1,6 @@
 // HeapImpl: construction and teardown, thread attach/detach, and the allocation slow paths.
 #include "gc/heap_impl.hpp"
+#include "gc/poison.hpp"
 
 #include <algorithm>
 #include <new>
@@ -34,6 +35,7 @@ HeapImpl::HeapImpl(const Config& c)
       controller_cx_(marker.pool()) {
   controller_ = std::thread([this] { controller_main(); });
   if (config.background_sweeper) sweeper.start_background();
+  poison::register_heap(pages.base(), pages.reserved_bytes());  // LeakSanitizer scans objects' pointers
 }
 
 HeapImpl::~HeapImpl() {
@@ -68,6 +70,9 @@ HeapImpl::~HeapImpl() {
       if (s->is_allocated(i))
         if (auto destroy = type_info(header_of(s->payload(i))->type_id).destroy) destroy(s->payload(i));
   }
+  // The reservation is unmapped next: no ASan poison may outlive it (a later mapping could reuse it).
+  poison::reused_region(reinterpret_cast<void*>(pages.base()), pages.reserved_bytes());
+  poison::unregister_heap(pages.base(), pages.reserved_bytes());
 }
 
 ThreadState* HeapImpl::attach(const char* name) {
@@ -235,11 +240,26 @@ Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, All
 // allocated. (try_make returns null instead.)
 void HeapImpl::fail_allocation(std::size_t, AllocFailure) { throw std::bad_alloc(); }
 
+// Config::collect_every: counts the heap's allocations and runs a full collection on every Nth,
+// before the slot is taken (so the new object cannot be lost by it: it does not exist yet).
+void HeapImpl::stress_collect(ThreadState* t) {
+  const std::size_t n = collect_every_.load(std::memory_order_relaxed);
+  if (n == 0) return;
+  // relaxed: a counter; which thread's allocation triggers the collection does not matter.
+  if (stress_allocs_.fetch_add(1, std::memory_order_relaxed) + 1 < n) return;
+  stress_allocs_.store(0, std::memory_order_relaxed);
+  park_allocation(t);
+  collect();
+  unpark_allocation(t);
+}
+
 void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
   // Parked windows send every allocation of a thread that must not allocate here.
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
   CacheEntry& e = t->cache[sc];
+  if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    stress_collect(t);
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
   for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
@@ -257,12 +277,18 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     if (may_fail) return nullptr;
     fail_allocation(class_size(class_of_span_class(sc)), why);
   }
-  if (leaks.sites.enabled()) [[unlikely]] {
-    // Sampling keeps the window empty, so every allocation comes here (gc/alloc_sites.hpp).
+  if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
+    poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
+    // Sampling (and stress mode) keep the window empty, so every allocation comes here
+    // (gc/alloc_sites.hpp). Slots left in pending_ after stress mode was turned off drain here too.
     void* slot = t->spans.take_sampled(e, sc);
-    leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
+    if (leaks.sites.enabled())
+      leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
+  // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
+  // hands them out until the next slow path.
+  poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
   const std::uint64_t m = e.free_mask;
   e.free_mask = m & (m - 1);
   return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
@@ -283,6 +309,8 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     fail_allocation(bytes, AllocFailure::kTooLarge);
   }
   const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
+  if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    stress_collect(t);
   // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
   // until it is returned to the caller, who roots it.
   note_allocated(t, npages * kPageSize);
@@ -299,6 +327,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     if (may_fail) return nullptr;
     fail_allocation(bytes, why);
   }
+  poison::reused_region(reinterpret_cast<void*>(s->start), s->bytes());
   s->alloc_bits[0] = 1;
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);

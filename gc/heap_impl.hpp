@@ -212,6 +212,32 @@ class HeapImpl {
   }
   void register_weak_set(WeakSlotSet* s);
   void unregister_weak_set(WeakSlotSet* s);
+
+  // Weak callbacks (gc/weak_refs.cpp): run after weak processing, world stopped.
+  std::uint64_t add_weak_callback(void (*fn)(void*), void* ctx);
+  void remove_weak_callback(std::uint64_t id);
+
+  // Stress mode (Config::collect_every). relaxed: a knob read per allocation; a thread that sees a
+  // stale value collects one allocation early or late.
+  std::atomic<std::size_t> collect_every_{config.collect_every};
+  // Allocation slow paths: every allocation reaches them while sampling sites or stressing.
+  bool keeps_windows_empty() const {
+    return leaks.sites.enabled() || collect_every_.load(std::memory_order_relaxed) != 0;
+  }
+  void stress_collect(ThreadState* t);
+
+ private:
+  struct WeakCallback {
+    std::uint64_t id;
+    void (*fn)(void*);
+    void* ctx;
+  };
+  // Held while the callbacks run (so removal waits out a call in progress).
+  std::mutex weak_callbacks_mu_;
+  std::vector<WeakCallback> weak_callbacks_;
+  std::uint64_t next_weak_callback_id_ = 1;
+  std::atomic<std::size_t> stress_allocs_{0};
+  void run_weak_callbacks();
 };
 
 }  // namespace tricolor::internal

@@ -63,6 +63,7 @@ class PageHeap {
   std::size_t max_heap() const { return max_heap_; }
   std::uintptr_t base() const { return base_; }
   std::size_t reserved_bytes() const { return reserved_bytes_; }
+  std::uintptr_t base() const { return base_; }  // the reservation's start (gc/poison.hpp)
   // No span of more bytes than this can ever be allocated: the reservation, or the hard limit if
   // lower. Constant after construction, so allocate_large() reads it without ordering.
   std::size_t max_span_bytes() const { return max_heap_ != 0 && max_heap_ < reserved_bytes_ ? max_heap_ : reserved_bytes_; }

@@ -4,6 +4,7 @@
 
 #include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
+#include "gc/poison.hpp"
 #include "gc/type_registry.hpp"
 
 namespace tricolor::internal {
@@ -63,6 +64,7 @@ Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
         if (auto destroy = type_info(header_of(obj)->type_id).destroy) destroy(obj);
       }
     }
+    poison::freed_slots(*s, w, alloc & ~mark);  // gc/poison.hpp: debug-checks and ASan builds only
     // Free slots pre-marked for allocate-black but never handed out drop their mark here.
     s->alloc_bits[w] = alloc & mark;
     live += static_cast<std::size_t>(__builtin_popcountll(alloc & mark));

@@ -21,8 +21,14 @@ void HeapImpl::verify_marking() {
     const void* obj = walk.nodes()[i].obj;
     if (!marker.is_marked(obj)) {
       fatal(__FILE__, __LINE__,
-            "verifier: reachable object not marked after marking terminated (collector bug)\n"
-            "  object: %s at %p\n  path:   %s",
+            "verifier: reachable object not marked after marking terminated\n"
+            "  object: %s at %p\n  path:   %s\n"
+            "  Most likely a store that skipped the write barrier into the last object of the path: a plain\n"
+            "  `obj->field = p` instead of a Member / TaggedMember / tc_store / tc_store_word, or a VM's own\n"
+            "  word store without tricolor::write_barrier / tc_write_barrier before it. Also possible: a\n"
+            "  pointer held where no root covers it (a raw local across an allocation, a malloc'ed array no\n"
+            "  root callback traces), or a trace function that reads a field that changes without a barrier.\n"
+            "  With every store barriered and every holder a root, it is a collector bug: please report it.",
             type_name_of(obj), obj, walk.path_to(i).c_str());
     }
   }

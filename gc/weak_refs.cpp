@@ -7,7 +7,10 @@
 //  3. Finalizers: unmarked finalizable objects move to the ready queue and are marked, with
 //     everything they reach (they stay valid until their finalizer has run); the weak slots and
 //     ephemerons found in what this resurrects go through 1 and 2 again.
+//  4. Weak callbacks (add_weak_callback): the embedder's weak tables turn the entries whose key was
+//     just cleared into tombstones, or prune them. Last, so they see every clearing of this cycle.
 // All of it runs on the controller with the world stopped, so mutators never see a dead target.
+#include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 
 namespace tricolor::internal {
@@ -61,9 +64,47 @@ void HeapImpl::process_weak_references() {
     if (!queue_finalizers(controller_cx_)) break;
     drain_here();
   }
+  // 4.
+  run_weak_callbacks();
+}
+
+void HeapImpl::run_weak_callbacks() {
+  std::lock_guard lock(weak_callbacks_mu_);
+  if (weak_callbacks_.empty()) return;
+  // A callback is collector work: it must not allocate or collect (both would wait for this cycle).
+  CollectorWorkScope scope(kInWeakCallback);
+  for (const WeakCallback& cb : weak_callbacks_) cb.fn(cb.ctx);
+}
+
+std::uint64_t HeapImpl::add_weak_callback(void (*fn)(void*), void* ctx) {
+  std::lock_guard lock(weak_callbacks_mu_);
+  const std::uint64_t id = next_weak_callback_id_++;
+  weak_callbacks_.push_back(WeakCallback{id, fn, ctx});
+  return id;
+}
+
+void HeapImpl::remove_weak_callback(std::uint64_t id) {
+  std::lock_guard lock(weak_callbacks_mu_);  // waits out a call in progress
+  const std::size_t removed = std::erase_if(weak_callbacks_, [&](const WeakCallback& cb) { return cb.id == id; });
+  TC_CHECK(removed == 1,
+           "tricolor::remove_weak_callback: %llu is not an id that add_weak_callback returned for this heap (or "
+           "it was removed already)",
+           static_cast<unsigned long long>(id));
 }
 
 void weak_read_barrier_slow(const void* target) { root_barrier_slow(target); }
+
+}  // namespace tricolor::internal
+
+namespace tricolor {
+std::uint64_t add_weak_callback(Heap& heap, WeakCallbackFn fn, void* context) {
+  TC_CHECK(fn != nullptr, "tricolor::add_weak_callback: fn is null: pass the function that prunes the table");
+  return heap.impl().add_weak_callback(fn, context);
+}
+void remove_weak_callback(Heap& heap, std::uint64_t id) { heap.impl().remove_weak_callback(id); }
+}  // namespace tricolor
+
+namespace tricolor::internal {
 
 WeakSlotSet::WeakSlotSet(Heap& heap) : heap_(heap) { heap.impl().register_weak_set(this); }
 WeakSlotSet::~WeakSlotSet() { heap_.impl().unregister_weak_set(this); }

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "gc/testing.hpp"
 #include "test_heap.hpp"
 
 using namespace tricolor;
@@ -147,4 +148,42 @@ TEST_CASE("a test case that does not reach its REQUIRE_DEATH when re-run is repo
   REQUIRE_FALSE(r.ok);
   REQUIRE_FALSE(r.reached);
   REQUIRE_THAT(r.report, Contains("never reached this REQUIRE_DEATH"));
+}
+
+// Issue 14: the verifier names the embedder's likely mistake. A VM stores a pointer into a black
+// object with a plain store (no barrier) after removing it from the only other holder: the object is
+// reachable at termination but was never shaded.
+TEST_CASE("verifier: an unbarriered store is reported as a missing barrier, not as a collector bug", "[death]") {
+  REQUIRE_DEATH("a store that skipped the write barrier", {
+    std::atomic<int> stage{0};  // 1: the controller is stopped at kMark; 2: released
+    Config c = tctest::test_config();
+    c.concurrent = true;
+    c.gc_percent = -1;
+    c.on_event = [&](const Event& e) {
+      if (e.phase != Phase::kMark || stage.load() != 0) return;
+      stage.store(1);
+      stage.notify_all();
+      while (stage.load() != 2) stage.wait(1);
+    };
+    Heap heap(c);
+    Mutator m(heap, "vm");
+    Root<tctest::Node> x(make<tctest::Node>(1));
+    x->left = make<tctest::Node>(2);
+    internal::hold_markers_for_testing(heap, true);
+    std::thread collector([&] { heap.collect(); });
+    {
+      BlockingScope blocked;
+      for (int s; (s = stage.load()) == 0;) stage.wait(s);
+    }
+    Root<tctest::Node> y(make<tctest::Node>(3));  // black: allocated during marking
+    tctest::Node* b = x->left;
+    // The mistake: both stores bypass Member's barrier (as a VM's own word stores would).
+    reinterpret_cast<std::atomic<tctest::Node*>*>(x->left.slot_for_tracing())->store(nullptr);
+    reinterpret_cast<std::atomic<tctest::Node*>*>(y->left.slot_for_tracing())->store(b);
+    stage.store(2);
+    stage.notify_all();
+    internal::hold_markers_for_testing(heap, false);
+    BlockingScope blocked;
+    collector.join();
+  });
 }

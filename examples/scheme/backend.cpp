@@ -18,6 +18,12 @@ tricolor::Config Runtime::make_config(const Options& options) {
     cfg.concurrent = true;
     cfg.marker_threads = 1;
   }
+  if (options.collect_every != 0) {
+    // A full collection every N allocations, each checked by the verifier: every object the
+    // interpreter still uses must be reachable at every one of those points.
+    cfg.collect_every = options.collect_every;
+    cfg.verify = true;
+  }
   if (options.max_heap != 0) cfg.max_heap = options.max_heap;
   // TRICOLOR_* variables win over both (the Heap constructor applies them too; doing it here as well
   // keeps the precedence obvious to a reader).
@@ -37,6 +43,11 @@ RootRegistration::RootRegistration(Runtime& rt, RootCallback callback, void* con
     : mutator_(&rt.mutator()), id_(mutator_->add_roots(callback, context, name)) {}
 
 RootRegistration::~RootRegistration() { mutator_->remove_roots(id_); }
+
+WeakCallback::WeakCallback(Runtime& rt, void (*fn)(void*), void* context)
+    : heap_(&rt.heap()), id_(tricolor::add_weak_callback(rt.heap(), fn, context)) {}
+
+WeakCallback::~WeakCallback() { tricolor::remove_weak_callback(*heap_, id_); }
 
 void* alloc_root_array(std::size_t bytes) {
   void* p = std::malloc(bytes);

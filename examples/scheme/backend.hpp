@@ -6,6 +6,8 @@
 //   Field<T>          a pointer field inside a heap object: tricolor::Member<T> (write barrier) / T*
 //   Weak<T>           a field that does not keep its target alive: tricolor::Weak<T> / a strong
 //                     pointer (Boehm could use disappearing links; the benchmarks do not need them)
+//   WeakCallback      runs after each collection's weak clearing (a weak table turns cleared
+//                     entries into tombstones): tricolor::add_weak_callback / never called
 //   Tracer            what trace() receives: tricolor::Tracer / a stand-in that is never called
 //   make<T>, make_with_trailing<T>
 //                     allocation; throw OutOfMemory at the heap limit. A type that says
@@ -43,6 +45,7 @@ struct OutOfMemory {};
 
 struct Options {
   bool stress = false;        // collect all the time, verify every cycle (tricolor)
+  std::size_t collect_every = 0;  // a full collection every N allocations (tricolor; 0 off)
   std::size_t max_heap = 0;   // 0: no limit
 };
 
@@ -73,6 +76,7 @@ class Weak {
  public:
   Weak(T* p = nullptr) : p_(p) {}  // NOLINT: like tricolor::Weak
   T* get() const { return p_; }
+  T* peek() const { return p_; }
 
  private:
   T* p_;
@@ -138,6 +142,14 @@ class RootRegistration {
  private:
   void* begin_;
   void* end_;
+};
+
+// Boehm's weak references are strong here: nothing is ever cleared, so nothing needs pruning.
+class WeakCallback {
+ public:
+  WeakCallback(class Runtime&, void (*)(void*), void*) {}
+  WeakCallback(const WeakCallback&) = delete;
+  WeakCallback& operator=(const WeakCallback&) = delete;
 };
 
 inline void* alloc_root_array(std::size_t bytes) {
@@ -217,6 +229,19 @@ class RootRegistration {
 
  private:
   tricolor::Mutator* mutator_;
+  std::uint64_t id_;
+};
+
+// Runs fn(context) once per cycle after weak clearing, with the world stopped (tricolor/weak.hpp).
+class WeakCallback {
+ public:
+  WeakCallback(class Runtime& rt, void (*fn)(void*), void* context);
+  ~WeakCallback();
+  WeakCallback(const WeakCallback&) = delete;
+  WeakCallback& operator=(const WeakCallback&) = delete;
+
+ private:
+  tricolor::Heap* heap_;
   std::uint64_t id_;
 };
 

@@ -426,6 +426,11 @@ Value symbol_table_size(VM& vm, const Args&) {
   return Value::fixnum(static_cast<int64_t>(vm.live_symbols()));
 }
 
+// The symbol table's slot capacity: it shrinks again once interned symbols have died.
+Value symbol_table_capacity(VM& vm, const Args&) {
+  return Value::fixnum(static_cast<int64_t>(vm.symbol_capacity()));
+}
+
 // Procedures that take procedures are simplest in Scheme itself: the evaluator stays the only code
 // that calls closures.
 constexpr const char* kPrelude = R"scheme(
@@ -492,6 +497,7 @@ void install_builtins(VM& vm) {
       {"display", display_, 1, 1}, {"write", write_, 1, 1}, {"newline", newline_, 0, 0},
       {"error", error_, 1, V}, {"command-line", command_line_, 0, 0},
       {"collect-garbage", collect_garbage, 0, 0}, {"symbol-table-size", symbol_table_size, 0, 0},
+      {"symbol-table-capacity", symbol_table_capacity, 0, 0},
   };
   for (const Entry& e : kEntries) vm.define_primitive(e.name, e.fn, e.min, e.max);
   vm.define_primitive("apply", nullptr, 2, V, Special::kApply);

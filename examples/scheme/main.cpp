@@ -6,6 +6,8 @@
 //
 // Options:
 //   --stress          collect all the time and verify each cycle (tricolor; also SCHEME_STRESS=1)
+//   --collect-every=N a full, verified collection every N allocations (tricolor; also
+//                     TRICOLOR_COLLECT_EVERY=N, which leaves the verifier as configured)
 //   --max-heap=N      heap limit in bytes (k/m/g suffixes); allocation past it is a Scheme error
 //   --stats           heap statistics on stderr at exit
 //   --max-peak=N      exit with status 3 if the heap's peak size exceeded N bytes
@@ -45,7 +47,7 @@ struct Options {
 
 [[noreturn]] void usage(const char* message) {
   std::fprintf(stderr,
-               "scheme: %s\nusage: scheme [--stress] [--max-heap=N] [--stats] [--max-peak=N] "
+               "scheme: %s\nusage: scheme [--stress] [--collect-every=N] [--max-heap=N] [--stats] [--max-peak=N] "
                "[--check-teardown] [-e EXPR | FILE [ARGS...]]\n",
                message);
   std::exit(2);
@@ -75,6 +77,7 @@ Options parse(int argc, char** argv) {
     else if (std::strcmp(a, "--check-teardown") == 0) o.check_teardown = true;
     else if (std::strncmp(a, "--max-heap=", 11) == 0) o.gc.max_heap = parse_size(a + 11);
     else if (std::strncmp(a, "--max-peak=", 11) == 0) o.max_peak = parse_size(a + 11);
+    else if (std::strncmp(a, "--collect-every=", 16) == 0) o.gc.collect_every = parse_size(a + 16);
     else if (std::strcmp(a, "-e") == 0 && i + 1 < argc) o.expression = argv[++i];
     else if (std::strcmp(a, "--") == 0) { ++i; break; }
     else if (a[0] == '-' && a[1] != '\0') usage("unknown option");

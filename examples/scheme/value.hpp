@@ -8,10 +8,11 @@
 //   ...xxx000 != 0  pointer to a HeapObj in the collected heap (payloads are 8-byte aligned)
 //   0               "no value": what a zeroed slot holds; never reaches Scheme code
 //
-// Tagged words must never reach the collector as pointers, so a heap object does not store a Value
-// directly: it stores a Slot, which on tricolor is a Member<HeapObj> (barriered, traced) beside a
-// plain word for immediates, and on Boehm is the tagged word itself (Boehm scans conservatively; an
-// odd fixnum is never mistaken for an 8-byte-aligned object start, at worst for an interior pointer).
+// A heap object stores a Value as a Slot: on tricolor a tricolor::TaggedMember (the tagged word
+// itself, stored through the write barrier, which decodes the old and new words; the tracer decodes
+// it the same way, so immediates never reach the collector as pointers), and on Boehm the tagged word
+// itself (Boehm scans conservatively; an odd fixnum is never mistaken for an 8-byte-aligned object
+// start, at worst for an interior pointer).
 //
 // Every heap type derives from HeapObj first, then Managed<T>: HeapObj (the Scheme type tag) sits at
 // offset 0, so a HeapObj* is the payload address the collector handed out, which is what the
@@ -113,27 +114,24 @@ class Slot {
   std::uintptr_t bits_ = 0;
 };
 #else
+// The tagged word itself, through tricolor's tagged barrier: decode() tells the collector which
+// words are pointers (...000, non-zero) and which are immediates, so a Slot is one word, stored and
+// read atomically (a two-word {pointer, immediate} pair could tear under the concurrent marker).
+struct ValueDecode {
+  static const void* decode(std::uintptr_t w) noexcept {
+    return (w & 7u) == 0 ? reinterpret_cast<const void*>(w) : nullptr;
+  }
+};
 class Slot {
  public:
-  // imm_ is only read by the mutator that owns the interpreter; the marker reads ref_ alone, so a
-  // store that changes a slot from pointer to immediate clears ref_ (through the barrier, which
-  // shades the old target) before the marker could miss anything.
-  Value get() const { return imm_ != 0 ? Value::from_bits(imm_) : Value::object(ref_.get()); }
-  void set(Value v) {
-    if (v.is_object()) {
-      ref_ = v.object();
-      imm_ = 0;
-    } else {
-      if (ref_.get() != nullptr) ref_ = nullptr;
-      imm_ = v.bits();
-    }
-  }
-  void trace(gc::Tracer& t, const char* name) const { t.trace(ref_, name); }
+  Value get() const { return Value::from_bits(word_.load()); }
+  void set(Value v) { word_ = v.bits(); }
+  void trace(gc::Tracer& t, const char* name) const { word_.trace(t, name); }
 
  private:
-  tricolor::Member<HeapObj> ref_;
-  std::uintptr_t imm_ = 0;
+  tricolor::TaggedMember<ValueDecode> word_;
 };
+static_assert(sizeof(Slot) == sizeof(std::uintptr_t));
 #endif
 
 // Objects with a trailing array keep it right after the fixed part: sizeof(T) is a multiple of 8.

@@ -41,7 +41,7 @@ static_assert(std::size(kKeywordNames) == static_cast<std::size_t>(Keyword::kCou
 
 void throw_error(const std::string& message) { throw SchemeError(message); }
 
-VM::VM(gc::Runtime& runtime) : runtime_(runtime) {
+VM::VM(gc::Runtime& runtime) : runtime_(runtime), symbols_(runtime) {
   capacity_ = 1024;
   stack_ = static_cast<Value*>(gc::alloc_root_array(capacity_ * sizeof(Value)));
   std::memset(static_cast<void*>(stack_), 0, capacity_ * sizeof(Value));
@@ -55,6 +55,7 @@ VM::VM(gc::Runtime& runtime) : runtime_(runtime) {
 
 VM::~VM() {
   flush();
+  symbols_.close();  // before the table stops being a root: its pruner reads the slot array
   roots_.reset();
   gc::free_root_array(stack_);
 }

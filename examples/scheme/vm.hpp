@@ -99,6 +99,7 @@ class VM {
   }
   Symbol* intern(std::string_view name) { return symbols_.intern(name); }
   std::size_t live_symbols() const { return symbols_.live_count(); }
+  std::size_t symbol_capacity() const { return symbols_.capacity(); }
   // The global cell for s, created unbound on first use. s must be rooted.
   Global* global(Symbol* s);
   Symbol* keyword(Keyword k) const { return keywords_[static_cast<int>(k)].as<Symbol>(); }

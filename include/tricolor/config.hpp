@@ -17,6 +17,7 @@
 //   TRICOLOR_ALLOC_SITES   allocation sites for leak reports and heap profiles: 1 = every allocation,
 //                          N (e.g. 512k) = one sampled allocation per N bytes on average; 0 = off
 //   TRICOLOR_FIND_LEAK     find-leak mode: 1 = every type, or comma-separated type-name globs
+//   TRICOLOR_COLLECT_EVERY stress: a full collection every N allocations (1: every one); 0 = off
 #pragma once
 #include "tricolor/internal/api.hpp"
 #include <cstddef>
@@ -72,6 +73,10 @@ struct TRICOLOR_API Config {
   // Virtual address space reserved for the heap (never committed up front), at most 16 TiB. Heap's
   // constructor throws tricolor::ReservationError (a std::bad_alloc) when it cannot be reserved.
   std::size_t reserve = std::size_t{64} << 30;
+  // Stress testing an embedding: a full collection every N allocations of the heap (1: before every
+  // one); 0 off. On, every allocation takes the out-of-line slow path (as with alloc_sites). With
+  // verify on, it proves that every object the program still uses is reachable at every allocation.
+  std::size_t collect_every = 0;
   // Called on the collector's thread at each phase change; must not allocate or block.
   std::function<void(const Event&)> on_event;
 

@@ -92,6 +92,11 @@ class TRICOLOR_API Heap {
   // the collector itself runs (a destructor, a trace() function, a root callback): that stops with
   // a message, as it could never return.
   void collect();
+  // Starts a cycle and returns at once (none if one is already under way or requested): the
+  // program keeps running while markers race with it. For stress tests of an embedding.
+  void start_collection();
+  // Config::collect_every on a live heap (0: off).
+  void set_collect_every(std::size_t n);
   Stats stats() const;
   const Config& config() const;
 

@@ -11,8 +11,9 @@
  *     safepoint (an allocation, tc_safepoint, tc_blocking_enter, tc_collect): keep what you need
  *     across those in a tc_root, a frame (TC_FRAME), a global, or a field of a reachable object.
  *  3. EVERY store of a pointer into a heap object or a registered global slot goes through tc_store
- *     (or tc_store_field). A plain `obj->field = p` skips the write barrier and lets a concurrent
- *     collection free a live object. Reads go through tc_load where a marker may race with them
+ *     (or tc_store_field); of a tagged word that may hold a pointer, through tc_store_word (or
+ *     tc_write_barrier right before the VM's own atomic store). A plain `obj->field = p` skips the
+ *     write barrier and lets a concurrent collection free a live object. Reads go through tc_load where a marker may race with them
  *     (always safe), or plain reads on the owning thread (fine on every compiler this header
  *     supports, but not what ThreadSanitizer wants).
  *  4. A trace callback visits every pointer field of its object and reads nothing else that changes
@@ -91,6 +92,9 @@ typedef struct tc_config {
   size_t alloc_sites;          /* record allocation stacks for leak reports: 0 off, 1 all, N per N bytes */
   const char* find_leak;       /* find-leak mode: comma-separated type-name globs ("*": all); NULL off */
   size_t reserve;              /* address space reserved for the heap (not committed) */
+  /* Stress: a full collection every N allocations of the heap (1: every one); 0 off. Every
+   * allocation then takes the out-of-line path. TRICOLOR_COLLECT_EVERY; tc_heap_set_collect_every. */
+  size_t collect_every;
   /* Called on the collector's thread at each phase change; must not allocate or block. */
   void (*on_event)(const tc_event* event, void* context);
   void* event_context;
@@ -114,6 +118,11 @@ TRICOLOR_API void tc_heap_destroy(tc_heap* heap);
 /* A full collection; returns when every unreachable object's destroy callback has run. Callable from
  * attached threads (their roots count) and unattached ones. */
 TRICOLOR_API void tc_collect(tc_heap* heap);
+/* Starts a concurrent cycle and returns at once (none is started if one is already under way or
+ * requested). For stress tests: a mutator that keeps running while markers race with it. */
+TRICOLOR_API void tc_collect_async(tc_heap* heap);
+/* As tc_config.collect_every, changed on a live heap (0 turns it off). */
+TRICOLOR_API void tc_heap_set_collect_every(tc_heap* heap, size_t n);
 
 typedef struct tc_pause_summary {
   size_t count;
@@ -156,7 +165,8 @@ TRICOLOR_API tc_heap* tc_current_heap(void);
  * its roots on its behalf. It must not allocate, store, or read heap objects until it leaves. */
 TRICOLOR_API void tc_blocking_enter(void);
 TRICOLOR_API void tc_blocking_leave(void);
-/* Answers a pending handshake: call it in long loops that do not allocate. */
+/* Answers a pending handshake: call it in long loops that do not allocate. tc_safepoint_poll (below,
+ * inline) is the cheap form for a bytecode loop: it calls this only when a handshake is pending. */
 TRICOLOR_API void tc_safepoint(void);
 
 /* ---- Types ---------------------------------------------------------------------------------- */
@@ -169,6 +179,10 @@ typedef struct tc_tracer tc_tracer;
 typedef void (*tc_trace_fn)(const void* obj, tc_tracer* tracer);
 /* Runs when the sweeper frees obj (or the heap is destroyed). */
 typedef void (*tc_destroy_fn)(void* obj);
+/* A tagged word's decoder: the object the word refers to (the exact address tc_alloc returned), or
+ * NULL for an immediate (a fixnum, a NaN-boxed double, a constant). Pure and cheap: it runs in the
+ * barrier of every tc_store_word while a heap marks, and on marker threads for every tagged field. */
+typedef void* (*tc_decode_fn)(uintptr_t word);
 
 /* A type, described by a trace callback, by the offsets of its pointer fields, or both (the offsets
  * are traced first). With neither, objects of the type are never scanned (pointer-free). Zero-
@@ -188,6 +202,27 @@ typedef struct tc_type_desc {
   int trailing_pointers;
   size_t trailing_count_offset;
   tc_destroy_fn destroy;          /* optional */
+  /* Tagged fields: uintptr_t words holding an immediate or an encoded pointer (store them with
+   * tc_store_word). Each is decoded with `decode` (required when any tagged offset is given). */
+  const size_t* tagged_offsets;
+  size_t tagged_count;
+  tc_decode_fn decode;
+  /* Optional names of the pointer_offsets fields (pointer_count entries, copied; NULL entries
+   * allowed): the verifier's and leak reports' paths print them instead of "+16". */
+  const char* const* pointer_names;
+  /* Trailing elements (with trailing_pointers): 0 keeps the void* slots above; nonzero: the trailing
+   * part is an array of structs of element_size bytes (a multiple of sizeof(void*)), each with void*
+   * fields at element_pointer_offsets and tagged words at element_tagged_offsets (decoded with
+   * `decode`), counted by the trailing count. A hash table's entries {key*, tagged value}: size 16,
+   * a pointer at +0, a tagged word at +8. */
+  size_t element_size;
+  const size_t* element_pointer_offsets;
+  size_t element_pointer_count;
+  const size_t* element_tagged_offsets;
+  size_t element_tagged_count;
+  /* Width of the trailing count field in bytes: 1, 2, 4 or 8 (an unsigned integer of that size);
+   * 0 means sizeof(size_t). The field must be aligned to its width. */
+  unsigned trailing_count_width;
 } tc_type_desc;
 
 /* Registers a type, process-wide (usable with every heap); returns its handle. A descriptor that
@@ -216,16 +251,21 @@ TRICOLOR_API const char* tc_type_name_of(const void* obj);
  * wraps); tc_last_error() then says which. */
 
 /* A zeroed object of `type`, of `size` bytes (at least the type's size: the rest is the variable
- * part). */
+ * part). All tc_object_size(obj) bytes are zeroed, the size class's slack included. */
 TRICOLOR_API void* tc_alloc(tc_type type, size_t size);
 /* tc_alloc(type, the type's size). */
 TRICOLOR_API void* tc_new(tc_type type);
-/* For a type with trailing_pointers: a zeroed object with room for `count` slots after the fixed
- * part, its count field already set to `count`. The size arithmetic is done here, without overflow
- * (NULL when size + count * sizeof(void*) is not representable). */
+/* For a type with trailing_pointers: a zeroed object with room for `count` slots (or elements of
+ * element_size bytes) after the fixed part, its count field already set to `count`. The size
+ * arithmetic is done here, without overflow (NULL when the size is not representable, or when count
+ * does not fit the count field's width). */
 TRICOLOR_API void* tc_alloc_trailing(tc_type type, size_t count);
 /* A pointer-free buffer the collector never scans, NOT zeroed. */
 TRICOLOR_API void* tc_alloc_buffer(size_t bytes);
+/* The usable bytes of obj's allocation: at least the size tc_alloc was given (the size class may
+ * round it up). Callable anywhere, trace callbacks included (on marker threads): a trace function
+ * of a variable-size object can bound its loop by it instead of by a field the mutator changes. */
+TRICOLOR_API size_t tc_object_size(const void* obj);
 
 /* ---- Tracing (inside trace and root callbacks) ---------------------------------------------- */
 
@@ -233,6 +273,11 @@ TRICOLOR_API void* tc_alloc_buffer(size_t bytes);
 TRICOLOR_API void tc_trace(tc_tracer* tracer, const void* obj);
 /* As tc_trace, naming the field in the verifier's and leak reports' paths. */
 TRICOLOR_API void tc_trace_named(tc_tracer* tracer, const void* obj, const char* field);
+/* As tc_trace_named, with an element index (a table's entry i) for the paths. */
+TRICOLOR_API void tc_trace_indexed(tc_tracer* tracer, const void* obj, const char* field, size_t index);
+/* Loads the tagged word *slot (race-free against a concurrent tc_store_word), decodes it and traces
+ * the object it refers to, if any. field may be NULL. */
+TRICOLOR_API void tc_trace_word(tc_tracer* tracer, const uintptr_t* slot, tc_decode_fn decode, const char* field);
 /* Loads *slot as tc_load does (race-free against a concurrent tc_store) and traces it. */
 TRICOLOR_API void tc_trace_slot(tc_tracer* tracer, void* const* slot);
 /* n consecutive slots: an interpreter's value stack, a trailing array. */
@@ -301,6 +346,18 @@ TRICOLOR_API uint64_t tc_heap_add_roots(tc_heap* heap, tc_roots_fn fn, void* con
 TRICOLOR_API void tc_heap_remove_roots(tc_heap* heap, uint64_t id);
 TRICOLOR_API uint64_t tc_thread_add_roots(tc_roots_fn fn, void* context, const char* name);
 TRICOLOR_API void tc_thread_remove_roots(uint64_t id);
+
+/* ---- Weak tables ---------------------------------------------------------------------------- */
+
+/* Runs once per cycle after weak processing (every weak field whose target died is NULL), at mark
+ * termination with the world stopped, before any dead object is swept. For weak tables: turn the
+ * entries whose key was cleared into tombstones (or prune them), so an open-addressing probe chain
+ * is never cut by an entry that became empty. It may read and write the heap with plain loads and
+ * stores (no thread runs; stores of NULL or of immediates need no barrier), must not store a pointer
+ * to an object that was not already reachable, must not allocate, collect or block. */
+typedef void (*tc_weak_callback_fn)(void* context);
+TRICOLOR_API uint64_t tc_heap_add_weak_callback(tc_heap* heap, tc_weak_callback_fn fn, void* context);
+TRICOLOR_API void tc_heap_remove_weak_callback(tc_heap* heap, uint64_t id);
 
 /* ---- Finalizers ----------------------------------------------------------------------------- */
 
@@ -377,6 +434,72 @@ static inline void* tc_weak_load(void* const* slot) {
 /* No barrier: a weak field is not a strong edge. */
 static inline void tc_weak_store(void** slot, void* value) {
   __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+}
+
+/* ---- Tagged values ----------------------------------------------------------------------------
+ *
+ * For a VM whose heap slots hold tagged words (low-bit tags, NaN-boxing) rather than raw pointers.
+ * The rules:
+ *  - A tagged value is ONE machine word, stored and loaded atomically (tc_store_word, tc_load_word).
+ *    A two-word tagged union {tag, payload} tears under concurrent marking: a marker can read the new
+ *    tag with the old payload and trace an integer as a pointer, or miss a pointer. Box the wide case.
+ *  - decode(word) returns the object's start address (what tc_alloc returned) or NULL; never an
+ *    interior pointer and never a pointer outside the heap.
+ *  - Every store of a word that may hold a pointer, or that overwrites one, goes through
+ *    tc_store_word, or through tc_write_barrier(decode(old), decode(new)) immediately followed by
+ *    the VM's own atomic store of the word, with no safepoint in between.
+ *  - The type's descriptor lists the field in tagged_offsets (or its trace callback calls
+ *    tc_trace_word), so the marker decodes it with the same function. */
+
+/* The hybrid barrier for a store that replaces old_ptr by new_ptr in a heap slot the caller then
+ * writes itself (any encoding, atomically). Both are decoded object pointers or NULL. One relaxed
+ * load and a predictable branch while no heap marks; the same slow path as tc_store. Read old_ptr
+ * from the slot with an acquire load (tc_load_word), right before the store. */
+static inline void tc_write_barrier(const void* old_ptr, const void* new_ptr) {
+  if (tc_internal_barrier_active()) tc_internal_write_barrier_slow(old_ptr, new_ptr);
+}
+
+/* acquire: pairs with the release in tc_store_word (a pointer read here sees its object's contents). */
+static inline uintptr_t tc_load_word(const uintptr_t* slot) {
+  return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+
+/* Stores a tagged word into a heap slot through the barrier. decode runs only while a heap marks
+ * (pass a static inline function and the compiler inlines it). */
+static inline void tc_store_word(uintptr_t* slot, uintptr_t word, tc_decode_fn decode) {
+#if defined(TRICOLOR_DEBUG_CHECKS) && TRICOLOR_DEBUG_CHECKS
+  tc_internal_check_heap_pointer(decode(word), "tc_store_word (decode of the stored word)");
+#endif
+  if (tc_internal_barrier_active())
+    /* acquire, as in tc_store: the old target may go to a marker, which reads it. */
+    tc_internal_write_barrier_slow(decode(__atomic_load_n(slot, __ATOMIC_ACQUIRE)), decode(word));
+  /* release: a thread that loads the word (tc_load_word: acquire) also sees the object's contents. */
+  __atomic_store_n(slot, word, __ATOMIC_RELEASE);
+}
+
+static inline void tc_store_word_field(void* obj, size_t offset, uintptr_t word, tc_decode_fn decode) {
+  tc_store_word((uintptr_t*)((char*)obj + offset), word, decode);
+}
+
+/* ---- The inline safepoint poll ----------------------------------------------------------------
+ *
+ * tc_safepoint_poll() is what a bytecode loop calls at backward branches and calls: one TLS load, one
+ * load of the thread's poll word and a predictable branch; tc_safepoint() runs only when a collection
+ * waits for this thread. Internal: the C++ runtime's per-thread state pointer (tricolor::internal::
+ * tls_thread, named here by its symbol) and the offset of its poll word, checked by static_asserts in
+ * gc/c_api.cpp. */
+#if defined(__APPLE__)
+extern __thread void* tc_internal_tls_thread __asm__("__ZN8tricolor8internal10tls_threadE");
+#else
+extern __thread void* tc_internal_tls_thread __asm__("_ZN8tricolor8internal10tls_threadE");
+#endif
+#define TC_INTERNAL_POLL_OFFSET 3568
+static inline void tc_safepoint_poll(void) {
+  const char* t = (const char*)tc_internal_tls_thread;
+  /* relaxed: the acquire that orders the handshake's data is in the slow path. A thread that is not
+   * attached has nothing to answer (tc_safepoint would stop with a message; the poll stays quiet). */
+  if (__builtin_expect(t != NULL && __atomic_load_n((const uint32_t*)(t + TC_INTERNAL_POLL_OFFSET), __ATOMIC_RELAXED) != 0, 0))
+    tc_safepoint();
 }
 
 /* ---- Leak checks (include/tricolor/leak_check.hpp has the exact rule) ------------------------ */

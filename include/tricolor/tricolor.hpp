@@ -8,5 +8,6 @@
 #include "tricolor/mutator.hpp"
 #include "tricolor/object.hpp"
 #include "tricolor/roots.hpp"
+#include "tricolor/tagged.hpp"
 #include "tricolor/tracer.hpp"
 #include "tricolor/weak.hpp"

@@ -12,12 +12,18 @@
 //    during marking. Until it has run, obj and everything it references stay valid; the finalizer may
 //    resurrect obj by storing it somewhere reachable. Weak references to it are cleared first (as in
 //    Java's WeakReference).
+//  - Weak callbacks: add_weak_callback(heap, fn, ctx) runs fn(ctx) once per cycle after weak clearing
+//    (world stopped, before any dead object is swept), so a weak hash table can turn the entries
+//    whose key was just cleared into tombstones. An open-addressing table must not let a cleared key
+//    read as an empty slot: that cuts probe chains, and a later lookup misses a live entry.
+//    docs/embedding.md ("Weak tables") has the whole pattern and which weak reads may escape.
 //  - Pool<T>: Go's sync.Pool. put() and get() reusable objects; a collection drops every pooled object
 //    that nothing else references.
 #pragma once
 #include "tricolor/internal/api.hpp"
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -62,6 +68,12 @@ class Weak {
     return *this;
   }
   T* get() const { return static_cast<T*>(const_cast<void*>(internal::weak_load(slot_))); }
+  // The target without the read barrier, for comparisons only (a weak table's probe: "is this the key
+  // I look for?"). The pointer must not escape: not stored anywhere, not kept past the next
+  // safepoint. While the collector marks, a target read this way may be unreachable and is cleared at
+  // termination; only get() makes it strongly held. Reading its fields before the next safepoint is
+  // fine: nothing is freed before the cycle's termination, which waits for this thread.
+  T* peek() const { return static_cast<T*>(const_cast<void*>(slot_.target.load(std::memory_order_acquire))); }
   explicit operator bool() const { return get() != nullptr; }
 
   internal::WeakSlot* slot_for_tracing() const { return const_cast<internal::WeakSlot*>(&slot_); }
@@ -71,6 +83,15 @@ class Weak {
 };
 
 using FinalizerFn = void (*)(void* obj, void* context);
+
+// Called with the world stopped after every weak field of the cycle was processed. It may read and
+// write the heap with plain accesses (no mutator runs); it may store null or non-pointers (tombstones)
+// and must not store a pointer to an object that was not already reachable; it must not allocate,
+// collect or block (that stops with a message). Returns an id for remove_weak_callback, which waits
+// out a call in progress, so `context` may be freed after it returns.
+using WeakCallbackFn = void (*)(void* context);
+TRICOLOR_API std::uint64_t add_weak_callback(Heap& heap, WeakCallbackFn fn, void* context);
+TRICOLOR_API void remove_weak_callback(Heap& heap, std::uint64_t id);
 
 namespace internal {
 // A registered set of weak slots outside the heap (pools). Processed at every mark termination.

@@ -53,9 +53,6 @@ struct ThreadFast {
   CacheEntry cache[kNumSpanClasses];
   RootNode* roots = nullptr;
   HeapImpl* heap = nullptr;
-  // The heap's address reservation [heap_base, heap_base + heap_bytes), for Root's inline range check.
-  std::uintptr_t heap_base = 0;
-  std::size_t heap_bytes = 0;
   // Nonzero while the collector wants this thread to answer a handshake. relaxed in the poll: the
   // acquire that orders the handshake's data is in the slow path (gc/safepoint.cpp).
   std::atomic<std::uint32_t> poll{0};
@@ -70,6 +67,10 @@ struct ThreadFast {
   // Written into the header of every object this thread allocates (LeakCheck scopes, heap profiles).
   // Thread-local so the fast path touches no shared cache line for it.
   std::uint32_t alloc_epoch = 0;
+  // The heap's address reservation [heap_base, heap_base + heap_bytes), for Root's inline range check.
+  // After `poll`: tricolor.h's inline C poll reads poll at a fixed offset.
+  std::uintptr_t heap_base = 0;
+  std::size_t heap_bytes = 0;
 };
 
 // The current thread's state, null when the thread is not attached. __thread: a plain TLS slot with no
