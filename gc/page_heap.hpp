@@ -61,7 +61,6 @@ class PageHeap {
   std::size_t committed_bytes() const { return committed_pages_.load(std::memory_order_relaxed) * kPageSize; }
   std::size_t released_bytes() const { return released_bytes_.load(std::memory_order_relaxed); }
   std::size_t max_heap() const { return max_heap_; }
-  std::uintptr_t base() const { return base_; }
   std::size_t reserved_bytes() const { return reserved_bytes_; }
   std::uintptr_t base() const { return base_; }  // the reservation's start (gc/poison.hpp)
   // No span of more bytes than this can ever be allocated: the reservation, or the hard limit if
