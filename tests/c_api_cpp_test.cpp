@@ -143,8 +143,8 @@ CVec* new_cvec2() {
 #if TC_DCHECK_IS_ON
 TEST_CASE("a trailing count past the allocation names the type (debug checks)", "[c_api][misuse]") {
   // The heap is made inside the block: a death test may fork, and a fork has no collector threads.
-  REQUIRE_DEATH("tricolor: an object of C type \"CVec\" says it has 1000000 trailing pointers (the size_t at "
-                "offset 0) but its allocation holds 2",
+  REQUIRE_DEATH("tricolor: an object of C type \"CVec\" says it has 1000000 trailing elements (the 8-byte count "
+                "at offset 0) but its allocation holds 2",
                 {
                   CHeap h;
                   tc_root r;
