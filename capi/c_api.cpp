@@ -35,6 +35,7 @@
 
 #include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
+#include "introspect/leak_check.hpp"
 #include "tricolor/leak_check.hpp"
 #include "tricolor/tricolor.hpp"
 
@@ -1411,7 +1412,7 @@ void tc_leak_check_end(tc_leak_check* s) {
 void tc_release(const void* obj) {
   if (obj == nullptr) return;  // a no-op, as free(NULL)
   internal::ThreadFast* t = c_thread("tc_release");
-  TC_CHECK(!internal::as_state(t)->impl.leaks.find_leak() || t->heap->contains(obj),
+  TC_CHECK(!internal::leak_state(internal::as_state(t)->impl).find_leak() || t->heap->contains(obj),
            "tc_release(%p): not an object of this thread's heap (not a pointer tc_alloc or tc_new returned, or a "
            "pointer into an object rather than to its start)",
            obj);

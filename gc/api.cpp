@@ -56,7 +56,8 @@ void refuse_allocation(const ThreadState* t) {
 void park_allocation(ThreadState* t) { t->spans.park_windows(t->cache); }
 
 void unpark_allocation(ThreadState* t) {
-  // While sampling (or stressing), the window slots live in pending_ anyway (gc/thread_cache.hpp).
+  // While allocations are observed (or stressed), the window slots live in pending_ anyway
+  // (gc/thread_cache.hpp).
   if (!t->impl.keeps_windows_empty()) t->spans.unpark_windows(t->cache);
 }
 
@@ -286,7 +287,7 @@ Config& Config::apply_env() {
 
 // ---- Heap
 
-static const Config& checked(const Config& c) {
+const Config& internal::checked_config(const Config& c) {
   // The rest is either harmless at any value or checked where it is used (Config::reserve: the page
   // heap throws ReservationError).
   TC_CHECK(c.marker_threads <= Config::kMaxMarkerThreads,
@@ -295,7 +296,7 @@ static const Config& checked(const Config& c) {
   return c;
 }
 
-Heap::Heap(Config config) : impl_(new internal::HeapImpl(checked(config.apply_env()))) {}
+// Heap::Heap is in introspect/heap_tools.cpp: it plugs the tools into the core.
 Heap::~Heap() { delete impl_; }
 void Heap::collect() {
   if (internal::tls_collector_work != nullptr) [[unlikely]]

@@ -58,6 +58,7 @@ void barrier_heap_stopped() {
 }
 
 void HeapImpl::emit(Phase p) {
+  if (observer_ != nullptr) observer_->on_phase(p);
   if (config.on_event)
     config.on_event(Event{p, started_.load(std::memory_order_relaxed), monotonic_ns(), pages.in_use_bytes()});
 }

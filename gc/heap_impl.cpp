@@ -20,7 +20,7 @@ ThreadState::ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_nam
   heap = &h;
 }
 
-HeapImpl::HeapImpl(const Config& c)
+HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
     : config(c),
       pages(c.max_heap != 0
                 ? std::min(c.reserve, std::max<std::size_t>(c.max_heap > SIZE_MAX / 2 ? SIZE_MAX : c.max_heap * 2,
@@ -31,7 +31,9 @@ HeapImpl::HeapImpl(const Config& c)
       pacer(c),
       safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
       sweeper(*this),
-      leaks(*this, config),
+      observer_(make_observer ? make_observer(*this) : nullptr),
+      observe_allocations_(observer_ != nullptr && observer_->interests().allocations),
+      observe_deaths_(observer_ != nullptr && observer_->interests().deaths),
       controller_cx_(marker.pool()) {
   controller_ = std::thread([this] { controller_main(); });
   if (config.background_sweeper) sweeper.start_background();
@@ -82,7 +84,7 @@ ThreadState* HeapImpl::attach(const char* name) {
   {
     std::lock_guard lock(safepoint.threads_mu());
     t->ordinal = next_thread_ordinal_++;
-    t->alloc_epoch = leaks.epoch_for_new_thread(t->ordinal);  // LeakCheck's rule: gc/leak_check.hpp
+    if (observer_ != nullptr) t->alloc_epoch = observer_->on_thread_attached(t->ordinal);  // LeakCheck's epochs
     // The cycle's flags change only under threads_mu (the collector holds it from the barrier round
     // through the root round, and in the termination stop): a thread attaching during marking arrives
     // after both rounds, so it shades, allocates black, and has no roots to scan.
@@ -279,11 +281,10 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
   }
   if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
     poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
-    // Sampling (and stress mode) keep the window empty, so every allocation comes here
-    // (gc/alloc_sites.hpp). Slots left in pending_ after stress mode was turned off drain here too.
+    // An observed heap (and stress mode) keep the window empty, so every allocation comes here
+    // (gc/heap_observer.hpp). Slots left in pending_ after stress mode was turned off drain here too.
     void* slot = t->spans.take_sampled(e, sc);
-    if (leaks.sites.enabled())
-      leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
+    if (observe_allocations_) observer_->on_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
   // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
@@ -332,10 +333,15 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
-  if (leaks.sites.enabled()) [[unlikely]]
-    leaks.sites.note_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
+  if (observe_allocations_) [[unlikely]]
+    observer_->on_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
   large.push_swept(s, sweep_gen(), false);
   return payload;
+}
+
+void HeapImpl::with_world_stopped(const std::function<void()>& f) {
+  ThreadState* self = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
+  safepoint.with_world_stopped(self, f);
 }
 
 bool HeapImpl::contains(const void* p) const {

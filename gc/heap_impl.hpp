@@ -6,6 +6,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <unordered_map>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +16,7 @@
 #include <vector>
 
 #include "gc/central_list.hpp"
-#include "gc/leak_check.hpp"
+#include "gc/heap_observer.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 #include "gc/page_heap.hpp"
@@ -32,9 +34,16 @@ namespace tricolor::internal {
 void barrier_heap_started();
 void barrier_heap_stopped();
 
+// Config::marker_threads and the other values a heap cannot be built with stop the program here,
+// naming the field (gc/api.cpp).
+const Config& checked_config(const Config& c);
+
 class HeapImpl {
  public:
-  explicit HeapImpl(const Config& c);
+  // make_observer, if given, creates the tools plugged into this heap (gc/heap_observer.hpp); it
+  // runs once, in the constructor, before any thread attaches.
+  using ObserverFactory = std::function<std::unique_ptr<HeapObserver>(HeapImpl&)>;
+  explicit HeapImpl(const Config& c, const ObserverFactory& make_observer = {});
   ~HeapImpl();
   HeapImpl(const HeapImpl&) = delete;
   HeapImpl& operator=(const HeapImpl&) = delete;
@@ -114,9 +123,22 @@ class HeapImpl {
   Safepoint safepoint;
   Sweeper sweeper;
   StatsRecorder recorder;
-  // Leak checking, allocation sites, find-leak mode (gc/leak_check.hpp): idle unless configured or a
-  // LeakCheck opens.
-  LeakState leaks;
+
+  // --- the observer (gc/heap_observer.hpp): null, or the tools plugged in at construction.
+  HeapObserver* observer() const { return observer_.get(); }
+  // Constant for the heap's life: read with no ordering by every thread.
+  bool observes_allocations() const { return observe_allocations_; }
+  bool observes_deaths() const { return observe_deaths_; }
+
+  // --- stop-the-world for the tools (gc/safepoint.hpp, Safepoint::with_world_stopped): runs f with
+  // every mutator stopped; the calling thread, if attached here, counts as blocked meanwhile.
+  void with_world_stopped(const std::function<void()>& f);
+
+ private:
+  // Declared after the sweeper: destroyed before it, once ~HeapImpl has swept for the last time.
+  std::unique_ptr<HeapObserver> observer_;
+  const bool observe_allocations_;
+  const bool observe_deaths_;
 
  private:
   friend class Sweeper;
@@ -222,7 +244,7 @@ class HeapImpl {
   std::atomic<std::size_t> collect_every_{config.collect_every};
   // Allocation slow paths: every allocation reaches them while sampling sites or stressing.
   bool keeps_windows_empty() const {
-    return leaks.sites.enabled() || collect_every_.load(std::memory_order_relaxed) != 0;
+    return observe_allocations_ || collect_every_.load(std::memory_order_relaxed) != 0;
   }
   void stress_collect(ThreadState* t);
 

@@ -67,7 +67,7 @@ class ThreadCache {
     return s;
   }
 
-  // Allocation sampling (gc/alloc_sites.hpp). While the heap samples, the inline window stays empty
+  // Observed allocation (gc/heap_observer.hpp: allocation sampling). While the heap samples, the inline window stays empty
   // so that every allocation reaches the slow path; the window's free slots wait in pending_ and are
   // handed out one per call. pending_ is always 0 when sampling is off, so nothing else changes:
   // advance() is only called with pending_[sc] == 0, and release() gives pending slots back as free.
