@@ -82,12 +82,13 @@ void fail_root_order(const RootNode* node) {
         node->name ? " \"" : "", node->name ? node->name : "", node->name ? "\"" : "");
 }
 
-void* allocate_small_slow(ThreadFast* t, std::size_t sc, bool may_fail) {
-  return as_state(t)->impl.allocate_small_slow(as_state(t), sc, may_fail);
+void* allocate_small_slow_may_reach_safepoint(ThreadFast* t, std::size_t sc, bool may_fail) {
+  return as_state(t)->impl.allocate_small_slow_may_reach_safepoint(as_state(t), sc, may_fail);
 }
 
-void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
-  return as_state(t)->impl.allocate_large(as_state(t), bytes, type_id, noscan, may_fail);
+void* allocate_large_may_reach_safepoint(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
+                                         bool may_fail) {
+  return as_state(t)->impl.allocate_large_may_reach_safepoint(as_state(t), bytes, type_id, noscan, may_fail);
 }
 
 void safepoint_slow(ThreadFast* t) { as_state(t)->impl.safepoint.poll_slow(as_state(t)); }
@@ -124,14 +125,9 @@ void* make_buffer_impl(std::size_t bytes, bool may_fail) {
   // A zero-byte buffer still needs a payload byte: a header-only slot's payload address would be the
   // next slot (or the end of the span), not an object of its own.
   if (bytes == 0) bytes = 1;
-  const std::uint32_t tid = buffer_type_id();
-  // Compared before any addition (object.hpp, "Sizes"): SIZE_MAX - 4 must not wrap into a small slot.
-  if (bytes <= small_extra_bytes<0>()) {
-    const std::size_t sc = span_class(size_to_class(bytes + kHeaderSize), SpanKind::kNoScan);
-    void* slot = allocate_small_dynamic(t, sc, may_fail);
-    return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
-  }
-  return allocate_large(t, slot_bytes(0, bytes), tid, true, may_fail);
+  // allocate_object compares before any addition (object.hpp, "Sizes"): SIZE_MAX - 4 must not wrap
+  // into a small slot.
+  return allocate_object<0>(t, bytes, SpanKind::kNoScan, buffer_type_id(), may_fail);
 }
 
 }  // namespace internal

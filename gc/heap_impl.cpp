@@ -121,7 +121,7 @@ void HeapImpl::release_caches(ThreadState* t) {
   }
 }
 
-void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
+void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes) {
   allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
   const std::size_t live = heap_live();
   if (!cycle_requested_.load(std::memory_order_relaxed) && live >= pacer.trigger()) request_cycle();
@@ -255,7 +255,7 @@ void HeapImpl::stress_collect(ThreadState* t) {
   unpark_allocation(t);
 }
 
-void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
+void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail) {
   // Parked windows send every allocation of a thread that must not allocate here.
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
@@ -272,7 +272,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     AllocFailure why = AllocFailure::kNone;
     if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
       t->spans.install(e, sc, s, t->allocate_black);
-      note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
+      note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
     if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
@@ -290,9 +290,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
   // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
   // hands them out until the next slow path.
   poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
-  const std::uint64_t m = e.free_mask;
-  e.free_mask = m & (m - 1);
-  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+  return pop_slot(e.free_mask, e.window, kClasses.size[class_of_span_class(sc)]);
 }
 
 // The single size check of every allocation entry point: make<T>, make_with_trailing, make_buffer
@@ -302,7 +300,7 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
 // reservation or the hard limit) fails here, before any accounting, emergency collection or page
 // arithmetic: null for try_, std::bad_alloc otherwise, and nothing allocated. Below the bound,
 // npages fits the page heap's 32-bit page counts and no sum below can wrap.
-void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
+void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
   if (bytes > pages.max_span_bytes()) [[unlikely]] {
@@ -314,7 +312,7 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     stress_collect(t);
   // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
   // until it is returned to the caller, who roots it.
-  note_allocated(t, npages * kPageSize);
+  note_allocated_may_reach_safepoint(t, npages * kPageSize);
   if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   Span* s = nullptr;
   for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {

@@ -53,11 +53,11 @@ class HeapImpl {
   void detach(ThreadState* t);
 
   // --- allocation (heap_impl.cpp)
-  void* allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail);
-  void* allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
+  void* allocate_small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail);
+  void* allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
   // Gives every cached span back to the central lists (world stopped, or the thread itself).
   void release_caches(ThreadState* t);
-  void note_allocated(ThreadState* t, std::size_t bytes);
+  void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
   std::size_t heap_live() const {
     return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
                                 allocated_at_termination_.load(std::memory_order_relaxed));

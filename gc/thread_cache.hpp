@@ -75,9 +75,7 @@ class ThreadCache {
   void* take_sampled(CacheEntry& e, std::size_t sc) {
     pending_[sc] |= e.free_mask;
     e.free_mask = 0;
-    const std::uint64_t m = pending_[sc];
-    pending_[sc] = m & (m - 1);
-    return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+    return pop_slot(pending_[sc], e.window, kClasses.size[class_of_span_class(sc)]);
   }
   // Parking (gc/collector_work.hpp): a thread that must not allocate for a while moves its windows'
   // free slots into pending_, where release() counts them as free exactly as for sampling, so every
