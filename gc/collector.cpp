@@ -310,6 +310,7 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   if (pause == PauseKind::kFullStop) trace_.stopped = trace_.drained = monotonic_ns();
   process_weak_references();
   trace_.weak = monotonic_ns();
+  TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after mark termination");
   if (config.verify) verify_marking();
   for (ThreadState* t : safepoint.threads()) {
     TC_DCHECK(t->barrier.n == 0, "tricolor: a barrier buffer holds shades after termination");

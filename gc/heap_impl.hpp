@@ -153,6 +153,8 @@ class HeapImpl {
   void finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
                               PauseKind pause, std::uint64_t pause_start);
   void finish_sweep();
+  // World stopped, after marking: no worklist, pool or barrier buffer holds a grey object (checks).
+  bool no_grey_objects();
   void emit(Phase p);
   Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
   [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);

@@ -4,6 +4,13 @@
 
 namespace tricolor::internal {
 
+bool HeapImpl::no_grey_objects() {
+  if (!marker.pool().empty() || controller_cx_.work.local_size() != 0) return false;
+  for (ThreadState* t : safepoint.threads())
+    if (t->barrier.n != 0 || t->mark.work.local_size() != 0) return false;
+  return true;
+}
+
 void HeapImpl::verify_marking() {
   HeapWalk walk(*this);
   std::size_t bad = SIZE_MAX;
