@@ -259,7 +259,7 @@ void HeapImpl::run_cycle_stop_the_world() {
   safepoint.stop_the_world();
   marker.reset_cycle_counters();
   allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
-  marking_.store(true, std::memory_order_release);
+  marking_.store(true, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   for (ThreadState* t : safepoint.threads()) {
     release_caches(t);
     scan_thread_roots(t, controller_cx_);
@@ -321,7 +321,7 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     t->assist_debt = 0;
   }
   const bool was_concurrent = config.concurrent;
-  marking_.store(false, std::memory_order_release);
+  marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   if (was_concurrent) barrier_heap_stopped();
   // Live heap for pacing: what marking found reachable from the snapshot. Objects allocated black
   // during the cycle are not counted as live but as allocation since the snapshot (heap_live()

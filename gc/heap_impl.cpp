@@ -122,8 +122,11 @@ void HeapImpl::release_caches(ThreadState* t) {
 }
 
 void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes) {
+  // relaxed: a statistic and a trigger input; nothing is published through it, and a trigger seen
+  // one allocation late only starts the cycle one allocation late.
   allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
   const std::size_t live = heap_live();
+  // relaxed: a hint that saves request_cycle()'s exchange; the exchange decides.
   if (!cycle_requested_.load(std::memory_order_relaxed) && live >= pacer.trigger()) request_cycle();
   if (t == nullptr) return;
   // Not before this thread's root scan: until the barrier round is over, scanning an object would
@@ -147,14 +150,17 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   std::uint64_t target;
   {
     std::lock_guard lock(ctl_mu_);
+    // relaxed: started_ changes only under ctl_mu_, held here.
     target = std::max(requested_, started_.load(std::memory_order_relaxed));
   }
+  // acquire: pairs with the controller's release increment, so the cycle's results are visible.
   if (completed_.load(std::memory_order_acquire) >= target) return;
   const std::uint64_t t0 = monotonic_ns();
   ++t->blocking_depth;
   safepoint.enter_blocking(t);
   {
     std::unique_lock lock(ctl_mu_);
+    // relaxed: completed_ changes only under ctl_mu_, which the wait holds when it checks.
     ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
   }
   safepoint.leave_blocking(t);
@@ -222,7 +228,7 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   const std::size_t done = marker.drain(t->mark, slice);
   t->mark.work.publish();
   marker.merge(t->mark);
-  assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+  assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);  // release: the merge above precedes it
   if (done == 0) {
     t->assist_debt = 0;
     return;
@@ -240,7 +246,7 @@ Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, All
 
 // The embedder asked for the throwing variant (make<T>): the heap stays consistent, nothing was
 // allocated. (try_make returns null instead.)
-void HeapImpl::fail_allocation(std::size_t, AllocFailure) { throw std::bad_alloc(); }
+void HeapImpl::fail_allocation() { throw std::bad_alloc(); }
 
 // Config::collect_every: counts the heap's allocations and runs a full collection on every Nth,
 // before the slot is taken (so the new object cannot be lost by it: it does not exist yet).
@@ -277,7 +283,7 @@ void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::siz
     }
     if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
-    fail_allocation(class_size(class_of_span_class(sc)), why);
+    fail_allocation();
   }
   if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
     poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
@@ -305,7 +311,7 @@ void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t b
     refuse_allocation(t);
   if (bytes > pages.max_span_bytes()) [[unlikely]] {
     if (may_fail) return nullptr;
-    fail_allocation(bytes, AllocFailure::kTooLarge);
+    fail_allocation();
   }
   const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
   if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
@@ -324,7 +330,7 @@ void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t b
     if (s != nullptr) break;
     if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
-    fail_allocation(bytes, why);
+    fail_allocation();
   }
   poison::reused_region(reinterpret_cast<void*>(s->start), s->bytes());
   s->alloc_bits[0] = 1;
@@ -359,7 +365,7 @@ Stats HeapImpl::stats() const {
   s.committed_bytes = pages.committed_bytes();
   s.released_bytes = pages.released_bytes();
   s.live_bytes = pacer.last_live();
-  s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);
+  s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);  // relaxed: a statistic
   s.heap_goal = pacer.goal();
   s.objects_freed = sweeper.objects_freed();
   return s;

@@ -58,6 +58,7 @@ class HeapImpl {
   // Gives every cached span back to the central lists (world stopped, or the thread itself).
   void release_caches(ThreadState* t);
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
+  // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const {
     return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
                                 allocated_at_termination_.load(std::memory_order_relaxed));
@@ -68,12 +69,16 @@ class HeapImpl {
   void collect();
   void request_cycle();
   void perform(ThreadState* t, std::uint32_t actions, bool on_behalf);
+  // relaxed: counters for tests and stats; nothing is read through them.
   std::uint64_t heap_limit_waits() const { return heap_limit_waits_.load(std::memory_order_relaxed); }
   std::uint64_t heap_limit_collections() const { return heap_limit_collections_.load(std::memory_order_relaxed); }
   void wait_for_heap_limit_waiter() {
     for (std::uint32_t n; (n = heap_limit_waiters_.load()) == 0;) heap_limit_waiters_.wait(n);
   }
+  // acquire: pairs with the controller's release increment after the cycle (gc/collector.cpp).
   std::uint64_t cycles_completed() const { return completed_.load(std::memory_order_acquire); }
+  // acquire: pairs with the acq_rel flip at the end of marking, so a thread that sees the new
+  // generation sees the spans' sweep_gen values and the lists the flip made unswept.
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
   void set_before_termination_hook(void (*fn)(void*), void* ctx) {
@@ -157,7 +162,7 @@ class HeapImpl {
   bool no_grey_objects();
   void emit(Phase p);
   Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
-  [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);
+  [[noreturn]] static void fail_allocation();
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
   enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
@@ -169,6 +174,8 @@ class HeapImpl {
   void wait_for_cycle(ThreadState* t);
 
   std::atomic<std::uint32_t> sweep_gen_{2};
+  // This heap marks. Every access holds threads_mu (the controller's stores, attach()'s load), so
+  // relaxed is enough everywhere; the mutex orders them.
   std::atomic<bool> marking_{false};
 
   std::atomic<std::size_t> allocated_total_{0};
