@@ -326,7 +326,7 @@ struct ExitDetach {
     if (internal::ThreadFast* t = internal::tls_thread) {
       // A Root still alive outlives the thread (heap-allocated, or a leaked frame): its object would
       // be freed while the Root still points to it. (C threads are checked first, in C terms, in
-      // gc/c_api.cpp.)
+      // capi/c_api.cpp.)
       TC_CHECK(t->roots == nullptr,
                "a thread exited attached to a tricolor heap while its Root \"%s\" was still alive: the thread "
                "is detached and its roots forgotten, so that Root's object could be freed while in use. Destroy "
