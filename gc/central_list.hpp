@@ -3,8 +3,7 @@
 // sweep generation (index (sg/2)&1), so making every span unswept at the end of a cycle is O(1).
 //
 // Invariant: a span is in at most one list, and in none while a thread cache or a sweeper holds it
-// (checked by SpanList, gc/span.hpp); a span pushed as swept in generation sg carries sweep_gen sg,
-// and goes to the partial list exactly when it has a free slot (push_swept checks both).
+// (checked by SpanList, gc/span.hpp).
 // Spans are popped under the lock and then swept outside it (destructors may take long).
 #pragma once
 #include <cstdint>
@@ -29,11 +28,6 @@ class CentralList {
   }
   // A span swept in generation sg (or fresh), going back to the shared pool.
   void push_swept(Span* s, std::uint32_t sg, bool has_free) {
-    // relaxed: the pusher swept the span (or installed it at sg) itself; this is only a check.
-    TC_DCHECK(s->sweep_gen.load(std::memory_order_relaxed) == sg, "tricolor: span %p pushed as swept in %u, is %u",
-              reinterpret_cast<void*>(s->start), sg, s->sweep_gen.load(std::memory_order_relaxed));
-    TC_DCHECK_SLOW(has_free == (s->allocated_count() < s->nslots), "tricolor: span %p pushed onto the %s list",
-                   reinterpret_cast<void*>(s->start), has_free ? "partial" : "full");
     std::lock_guard lock(mu_);
     (has_free ? partial_ : full_)[swept(sg)].push(s);
   }

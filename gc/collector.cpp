@@ -40,6 +40,7 @@
 #include <cstdio>
 
 #include "gc/heap_impl.hpp"
+#include "gc/verifier.hpp"
 
 namespace tricolor::internal {
 
@@ -311,7 +312,7 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   process_weak_references();
   trace_.weak = monotonic_ns();
   TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after mark termination");
-  if (config.verify) verify_marking();
+  if (config.verify) verify_marking(*this);
   for (ThreadState* t : safepoint.threads()) {
     TC_DCHECK(t->barrier.n == 0, "tricolor: a barrier buffer holds shades after termination");
     release_caches(t);

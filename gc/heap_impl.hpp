@@ -113,8 +113,6 @@ class HeapImpl {
   // objects it made grey (including the thread's unpublished local work).
   std::size_t flush_barrier(ThreadState* t);
 
-  // --- verification (verifier.cpp): world stopped, marking complete.
-  void verify_marking();
 
   bool contains(const void* p) const;
   Stats stats() const;

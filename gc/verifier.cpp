@@ -1,7 +1,5 @@
-// Heap verification: with the world stopped after marking, re-trace everything reachable from the
-// roots (gc/heap_walk.hpp) into a private visited set; any reachable object whose mark bit is clear
-// is a collector bug. The report names the object's type and address and the path from its root,
-// then aborts. Enabled by Config::verify (TRICOLOR_VERIFY=1); every test heap turns it on.
+#include "gc/verifier.hpp"
+
 #include "gc/heap_impl.hpp"
 #include "gc/heap_walk.hpp"
 
@@ -14,11 +12,11 @@ bool HeapImpl::no_grey_objects() {
   return true;
 }
 
-void HeapImpl::verify_marking() {
-  HeapWalk walk(*this);
+void verify_marking(HeapImpl& h) {
+  HeapWalk walk(h);
   std::size_t bad = SIZE_MAX;
   walk.run([&](const void* obj) {
-    Span* s = pages.span_of(obj);
+    Span* s = h.pages.span_of(obj);
     TC_CHECK(s != nullptr && s->state == SpanState::kInUse,
              "verifier: reachable pointer %p is not in the heap (a trace() visited something that was not "
              "returned by make<>(), or the object was freed)", obj);
@@ -29,7 +27,7 @@ void HeapImpl::verify_marking() {
   // Find the node of the first unmarked object.
   for (std::size_t i = 0; i < walk.nodes().size(); ++i) {
     const void* obj = walk.nodes()[i].obj;
-    if (!marker.is_marked(obj)) {
+    if (!h.marker.is_marked(obj)) {
       fatal(__FILE__, __LINE__,
             "verifier: reachable object not marked after marking terminated\n"
             "  object: %s at %p\n  path:   %s\n"

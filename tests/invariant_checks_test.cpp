@@ -73,22 +73,6 @@ TEST_CASE("a span in a central list and a span in a thread cache are kept apart"
   }
 }
 
-TEST_CASE("central lists take swept spans of the current generation, sorted by free slots", "[invariants][death]") {
-  if (!TC_DCHECK_IS_ON) {
-    WARN("debug checks are off in this build: nothing to check");
-    return;
-  }
-  Span s;
-  make_span(s);
-  CentralList central;
-  SECTION("an unswept span pushed as swept") {
-    REQUIRE_DEATH("pushed as swept in 6, is 4", { central.push_swept(&s, kSweepGen + 2, true); });
-  }
-  SECTION("a span with free slots pushed as full") {
-    REQUIRE_DEATH("pushed onto the full list", { central.push_swept(&s, kSweepGen, false); });
-  }
-}
-
 TEST_CASE("a span's bitmaps hold no bit past its last slot", "[invariants][death]") {
   if (!TC_DCHECK_IS_ON) {
     WARN("debug checks are off in this build: nothing to check");
