@@ -56,7 +56,8 @@ void refuse_allocation(const ThreadState* t) {
 void park_allocation(ThreadState* t) { t->spans.park_windows(t->cache); }
 
 void unpark_allocation(ThreadState* t) {
-  // While sampling (or stressing), the window slots live in pending_ anyway (gc/thread_cache.hpp).
+  // While allocations are observed (or stressed), the window slots live in pending_ anyway
+  // (gc/thread_cache.hpp).
   if (!t->impl.keeps_windows_empty()) t->spans.unpark_windows(t->cache);
 }
 
@@ -81,12 +82,13 @@ void fail_root_order(const RootNode* node) {
         node->name ? " \"" : "", node->name ? node->name : "", node->name ? "\"" : "");
 }
 
-void* allocate_small_slow(ThreadFast* t, std::size_t sc, bool may_fail) {
-  return as_state(t)->impl.allocate_small_slow(as_state(t), sc, may_fail);
+void* allocate_small_slow_may_reach_safepoint(ThreadFast* t, std::size_t sc, bool may_fail) {
+  return as_state(t)->impl.allocate_small_slow_may_reach_safepoint(as_state(t), sc, may_fail);
 }
 
-void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
-  return as_state(t)->impl.allocate_large(as_state(t), bytes, type_id, noscan, may_fail);
+void* allocate_large_may_reach_safepoint(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
+                                         bool may_fail) {
+  return as_state(t)->impl.allocate_large_may_reach_safepoint(as_state(t), bytes, type_id, noscan, may_fail);
 }
 
 void safepoint_slow(ThreadFast* t) { as_state(t)->impl.safepoint.poll_slow(as_state(t)); }
@@ -123,14 +125,9 @@ void* make_buffer_impl(std::size_t bytes, bool may_fail) {
   // A zero-byte buffer still needs a payload byte: a header-only slot's payload address would be the
   // next slot (or the end of the span), not an object of its own.
   if (bytes == 0) bytes = 1;
-  const std::uint32_t tid = buffer_type_id();
-  // Compared before any addition (object.hpp, "Sizes"): SIZE_MAX - 4 must not wrap into a small slot.
-  if (bytes <= small_extra_bytes<0>()) {
-    const std::size_t sc = span_class(size_to_class(bytes + kHeaderSize), SpanKind::kNoScan);
-    void* slot = allocate_small_dynamic(t, sc, may_fail);
-    return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
-  }
-  return allocate_large(t, slot_bytes(0, bytes), tid, true, may_fail);
+  // allocate_object compares before any addition (object.hpp, "Sizes"): SIZE_MAX - 4 must not wrap
+  // into a small slot.
+  return allocate_object<0>(t, bytes, SpanKind::kNoScan, buffer_type_id(), may_fail);
 }
 
 }  // namespace internal
@@ -286,7 +283,7 @@ Config& Config::apply_env() {
 
 // ---- Heap
 
-static const Config& checked(const Config& c) {
+const Config& internal::checked_config(const Config& c) {
   // The rest is either harmless at any value or checked where it is used (Config::reserve: the page
   // heap throws ReservationError).
   TC_CHECK(c.marker_threads <= Config::kMaxMarkerThreads,
@@ -295,7 +292,7 @@ static const Config& checked(const Config& c) {
   return c;
 }
 
-Heap::Heap(Config config) : impl_(new internal::HeapImpl(checked(config.apply_env()))) {}
+// Heap::Heap is in introspect/heap_tools.cpp: it plugs the tools into the core.
 Heap::~Heap() { delete impl_; }
 void Heap::collect() {
   if (internal::tls_collector_work != nullptr) [[unlikely]]
@@ -329,7 +326,7 @@ struct ExitDetach {
     if (internal::ThreadFast* t = internal::tls_thread) {
       // A Root still alive outlives the thread (heap-allocated, or a leaked frame): its object would
       // be freed while the Root still points to it. (C threads are checked first, in C terms, in
-      // gc/c_api.cpp.)
+      // capi/c_api.cpp.)
       TC_CHECK(t->roots == nullptr,
                "a thread exited attached to a tricolor heap while its Root \"%s\" was still alive: the thread "
                "is detached and its roots forgotten, so that Root's object could be freed while in use. Destroy "

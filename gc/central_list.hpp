@@ -2,7 +2,8 @@
 // cache holds, in four lists: {partial, full} x {swept, unswept}. Which pair is "swept" flips with the
 // sweep generation (index (sg/2)&1), so making every span unswept at the end of a cycle is O(1).
 //
-// Invariant: a span is in at most one list, and in none while a thread cache or a sweeper holds it.
+// Invariant: a span is in at most one list, and in none while a thread cache or a sweeper holds it
+// (checked by SpanList, gc/span.hpp).
 // Spans are popped under the lock and then swept outside it (destructors may take long).
 #pragma once
 #include <cstdint>

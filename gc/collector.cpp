@@ -40,6 +40,7 @@
 #include <cstdio>
 
 #include "gc/heap_impl.hpp"
+#include "gc/verifier.hpp"
 
 namespace tricolor::internal {
 
@@ -58,6 +59,7 @@ void barrier_heap_stopped() {
 }
 
 void HeapImpl::emit(Phase p) {
+  if (observer_ != nullptr) observer_->on_phase(p);
   if (config.on_event)
     config.on_event(Event{p, started_.load(std::memory_order_relaxed), monotonic_ns(), pages.in_use_bytes()});
 }
@@ -258,7 +260,7 @@ void HeapImpl::run_cycle_stop_the_world() {
   safepoint.stop_the_world();
   marker.reset_cycle_counters();
   allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
-  marking_.store(true, std::memory_order_release);
+  marking_.store(true, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   for (ThreadState* t : safepoint.threads()) {
     release_caches(t);
     scan_thread_roots(t, controller_cx_);
@@ -309,7 +311,8 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   if (pause == PauseKind::kFullStop) trace_.stopped = trace_.drained = monotonic_ns();
   process_weak_references();
   trace_.weak = monotonic_ns();
-  if (config.verify) verify_marking();
+  TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after mark termination");
+  if (config.verify) verify_marking(*this);
   for (ThreadState* t : safepoint.threads()) {
     TC_DCHECK(t->barrier.n == 0, "tricolor: a barrier buffer holds shades after termination");
     release_caches(t);
@@ -319,7 +322,7 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     t->assist_debt = 0;
   }
   const bool was_concurrent = config.concurrent;
-  marking_.store(false, std::memory_order_release);
+  marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   if (was_concurrent) barrier_heap_stopped();
   // Live heap for pacing: what marking found reachable from the snapshot. Objects allocated black
   // during the cycle are not counted as live but as allocation since the snapshot (heap_live()

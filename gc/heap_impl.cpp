@@ -20,7 +20,7 @@ ThreadState::ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_nam
   heap = &h;
 }
 
-HeapImpl::HeapImpl(const Config& c)
+HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
     : config(c),
       pages(c.max_heap != 0
                 ? std::min(c.reserve, std::max<std::size_t>(c.max_heap > SIZE_MAX / 2 ? SIZE_MAX : c.max_heap * 2,
@@ -31,7 +31,9 @@ HeapImpl::HeapImpl(const Config& c)
       pacer(c),
       safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
       sweeper(*this),
-      leaks(*this, config),
+      observer_(make_observer ? make_observer(*this) : nullptr),
+      observe_allocations_(observer_ != nullptr && observer_->interests().allocations),
+      observe_deaths_(observer_ != nullptr && observer_->interests().deaths),
       controller_cx_(marker.pool()) {
   controller_ = std::thread([this] { controller_main(); });
   if (config.background_sweeper) sweeper.start_background();
@@ -85,7 +87,7 @@ ThreadState* HeapImpl::attach(const char* name) {
   {
     std::lock_guard lock(safepoint.threads_mu());
     t->ordinal = next_thread_ordinal_++;
-    t->alloc_epoch = leaks.epoch_for_new_thread(t->ordinal);  // LeakCheck's rule: gc/leak_check.hpp
+    if (observer_ != nullptr) t->alloc_epoch = observer_->on_thread_attached(t->ordinal);  // LeakCheck's epochs
     // The cycle's flags change only under threads_mu (the collector holds it from the barrier round
     // through the root round, and in the termination stop): a thread attaching during marking arrives
     // after both rounds, so it shades, allocates black, and has no roots to scan.
@@ -122,9 +124,12 @@ void HeapImpl::release_caches(ThreadState* t) {
   }
 }
 
-void HeapImpl::note_allocated(ThreadState* t, std::size_t bytes) {
+void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes) {
+  // relaxed: a statistic and a trigger input; nothing is published through it, and a trigger seen
+  // one allocation late only starts the cycle one allocation late.
   allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
   const std::size_t live = heap_live();
+  // relaxed: a hint that saves request_cycle()'s exchange; the exchange decides.
   if (!cycle_requested_.load(std::memory_order_relaxed) && live >= pacer.trigger()) request_cycle();
   if (t == nullptr) return;
   // Not before this thread's root scan: until the barrier round is over, scanning an object would
@@ -148,14 +153,17 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   std::uint64_t target;
   {
     std::lock_guard lock(ctl_mu_);
+    // relaxed: started_ changes only under ctl_mu_, held here.
     target = std::max(requested_, started_.load(std::memory_order_relaxed));
   }
+  // acquire: pairs with the controller's release increment, so the cycle's results are visible.
   if (completed_.load(std::memory_order_acquire) >= target) return;
   const std::uint64_t t0 = monotonic_ns();
   ++t->blocking_depth;
   safepoint.enter_blocking(t);
   {
     std::unique_lock lock(ctl_mu_);
+    // relaxed: completed_ changes only under ctl_mu_, which the wait holds when it checks.
     ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
   }
   safepoint.leave_blocking(t);
@@ -223,7 +231,7 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   const std::size_t done = marker.drain(t->mark, slice);
   t->mark.work.publish();
   marker.merge(t->mark);
-  assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+  assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);  // release: the merge above precedes it
   if (done == 0) {
     t->assist_debt = 0;
     return;
@@ -241,7 +249,7 @@ Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, All
 
 // The embedder asked for the throwing variant (make<T>): the heap stays consistent, nothing was
 // allocated. (try_make returns null instead.)
-void HeapImpl::fail_allocation(std::size_t, AllocFailure) { throw std::bad_alloc(); }
+void HeapImpl::fail_allocation() { throw std::bad_alloc(); }
 
 // Config::collect_every: counts the heap's allocations and runs a full collection on every Nth,
 // before the slot is taken (so the new object cannot be lost by it: it does not exist yet).
@@ -256,7 +264,7 @@ void HeapImpl::stress_collect(ThreadState* t) {
   unpark_allocation(t);
 }
 
-void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail) {
+void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail) {
   // Parked windows send every allocation of a thread that must not allocate here.
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
@@ -273,28 +281,25 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
     AllocFailure why = AllocFailure::kNone;
     if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
       t->spans.install(e, sc, s, t->allocate_black);
-      note_allocated(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
+      note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
     if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
-    fail_allocation(class_size(class_of_span_class(sc)), why);
+    fail_allocation();
   }
   if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
     poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
-    // Sampling (and stress mode) keep the window empty, so every allocation comes here
-    // (gc/alloc_sites.hpp). Slots left in pending_ after stress mode was turned off drain here too.
+    // An observed heap (and stress mode) keep the window empty, so every allocation comes here
+    // (gc/heap_observer.hpp). Slots left in pending_ after stress mode was turned off drain here too.
     void* slot = t->spans.take_sampled(e, sc);
-    if (leaks.sites.enabled())
-      leaks.sites.note_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
+    if (observe_allocations_) observer_->on_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
   // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
   // hands them out until the next slow path.
   poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
-  const std::uint64_t m = e.free_mask;
-  e.free_mask = m & (m - 1);
-  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+  return pop_slot(e.free_mask, e.window, kClasses.size[class_of_span_class(sc)]);
 }
 
 // The single size check of every allocation entry point: make<T>, make_with_trailing, make_buffer
@@ -304,19 +309,19 @@ void* HeapImpl::allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fai
 // reservation or the hard limit) fails here, before any accounting, emergency collection or page
 // arithmetic: null for try_, std::bad_alloc otherwise, and nothing allocated. Below the bound,
 // npages fits the page heap's 32-bit page counts and no sum below can wrap.
-void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
+void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
   if (bytes > pages.max_span_bytes()) [[unlikely]] {
     if (may_fail) return nullptr;
-    fail_allocation(bytes, AllocFailure::kTooLarge);
+    fail_allocation();
   }
   const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
   if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
     stress_collect(t);
   // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
   // until it is returned to the caller, who roots it.
-  note_allocated(t, npages * kPageSize);
+  note_allocated_may_reach_safepoint(t, npages * kPageSize);
   if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   Span* s = nullptr;
   for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
@@ -328,17 +333,22 @@ void* HeapImpl::allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t 
     if (s != nullptr) break;
     if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
-    fail_allocation(bytes, why);
+    fail_allocation();
   }
   poison::reused_region(reinterpret_cast<void*>(s->start), s->bytes());
   s->alloc_bits[0] = 1;
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
-  if (leaks.sites.enabled()) [[unlikely]]
-    leaks.sites.note_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
+  if (observe_allocations_) [[unlikely]]
+    observer_->on_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
   large.push_swept(s, sweep_gen(), false);
   return payload;
+}
+
+void HeapImpl::with_world_stopped(const std::function<void()>& f) {
+  ThreadState* self = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
+  safepoint.with_world_stopped(self, f);
 }
 
 bool HeapImpl::contains(const void* p) const {
@@ -358,7 +368,7 @@ Stats HeapImpl::stats() const {
   s.committed_bytes = pages.committed_bytes();
   s.released_bytes = pages.released_bytes();
   s.live_bytes = pacer.last_live();
-  s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);
+  s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);  // relaxed: a statistic
   s.heap_goal = pacer.goal();
   s.objects_freed = sweeper.objects_freed();
   return s;

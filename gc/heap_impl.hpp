@@ -6,6 +6,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <unordered_map>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +16,7 @@
 #include <vector>
 
 #include "gc/central_list.hpp"
-#include "gc/leak_check.hpp"
+#include "gc/heap_observer.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 #include "gc/page_heap.hpp"
@@ -32,9 +34,16 @@ namespace tricolor::internal {
 void barrier_heap_started();
 void barrier_heap_stopped();
 
+// Config::marker_threads and the other values a heap cannot be built with stop the program here,
+// naming the field (gc/api.cpp).
+const Config& checked_config(const Config& c);
+
 class HeapImpl {
  public:
-  explicit HeapImpl(const Config& c);
+  // make_observer, if given, creates the tools plugged into this heap (gc/heap_observer.hpp); it
+  // runs once, in the constructor, before any thread attaches.
+  using ObserverFactory = std::function<std::unique_ptr<HeapObserver>(HeapImpl&)>;
+  explicit HeapImpl(const Config& c, const ObserverFactory& make_observer = {});
   ~HeapImpl();
   HeapImpl(const HeapImpl&) = delete;
   HeapImpl& operator=(const HeapImpl&) = delete;
@@ -44,11 +53,12 @@ class HeapImpl {
   void detach(ThreadState* t);
 
   // --- allocation (heap_impl.cpp)
-  void* allocate_small_slow(ThreadState* t, std::size_t sc, bool may_fail);
-  void* allocate_large(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
+  void* allocate_small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail);
+  void* allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
   // Gives every cached span back to the central lists (world stopped, or the thread itself).
   void release_caches(ThreadState* t);
-  void note_allocated(ThreadState* t, std::size_t bytes);
+  void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
+  // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const {
     return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
                                 allocated_at_termination_.load(std::memory_order_relaxed));
@@ -59,12 +69,16 @@ class HeapImpl {
   void collect();
   void request_cycle();
   void perform(ThreadState* t, std::uint32_t actions, bool on_behalf);
+  // relaxed: counters for tests and stats; nothing is read through them.
   std::uint64_t heap_limit_waits() const { return heap_limit_waits_.load(std::memory_order_relaxed); }
   std::uint64_t heap_limit_collections() const { return heap_limit_collections_.load(std::memory_order_relaxed); }
   void wait_for_heap_limit_waiter() {
     for (std::uint32_t n; (n = heap_limit_waiters_.load()) == 0;) heap_limit_waiters_.wait(n);
   }
+  // acquire: pairs with the controller's release increment after the cycle (gc/collector.cpp).
   std::uint64_t cycles_completed() const { return completed_.load(std::memory_order_acquire); }
+  // acquire: pairs with the acq_rel flip at the end of marking, so a thread that sees the new
+  // generation sees the spans' sweep_gen values and the lists the flip made unswept.
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
   void set_before_termination_hook(void (*fn)(void*), void* ctx) {
@@ -99,8 +113,6 @@ class HeapImpl {
   // objects it made grey (including the thread's unpublished local work).
   std::size_t flush_barrier(ThreadState* t);
 
-  // --- verification (verifier.cpp): world stopped, marking complete.
-  void verify_marking();
 
   bool contains(const void* p) const;
   Stats stats() const;
@@ -114,9 +126,22 @@ class HeapImpl {
   Safepoint safepoint;
   Sweeper sweeper;
   StatsRecorder recorder;
-  // Leak checking, allocation sites, find-leak mode (gc/leak_check.hpp): idle unless configured or a
-  // LeakCheck opens.
-  LeakState leaks;
+
+  // --- the observer (gc/heap_observer.hpp): null, or the tools plugged in at construction.
+  HeapObserver* observer() const { return observer_.get(); }
+  // Constant for the heap's life: read with no ordering by every thread.
+  bool observes_allocations() const { return observe_allocations_; }
+  bool observes_deaths() const { return observe_deaths_; }
+
+  // --- stop-the-world for the tools (gc/safepoint.hpp, Safepoint::with_world_stopped): runs f with
+  // every mutator stopped; the calling thread, if attached here, counts as blocked meanwhile.
+  void with_world_stopped(const std::function<void()>& f);
+
+ private:
+  // Declared after the sweeper: destroyed before it, once ~HeapImpl has swept for the last time.
+  std::unique_ptr<HeapObserver> observer_;
+  const bool observe_allocations_;
+  const bool observe_deaths_;
 
  private:
   friend class Sweeper;
@@ -131,9 +156,11 @@ class HeapImpl {
   void finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
                               PauseKind pause, std::uint64_t pause_start);
   void finish_sweep();
+  // World stopped, after marking: no worklist, pool or barrier buffer holds a grey object (checks).
+  bool no_grey_objects();
   void emit(Phase p);
   Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
-  [[noreturn]] void fail_allocation(std::size_t bytes, AllocFailure why);
+  [[noreturn]] static void fail_allocation();
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
   enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
@@ -145,6 +172,8 @@ class HeapImpl {
   void wait_for_cycle(ThreadState* t);
 
   std::atomic<std::uint32_t> sweep_gen_{2};
+  // This heap marks. Every access holds threads_mu (the controller's stores, attach()'s load), so
+  // relaxed is enough everywhere; the mutex orders them.
   std::atomic<bool> marking_{false};
 
   std::atomic<std::size_t> allocated_total_{0};
@@ -222,7 +251,7 @@ class HeapImpl {
   std::atomic<std::size_t> collect_every_{config.collect_every};
   // Allocation slow paths: every allocation reaches them while sampling sites or stressing.
   bool keeps_windows_empty() const {
-    return leaks.sites.enabled() || collect_every_.load(std::memory_order_relaxed) != 0;
+    return observe_allocations_ || collect_every_.load(std::memory_order_relaxed) != 0;
   }
   void stress_collect(ThreadState* t);
 

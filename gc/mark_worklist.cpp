@@ -38,6 +38,7 @@ void MarkWorklist::publish(Segment* s, unsigned home) {
     if (sh.newest != nullptr) sh.newest->newer = s;
     else sh.oldest = s;
     sh.newest = s;
+    // relaxed: written under sh.mu; lock-free readers use it only to skip an empty shelf.
     sh.size.store(sh.size.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   // Counted only now that it is on the shelf: a reservation always finds a segment (claim()).
@@ -53,27 +54,27 @@ void MarkWorklist::publish(Segment* s, unsigned home) {
 }
 
 Segment* MarkWorklist::pop_newest(Shelf& sh) {
-  if (sh.size.load(std::memory_order_relaxed) == 0) return nullptr;
+  if (sh.size.load(std::memory_order_relaxed) == 0) return nullptr;  // relaxed: a hint; the lock decides
   std::lock_guard lock(sh.mu);
   Segment* s = sh.newest;
   if (s == nullptr) return nullptr;
   sh.newest = s->older;
   if (sh.newest != nullptr) sh.newest->newer = nullptr;
   else sh.oldest = nullptr;
-  sh.size.store(sh.size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  sh.size.store(sh.size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);  // under sh.mu
   s->older = s->newer = nullptr;
   return s;
 }
 
 Segment* MarkWorklist::pop_oldest(Shelf& sh) {
-  if (sh.size.load(std::memory_order_relaxed) == 0) return nullptr;
+  if (sh.size.load(std::memory_order_relaxed) == 0) return nullptr;  // relaxed: a hint; the lock decides
   std::lock_guard lock(sh.mu);
   Segment* s = sh.oldest;
   if (s == nullptr) return nullptr;
   sh.oldest = s->newer;
   if (sh.oldest != nullptr) sh.oldest->older = nullptr;
   else sh.newest = nullptr;
-  sh.size.store(sh.size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  sh.size.store(sh.size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);  // under sh.mu
   s->older = s->newer = nullptr;
   return s;
 }
@@ -95,7 +96,7 @@ Segment* MarkWorklist::claim(unsigned home) {
 
 bool MarkWorklist::reserve(bool leave_idle) {
   const std::uint64_t dec = leave_idle ? kIdleOne + 1 : 1;
-  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  std::uint64_t s = state_.load(std::memory_order_relaxed);  // relaxed: the CAS below re-reads it
   while (published(s) != 0) {
     // acq_rel: a successful reservation orders nothing by itself (the segment's contents come through
     // the shelf's mutex); release keeps the quiescence transition below ordered for the controller.
@@ -118,14 +119,15 @@ Segment* MarkWorklist::take_or_wait(unsigned home) {
   for (;;) {
     if (reserve(true)) return claim(home);
     std::unique_lock lock(sleep_mu_);
-    if (stop_.load(std::memory_order_relaxed)) break;
+    if (stop_.load(std::memory_order_relaxed)) break;  // relaxed: written under sleep_mu_, held here
     // seq_cst: see publish().
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     sleep_cv_.wait(lock, [&] {
       return published(state_.load(std::memory_order_seq_cst)) != 0 || stop_.load(std::memory_order_relaxed);
     });
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a stale count only costs a spare notify
   }
+  // acq_rel: leaving idle is the reverse of the increment above; quiescent() must not see it early.
   state_.fetch_sub(kIdleOne, std::memory_order_acq_rel);
   return nullptr;
 }
@@ -144,14 +146,14 @@ void MarkWorklist::wait_quiescent() {
 void MarkWorklist::stop_waiting() {
   {
     std::lock_guard lock(sleep_mu_);
-    stop_.store(true, std::memory_order_relaxed);
+    stop_.store(true, std::memory_order_relaxed);  // relaxed: under sleep_mu_, as every read
   }
   sleep_cv_.notify_all();
 }
 
 void MarkWorklist::reset_round() {
   std::lock_guard lock(sleep_mu_);
-  stop_.store(false, std::memory_order_relaxed);
+  stop_.store(false, std::memory_order_relaxed);  // relaxed: under sleep_mu_, as every read
 }
 
 Segment* MarkWorklist::new_segment() {

@@ -163,7 +163,6 @@ class LocalWorklist {
   }
   // Pop from the local segment only (no pool access).
   const void* pop_local() { return (cur_ != nullptr && cur_->n > 0) ? cur_->items[--cur_->n] : nullptr; }
-  bool local_empty() const { return cur_ == nullptr || cur_->n == 0; }
   std::size_t local_size() const { return cur_ == nullptr ? 0 : cur_->n; }
   // Gives the local segment to the pool (so others can take it).
   void publish();

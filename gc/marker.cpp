@@ -104,6 +104,7 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
     std::size_t b = a + 1;
     std::uint64_t bits = c[a].bit;
     while (b < m && c[b].word == c[a].word) bits |= c[b++].bit;
+    // relaxed: as Span::mark_atomic, the mark bit guards no data; the RMW alone decides who pushes.
     std::uint64_t won = bits & ~c[a].word->fetch_or(bits, std::memory_order_relaxed);
     for (; a < b; ++a) {
       if ((won & c[a].bit) == 0) continue;
@@ -145,11 +146,12 @@ std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {
       }
     }
   }
-  scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);
+  scanned_bytes_.fetch_add(scanned - reported, std::memory_order_relaxed);  // relaxed: pacer progress only
   return scanned;
 }
 
 void Marker::merge(MarkContext& cx) {
+  // relaxed: read by the controller after the markers went quiescent (an acquire) or in a stop.
   cycle_marked_bytes_.fetch_add(cx.marked_bytes, std::memory_order_relaxed);
   cx.marked_bytes = 0;
   if (!cx.weak_slots.empty() || !cx.ephemerons.empty()) {
@@ -169,6 +171,7 @@ void Marker::take_weak(std::vector<WeakSlot*>& slots, std::vector<Ephemeron>& ep
   ephemerons_.clear();
 }
 
+// relaxed: between cycles, before the markers are woken (begin_cycle's mutex orders these stores).
 void Marker::reset_cycle_counters() {
   cycle_marked_bytes_.store(0, std::memory_order_relaxed);
   scanned_bytes_.store(0, std::memory_order_relaxed);
@@ -188,7 +191,7 @@ void Marker::begin_cycle(std::function<void(MarkContext&)> root_task) {
   {
     std::lock_guard lock(mu_);
     root_task_ = std::move(root_task);
-    root_task_claimed_.store(false, std::memory_order_relaxed);
+    root_task_claimed_.store(false, std::memory_order_relaxed);  // relaxed: under mu_, with the task
     ++cycle_;
   }
   cv_.notify_all();

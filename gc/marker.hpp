@@ -111,6 +111,7 @@ class Marker {
   // Totals of the cycle that just ended (valid after end_cycle()).
   std::size_t cycle_marked_bytes() const { return cycle_marked_bytes_.load(std::memory_order_relaxed); }
   std::uint64_t cycle_cpu_ns() const { return cycle_cpu_ns_.load(std::memory_order_relaxed); }
+  // relaxed: an assist's progress estimate; no data is read through it.
   std::size_t scanned_bytes_so_far() const { return scanned_bytes_.load(std::memory_order_relaxed); }
   void reset_cycle_counters();
   // Weak slots and ephemerons seen by the markers this cycle (after end_cycle()).

@@ -100,6 +100,28 @@ void Safepoint::start_the_world() {
   notify_progress();
 }
 
+void Safepoint::with_world_stopped(ThreadState* self, const std::function<void()>& f) {
+  // As in HeapImpl::collect: the caller waits as a blocked thread, so the stop does not wait for it.
+  const bool block = self != nullptr && self->blocking_depth == 0;
+  if (block) {
+    ++self->blocking_depth;
+    enter_blocking(self);
+  }
+  {
+    std::lock_guard lock(threads_mu_);
+    stop_the_world();
+    struct Restart {
+      Safepoint& sp;
+      ~Restart() { sp.start_the_world(); }
+    } restart{*this};
+    f();
+  }
+  if (block) {
+    leave_blocking(self);
+    --self->blocking_depth;
+  }
+}
+
 void Safepoint::poll_slow(ThreadState* t) {
   if (t->no_safepoint_depth > 0) return;
   for (;;) {

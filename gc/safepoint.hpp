@@ -48,6 +48,11 @@ class Safepoint {
   void start_the_world();
   std::mutex& threads_mu() { return threads_mu_; }
   std::vector<ThreadState*>& threads() { return threads_; }  // guarded by threads_mu()
+  // Runs f with every mutator stopped, holding threads_mu (so no cycle advances meanwhile); for the
+  // tools (introspect/) and tests. `self` is the calling thread if it is attached to this heap, else
+  // null: it counts as blocked for the duration (the stop does not wait for it), and f must not
+  // touch the heap through it. Not from the collector, which holds threads_mu already.
+  void with_world_stopped(ThreadState* self, const std::function<void()>& f);
 
   // Mutator side.
   void poll_slow(ThreadState* t);

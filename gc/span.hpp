@@ -9,13 +9,20 @@
 //  - sweep_gen (Go's scheme, the heap's sweep generation sg rises by 2 per cycle):
 //      sg - 2: needs sweeping; sg - 1: being swept; sg: swept (or fresh) and usable.
 //    Only the thread whose CAS moved it from sg-2 to sg-1 sweeps it.
+//  - A span is in at most one SpanList (owner_list says which), and in none while a thread cache or
+//    a sweeper holds it.
+// The checks: SpanList's push/remove (TC_DCHECK), bitmaps_in_range() (TC_DCHECK_SLOW, at cache
+// install and release, gc/thread_cache.hpp).
 #pragma once
 #include <atomic>
 #include <cstdint>
 
 #include "gc/size_classes.hpp"
+#include "tricolor/internal/check.hpp"
 
 namespace tricolor::internal {
+
+class SpanList;
 
 inline constexpr std::uint16_t kLargeSpanClass = 0xFFFF;
 
@@ -38,6 +45,7 @@ struct Span {
 
   Span* next = nullptr;  // intrusive list links, owned by whichever list holds the span
   Span* prev = nullptr;
+  const SpanList* owner_list = nullptr;  // the list holding the span, or null (for the checks)
 
   std::uint64_t alloc_bits[kBitmapWords] = {};
   std::atomic<std::uint64_t> mark_bits[kBitmapWords] = {};
@@ -72,6 +80,16 @@ struct Span {
     return (w.fetch_or(bit, std::memory_order_relaxed) & bit) == 0;
   }
   bool is_allocated(std::size_t i) const { return (alloc_bits[i / 64] >> (i % 64)) & 1; }
+  // No bit set outside the span's slots, in either bitmap (a walk: TC_DCHECK_SLOW).
+  bool bitmaps_in_range() const {
+    for (std::size_t w = 0; w < kBitmapWords; ++w) {
+      const std::uint64_t valid = w < nwords() ? valid_mask(w) : 0;
+      // relaxed: a check, run where this thread owns the span's bitmaps (or the world is stopped).
+      if ((alloc_bits[w] & ~valid) != 0 || (mark_bits[w].load(std::memory_order_relaxed) & ~valid) != 0)
+        return false;
+    }
+    return true;
+  }
   std::size_t allocated_count() const {
     std::size_t n = 0;
     for (std::size_t w = 0; w < nwords(); ++w) n += static_cast<std::size_t>(__builtin_popcountll(alloc_bits[w]));
@@ -86,6 +104,9 @@ class SpanList {
   Span* head() const { return head_; }
   std::size_t size() const { return size_; }
   void push(Span* s) {
+    TC_DCHECK(s->owner_list == nullptr, "tricolor: span %p pushed onto a list while already in one",
+              reinterpret_cast<void*>(s->start));
+    s->owner_list = this;
     s->prev = nullptr;
     s->next = head_;
     if (head_) head_->prev = s;
@@ -98,6 +119,9 @@ class SpanList {
     return s;
   }
   void remove(Span* s) {
+    TC_DCHECK(s->owner_list == this, "tricolor: span %p removed from a list that does not hold it",
+              reinterpret_cast<void*>(s->start));
+    s->owner_list = nullptr;
     if (s->prev) s->prev->next = s->next;
     else head_ = s->next;
     if (s->next) s->next->prev = s->prev;

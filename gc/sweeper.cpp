@@ -46,15 +46,15 @@ class Sweeper::DestructorScope {
 Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
   std::size_t freed = 0;
   std::size_t live = 0;
-  // Leak checking sees every dead object while it needs to (allocation sites, find-leak mode).
-  const bool observe = h_.leaks.observes_deaths() && !all_dead;
+  // The heap's observer sees every dead object while it asks to (gc/heap_observer.hpp).
+  const bool observe = h_.observes_deaths() && !all_dead;
   DestructorScope destructors(h_);
   for (std::size_t w = 0; w < s->nwords(); ++w) {
     const std::uint64_t alloc = s->alloc_bits[w];
     const std::uint64_t mark = all_dead ? 0 : s->mark_bits[w].load(std::memory_order_relaxed);
     std::uint64_t dead = alloc & ~mark;
     freed += static_cast<std::size_t>(__builtin_popcountll(dead));
-    if (observe && dead != 0) [[unlikely]] h_.leaks.on_dead(s, w, dead);  // before any destructor runs
+    if (observe && dead != 0) [[unlikely]] h_.observer()->on_dead(s, w, dead);  // before any destructor runs
     if (s->has_destructors && dead != 0) {
       destructors.enter();
       while (dead != 0) {

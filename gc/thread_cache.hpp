@@ -5,7 +5,8 @@
 // Invariant: while the cache holds span s for class c, s is in no central list and only this thread
 // touches s->alloc_bits. Slots of words before word[c] are all handed out; in word[c] the handed-out
 // slots are those neither in the window's free mask nor pending (sampling). release() writes that
-// back into alloc_bits, so a released span's alloc_bits are exact again.
+// back into alloc_bits, so a released span's alloc_bits are exact again. pending_[c] is 0 whenever
+// advance() runs. install() and release() check these (TC_DCHECK, TC_DCHECK_SLOW).
 #pragma once
 #include <cstdint>
 
@@ -22,6 +23,7 @@ class ThreadCache {
   bool advance(CacheEntry& e, std::size_t sc) {
     Span* s = span_[sc];
     if (s == nullptr) return false;
+    TC_DCHECK(pending_[sc] == 0, "tricolor: window advanced over pending (sampled or parked) slots");
     s->alloc_bits[word_[sc]] = s->valid_mask(word_[sc]);  // the window was used up
     while (++word_[sc] < s->nwords()) {
       const std::uint64_t free = ~s->alloc_bits[word_[sc]] & s->valid_mask(word_[sc]);
@@ -38,6 +40,13 @@ class ThreadCache {
   // Installs a swept span with at least one free slot. With allocate_black, pre-marks every free slot
   // so that everything allocated from it this cycle is born black.
   void install(CacheEntry& e, std::size_t sc, Span* s, bool allocate_black) {
+    TC_DCHECK(span_[sc] == nullptr && pending_[sc] == 0, "tricolor: span installed over a cached one");
+    TC_DCHECK(s->owner_list == nullptr && s->span_class == sc,
+              "tricolor: span %p installed in a thread cache while in a central list, or of another class",
+              reinterpret_cast<void*>(s->start));
+    TC_DCHECK_SLOW(s->bitmaps_in_range() && s->allocated_count() < s->nslots,
+                   "tricolor: span %p installed with bits outside its slots, or with no free slot",
+                   reinterpret_cast<void*>(s->start));
     span_[sc] = s;
     held_[sc / 64] |= std::uint64_t{1} << (sc % 64);
     if (allocate_black)
@@ -58,6 +67,8 @@ class ThreadCache {
     Span* s = span_[sc];
     if (s == nullptr) return nullptr;
     if (word_[sc] < s->nwords()) s->alloc_bits[word_[sc]] = s->valid_mask(word_[sc]) & ~(e.free_mask | pending_[sc]);
+    TC_DCHECK_SLOW(s->bitmaps_in_range(), "tricolor: span %p released with bits outside its slots",
+                   reinterpret_cast<void*>(s->start));
     pending_[sc] = 0;
     span_[sc] = nullptr;
     held_[sc / 64] &= ~(std::uint64_t{1} << (sc % 64));
@@ -67,7 +78,7 @@ class ThreadCache {
     return s;
   }
 
-  // Allocation sampling (gc/alloc_sites.hpp). While the heap samples, the inline window stays empty
+  // Observed allocation (gc/heap_observer.hpp: allocation sampling). While the heap samples, the inline window stays empty
   // so that every allocation reaches the slow path; the window's free slots wait in pending_ and are
   // handed out one per call. pending_ is always 0 when sampling is off, so nothing else changes:
   // advance() is only called with pending_[sc] == 0, and release() gives pending slots back as free.
@@ -75,9 +86,7 @@ class ThreadCache {
   void* take_sampled(CacheEntry& e, std::size_t sc) {
     pending_[sc] |= e.free_mask;
     e.free_mask = 0;
-    const std::uint64_t m = pending_[sc];
-    pending_[sc] = m & (m - 1);
-    return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+    return pop_slot(pending_[sc], e.window, kClasses.size[class_of_span_class(sc)]);
   }
   // Parking (gc/collector_work.hpp): a thread that must not allocate for a while moves its windows'
   // free slots into pending_, where release() counts them as free exactly as for sampling, so every

@@ -1,14 +1,22 @@
 #include "gc/verifier.hpp"
 
 #include "gc/heap_impl.hpp"
+#include "gc/heap_walk.hpp"
 
 namespace tricolor::internal {
 
-void HeapImpl::verify_marking() {
-  HeapWalk walk(*this);
+bool HeapImpl::no_grey_objects() {
+  if (!marker.pool().empty() || controller_cx_.work.local_size() != 0) return false;
+  for (ThreadState* t : safepoint.threads())
+    if (t->barrier.n != 0 || t->mark.work.local_size() != 0) return false;
+  return true;
+}
+
+void verify_marking(HeapImpl& h) {
+  HeapWalk walk(h);
   std::size_t bad = SIZE_MAX;
   walk.run([&](const void* obj) {
-    Span* s = pages.span_of(obj);
+    Span* s = h.pages.span_of(obj);
     TC_CHECK(s != nullptr && s->state == SpanState::kInUse,
              "verifier: reachable pointer %p is not in the heap (a trace() visited something that was not "
              "returned by make<>(), or the object was freed)", obj);
@@ -19,7 +27,7 @@ void HeapImpl::verify_marking() {
   // Find the node of the first unmarked object.
   for (std::size_t i = 0; i < walk.nodes().size(); ++i) {
     const void* obj = walk.nodes()[i].obj;
-    if (!marker.is_marked(obj)) {
+    if (!h.marker.is_marked(obj)) {
       fatal(__FILE__, __LINE__,
             "verifier: reachable object not marked after marking terminated\n"
             "  object: %s at %p\n  path:   %s\n"

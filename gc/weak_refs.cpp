@@ -92,7 +92,6 @@ void HeapImpl::remove_weak_callback(std::uint64_t id) {
            static_cast<unsigned long long>(id));
 }
 
-void weak_read_barrier_slow(const void* target) { root_barrier_slow(target); }
 
 }  // namespace tricolor::internal
 
@@ -123,7 +122,7 @@ const void* WeakSlotSet::pop() {
     items_.pop_back();
   }
   // Taking an object out of the pool while marking makes it strongly held: shade it, as for Weak::get.
-  if (g_barrier_active.load(std::memory_order_relaxed)) root_barrier_slow(p);
+  shade_if_marking(p);
   return p;
 }
 

@@ -454,7 +454,7 @@ TEST_CASE("tc_type_name_of names what is not a heap object", "[c_api][misuse]") 
 }
 
 // The core's checks speak C++ ("Heap::remove_roots", "create a tricolor::Mutator"); what a C call can
-// reach is checked in gc/c_api.cpp first, in C terms. Each message below must name no C++ entry point.
+// reach is checked in capi/c_api.cpp first, in C terms. Each message below must name no C++ entry point.
 #define C_WORDED_DEATH(name, message, ...)                         \
   SECTION(name) {                                                  \
     REQUIRE_DEATH(message, __VA_ARGS__);                           \

@@ -36,10 +36,11 @@ def pc_cflags(build):
 
 
 def library_flags(meson, build):
-    """The compiler arguments of the tricolor library's C++ sources."""
+    """The compiler arguments of the tricolor library's C++ sources (those of its core part: the
+    library is linked whole from static parts, ../meson.build, all compiled with the same flags)."""
     out = subprocess.run([meson, "introspect", build, "--targets"], stdout=subprocess.PIPE, text=True, check=True)
     for target in json.loads(out.stdout):
-        if target["name"] == "tricolor" and target["type"].endswith("library"):
+        if target["name"] in ("tricolor", "tricolor_core") and target["type"].endswith("library"):
             for source in target["target_sources"]:
                 if source["language"] == "cpp":
                     return source["parameters"]

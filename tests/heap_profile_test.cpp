@@ -1,7 +1,7 @@
 // pprof heap profiles: the file decodes (a small protobuf reader here), its totals match the
 // allocations exactly when every allocation is recorded, scaled sampling estimates them, and
 // `go tool pprof` loads it (when go is installed; otherwise that part is skipped with a warning).
-#include "gc/heap_profile.hpp"
+#include "introspect/heap_profile.hpp"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "gc/alloc_sites.hpp"
+#include "introspect/alloc_sites.hpp"
 #include "test_heap.hpp"
 
 using namespace tricolor;

@@ -1,6 +1,6 @@
 // Heap snapshots: exact per-type counts and bytes after a collection, diffs, JSON; and counts that
 // stay exact for one thread's types while another thread allocates.
-#include "gc/heap_snapshot.hpp"
+#include "introspect/heap_snapshot.hpp"
 
 #include <atomic>
 #include <thread>

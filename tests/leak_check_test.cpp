@@ -1,7 +1,7 @@
 // LeakCheck: what a scope leaves reachable, with the root and the field path that keeps it; the
 // allowance list; allocation sites; retainers and path queries; find-leak mode; and the rule for
 // objects of other threads while the concurrent collector runs.
-#include "gc/leak_check.hpp"
+#include "introspect/leak_check.hpp"
 
 #include <atomic>
 #include <string>

@@ -129,7 +129,7 @@ T* construct_at_slot(ThreadFast* t, void* payload, std::size_t bytes, Args&&... 
 //  - small_extra_bytes<kFixed>(): the largest variable part that still fits a small slot next to
 //    kFixed fixed payload bytes and the header. The small path is one compare against it, folded
 //    for fixed sizes.
-//  - slot_bytes(): payload + header for the large path, saturated at SIZE_MAX. allocate_large()
+//  - slot_bytes(): payload + header for the large path, saturated at SIZE_MAX. allocate_large_*()
 //    (gc/heap_impl.cpp) is the one place that refuses a size no heap could hold, and SIZE_MAX is
 //    always such a size.
 template <std::size_t kFixed>
@@ -147,18 +147,28 @@ constexpr std::size_t saturating_mul(std::size_t count, std::size_t size) {
   return n;
 }
 
+// The one small/large dispatch of every allocation entry point (make<T>, make_with_trailing,
+// make_buffer, the C API's tc_alloc): the payload (header written) of kFixed bytes followed by
+// extra_bytes, or null (may_fail) when the heap cannot hold it. With kFixed and the extra constant
+// (make<T>), the size class and the branch fold away.
+template <std::size_t kFixed>
+[[gnu::always_inline]] inline void* allocate_object(ThreadFast* t, std::size_t extra_bytes, SpanKind kind, std::uint32_t tid, bool may_fail) {
+  if constexpr (kFixed + kHeaderSize <= kMaxSmallSize) {
+    if (extra_bytes <= small_extra_bytes<kFixed>()) {
+      const std::size_t sc = span_class(size_to_class(kFixed + extra_bytes + kHeaderSize), kind);
+      void* slot = allocate_small(t, sc, may_fail);
+      return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
+    }
+  }
+  return allocate_large_may_reach_safepoint(t, slot_bytes(kFixed, extra_bytes), tid, kind == SpanKind::kNoScan,
+                                            may_fail);
+}
+
 // The payload (header written) for a T followed by trailing_bytes, or null (kMayFail) when the
 // heap cannot hold it.
 template <class T, bool kMayFail>
 void* allocate_payload(ThreadFast* t, std::uint32_t tid, std::size_t trailing_bytes) {
-  if constexpr (sizeof(T) + kHeaderSize <= kMaxSmallSize) {
-    if (trailing_bytes <= small_extra_bytes<sizeof(T)>()) {
-      const std::size_t sc = span_class(size_to_class(sizeof(T) + trailing_bytes + kHeaderSize), span_kind_of<T>());
-      void* slot = allocate_small_dynamic(t, sc, kMayFail);
-      return slot == nullptr ? nullptr : finish_allocation(t, slot, tid);
-    }
-  }
-  return allocate_large(t, slot_bytes(sizeof(T), trailing_bytes), tid, false, kMayFail);
+  return allocate_object<sizeof(T)>(t, trailing_bytes, span_kind_of<T>(), tid, kMayFail);
 }
 
 template <class T, bool kMayFail, class... Args>
@@ -172,23 +182,17 @@ T* make_impl(std::size_t trailing_bytes, Args&&... args) {
   return construct_at_slot<T>(t, obj, sizeof(T) + trailing_bytes, std::forward<Args>(args)...);
 }
 
-// Fixed-size fast path: the span class is a compile-time constant.
+// Fixed-size fast path: no trailing bytes, so allocate_object (always inlined) folds to the small
+// path of a compile-time span class, or to the large one.
 template <class T, bool kMayFail, class... Args>
 T* make_fixed(Args&&... args) {
   check_object_type<T>();
-  constexpr std::size_t bytes = sizeof(T) + kHeaderSize;
-  if constexpr (bytes > kMaxSmallSize) {
-    return make_impl<T, kMayFail>(0, std::forward<Args>(args)...);
-  } else {
-    constexpr std::size_t sc = span_class(size_to_class(bytes), span_kind_of<T>());
-    ThreadFast* t = current_thread("allocate");
-    const std::uint32_t tid = type_id<T>();
-    void* slot = allocate_small<sc>(t, kMayFail);
-    if (slot == nullptr) [[unlikely]]
-      return nullptr;
-    void* obj = finish_allocation(t, slot, tid);
-    return construct_at_slot<T>(t, obj, sizeof(T), std::forward<Args>(args)...);
-  }
+  ThreadFast* t = current_thread("allocate");
+  const std::uint32_t tid = type_id<T>();
+  void* obj = allocate_object<sizeof(T)>(t, 0, span_kind_of<T>(), tid, kMayFail);
+  if (obj == nullptr) [[unlikely]]
+    return nullptr;
+  return construct_at_slot<T>(t, obj, sizeof(T), std::forward<Args>(args)...);
 }
 
 TRICOLOR_API void* make_buffer_impl(std::size_t bytes, bool may_fail);

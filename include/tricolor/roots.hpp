@@ -50,8 +50,7 @@ inline void check_root_pointer(const ThreadFast* t, const void* p) {
 // thread outside the heap; receive those into a Root<T> first, or call this.
 inline void root_slot_barrier(const void* old_value, const void* new_value) {
   internal::write_barrier(old_value, new_value);
-  if (new_value != nullptr && internal::g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
-    internal::root_barrier_slow(new_value);
+  internal::shade_if_marking(new_value);
 }
 
 template <class T>
@@ -86,10 +85,7 @@ class Root : private internal::RootNode {
   explicit operator bool() const { return ptr != nullptr; }
 
  private:
-  static void barrier(const void* p) {
-    if (internal::g_barrier_active.load(std::memory_order_relaxed) && p != nullptr) [[unlikely]]
-      internal::root_barrier_slow(p);
-  }
+  static void barrier(const void* p) { internal::shade_if_marking(p); }
 };
 
 namespace internal {

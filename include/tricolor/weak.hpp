@@ -37,14 +37,11 @@ namespace internal {
 struct WeakSlot {
   std::atomic<const void*> target{nullptr};
 };
-// While marking, the thread now holds the target strongly: shade it.
-TRICOLOR_API void weak_read_barrier_slow(const void* target);
 // Defined in gc/api.cpp; declared in roots.hpp too (the rule is there).
 TRICOLOR_API void check_object_pointer(const void* p, const char* what, const HeapImpl* heap);
 inline const void* weak_load(const WeakSlot& s) {
   const void* p = s.target.load(std::memory_order_acquire);
-  if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
-    weak_read_barrier_slow(p);
+  shade_if_marking(p);
   return p;
 }
 }  // namespace internal

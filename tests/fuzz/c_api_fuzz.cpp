@@ -109,7 +109,7 @@ void log_destroy(void* obj) {
 }
 void trace_nothing(const void*, tc_tracer* t) { tc_trace(t, nullptr); }
 
-// The descriptor rules, written apart from gc/c_api.cpp (and in 128-bit arithmetic, so an overflow
+// The descriptor rules, written apart from capi/c_api.cpp (and in 128-bit arithmetic, so an overflow
 // there cannot hide here).
 bool model_accepts(const tc_type_desc& d) {
   using u128 = unsigned __int128;

@@ -92,35 +92,41 @@ inline ThreadFast* current_thread(const char* what) {
   return t;
 }
 
-// Slow paths, out of line.
-[[gnu::noinline]] TRICOLOR_API void* allocate_small_slow(ThreadFast* t, std::size_t span_class, bool may_fail);
+// Slow paths, out of line, named for what they may do to the caller. "_may_reach_safepoint": the
+// call may stop at a safepoint (a poll, a throttled wait for the collector, an emergency
+// collection), where objects move between colors and the thread's caches may be taken: every
+// pointer the caller holds must be in a root across it (README, "The main rule").
+// The small-object refill: returns a slot (header address), or null (may_fail) at the heap limit.
+[[gnu::noinline, gnu::cold]] TRICOLOR_API void* allocate_small_slow_may_reach_safepoint(ThreadFast* t,
+                                                                                       std::size_t span_class,
+                                                                                       bool may_fail);
 // Returns the payload, with header written and colored, or null (may_fail) at the heap limit.
-[[gnu::noinline]] TRICOLOR_API void* allocate_large(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
-                                     bool may_fail);
+[[gnu::noinline]] TRICOLOR_API void* allocate_large_may_reach_safepoint(ThreadFast* t, std::size_t bytes,
+                                                                      std::uint32_t type_id, bool noscan,
+                                                                      bool may_fail);
 [[gnu::noinline]] TRICOLOR_API void write_barrier_slow(const void* old_value, const void* new_value);
 [[gnu::noinline]] TRICOLOR_API void root_barrier_slow(const void* new_value);
 [[gnu::noinline]] TRICOLOR_API void safepoint_slow(ThreadFast* t);
 TRICOLOR_API void debug_check_heap_pointer(const void* p, const char* what);
 
-// Returns the slot (header address) or null when the heap limit is reached and may_fail is true.
-// The one unlikely exit is an exhausted window.
-template <std::size_t kSpanClass>
-inline void* allocate_small(ThreadFast* t, bool may_fail) {
-  CacheEntry& e = t->cache[kSpanClass];
-  std::uint64_t m = e.free_mask;
-  if (m == 0) [[unlikely]]
-    return allocate_small_slow(t, kSpanClass, may_fail);
-  e.free_mask = m & (m - 1);
-  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * class_size(class_of_span_class(kSpanClass));
+// The slot pop, written once (mimalloc: _mi_page_malloc): takes the lowest free slot of a window
+// whose free mask is `free_mask` (the inline window's, or the slow path's pending slots while the
+// heap observes allocations, gc/thread_cache.hpp). The mask must not be empty.
+inline char* pop_slot(std::uint64_t& free_mask, char* window, std::size_t slot_size) {
+  const std::uint64_t m = free_mask;
+  TC_DCHECK(m != 0, "tricolor: slot pop from an exhausted window");
+  free_mask = m & (m - 1);
+  return window + static_cast<std::size_t>(__builtin_ctzll(m)) * slot_size;
 }
 
-inline void* allocate_small_dynamic(ThreadFast* t, std::size_t sc, bool may_fail) {
+// Returns the slot (header address) or null when the heap limit is reached and may_fail is true.
+// The one unlikely exit is an exhausted window. With a constant span class (make<T>) the slot size
+// folds to a constant.
+inline void* allocate_small(ThreadFast* t, std::size_t sc, bool may_fail) {
   CacheEntry& e = t->cache[sc];
-  std::uint64_t m = e.free_mask;
-  if (m == 0) [[unlikely]]
-    return allocate_small_slow(t, sc, may_fail);
-  e.free_mask = m & (m - 1);
-  return e.window + static_cast<std::size_t>(__builtin_ctzll(m)) * kClasses.size[class_of_span_class(sc)];
+  if (e.free_mask == 0) [[unlikely]]
+    return allocate_small_slow_may_reach_safepoint(t, sc, may_fail);
+  return pop_slot(e.free_mask, e.window, kClasses.size[class_of_span_class(sc)]);
 }
 
 // Writes the header. Returns the payload. (The slot's color was set when its span entered the cache.)
@@ -129,6 +135,15 @@ inline void* finish_allocation(const ThreadFast* t, void* slot, std::uint32_t ty
   h->type_id = type_id;
   h->epoch = t->alloc_epoch;
   return static_cast<char*>(slot) + kHeaderSize;
+}
+
+// The one "shade if marking" entry: a pointer that reaches a root from outside the heap (a Root
+// assigned, a weak reference read, a pooled object taken) must be shaded while its heap marks.
+// One load and one predictable branch while no heap marks; the slow path checks that the marking
+// heap is this thread's.
+inline void shade_if_marking(const void* p) {
+  if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
+    root_barrier_slow(p);
 }
 
 // The write barrier's inline check: one load and one predictable branch while no heap marks.

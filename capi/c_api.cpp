@@ -35,6 +35,7 @@
 
 #include "gc/heap_impl.hpp"
 #include "gc/type_registry.hpp"
+#include "introspect/leak_check.hpp"
 #include "tricolor/leak_check.hpp"
 #include "tricolor/tricolor.hpp"
 
@@ -546,17 +547,8 @@ void* allocate(const CType& ct, std::size_t bytes, const char* what) {
   // A payload of at least one byte keeps every object pointer strictly inside its own slot.
   bytes = std::max<std::size_t>(bytes, 1);
   if (!size_fits_heap(t, bytes, what, name)) return nullptr;
-  void* obj;
-  if (bytes <= internal::kMaxSmallSize - internal::kHeaderSize) {
-    const std::size_t sc = internal::span_class(internal::size_to_class(bytes + internal::kHeaderSize), ct.kind);
-    void* slot = internal::allocate_small_dynamic(t, sc, /*may_fail=*/true);
-    if (slot == nullptr) return heap_limit_reached(what, name, bytes);
-    obj = internal::finish_allocation(t, slot, ct.id);
-  } else {
-    obj = internal::allocate_large(t, bytes + internal::kHeaderSize, ct.id,
-                                   ct.kind == internal::SpanKind::kNoScan, /*may_fail=*/true);
-    if (obj == nullptr) return heap_limit_reached(what, name, bytes);
-  }
+  void* obj = internal::allocate_object<0>(t, bytes, ct.kind, ct.id, /*may_fail=*/true);
+  if (obj == nullptr) return heap_limit_reached(what, name, bytes);
   // No safepoint since the allocation: no marker or verifier can have read the object yet. Every C
   // object's arena is noted (usually one load: already ours), so that tc_object_size and the
   // trailing-count bound find its slot from any thread.
@@ -1160,7 +1152,7 @@ void tc_root_push(tc_root* r, void* obj, const char* name) {
   n->ptr = obj;
   n->name = name;
   // As Root<T>: while marking, a pointer that arrives in a root from outside the heap is shaded.
-  if (obj != nullptr && internal::g_barrier_active.load(std::memory_order_relaxed)) internal::root_barrier_slow(obj);
+  internal::shade_if_marking(obj);
   t->roots = n;
 }
 
@@ -1411,7 +1403,7 @@ void tc_leak_check_end(tc_leak_check* s) {
 void tc_release(const void* obj) {
   if (obj == nullptr) return;  // a no-op, as free(NULL)
   internal::ThreadFast* t = c_thread("tc_release");
-  TC_CHECK(!internal::as_state(t)->impl.leaks.find_leak() || t->heap->contains(obj),
+  TC_CHECK(!internal::leak_state(internal::as_state(t)->impl).find_leak() || t->heap->contains(obj),
            "tc_release(%p): not an object of this thread's heap (not a pointer tc_alloc or tc_new returned, or a "
            "pointer into an object rather than to its start)",
            obj);

@@ -1,5 +1,5 @@
 // LeakCheck scopes, retention paths and retainers, find-leak mode, and the report types' text.
-#include "gc/leak_check.hpp"
+#include "introspect/leak_check.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -42,27 +42,10 @@ static bool any_match(const std::vector<std::string>& globs, std::string_view te
   return false;
 }
 
-void with_world_stopped(HeapImpl& h, const std::function<void()>& f) {
-  ThreadState* t = tls_thread != nullptr && tls_thread->heap == &h ? as_state(tls_thread) : nullptr;
-  // As in HeapImpl::collect: the caller waits as a blocked thread, so the stop does not wait for it.
-  const bool block = t != nullptr && t->blocking_depth == 0;
-  if (block) {
-    ++t->blocking_depth;
-    h.safepoint.enter_blocking(t);
-  }
-  {
-    std::lock_guard lock(h.safepoint.threads_mu());
-    h.safepoint.stop_the_world();
-    struct Restart {
-      HeapImpl& h;
-      ~Restart() { h.safepoint.start_the_world(); }
-    } restart{h};
-    f();
-  }
-  if (block) {
-    h.safepoint.leave_blocking(t);
-    --t->blocking_depth;
-  }
+LeakState& leak_state(HeapImpl& h) {
+  TC_DCHECK(h.observer() != nullptr,
+            "a heap without its tools: build heaps with tricolor::Heap (introspect/heap_tools.cpp)");
+  return *static_cast<LeakState*>(h.observer());
 }
 
 static std::vector<std::string> parse_globs(const std::string& spec) {
@@ -83,7 +66,7 @@ static std::vector<std::string> parse_globs(const std::string& spec) {
 LeakState::LeakState(HeapImpl& h, const Config& c)
     : sites(c.alloc_sites),
       h_(h),
-      observe_(c.alloc_sites != 0 || !parse_globs(c.find_leak).empty()),
+      observe_deaths_(c.alloc_sites != 0 || !parse_globs(c.find_leak).empty()),
       find_leak_globs_(parse_globs(c.find_leak)) {}
 
 LeakState::~LeakState() {
@@ -95,7 +78,7 @@ LeakState::~LeakState() {
 
 // --- epochs
 
-std::uint32_t LeakState::epoch_for_new_thread(std::uint64_t ordinal) {
+std::uint32_t LeakState::on_thread_attached(std::uint64_t ordinal) {
   std::lock_guard lock(epoch_mu_);
   if (owners_.size() == 1) return 0;  // no LeakCheck yet: stay with the shared epoch 0
   owners_.push_back(ordinal);
@@ -321,7 +304,7 @@ LeakCheck::LeakCheck(Heap& heap) : heap_(heap), uncaught_(std::uncaught_exceptio
   thread_ordinal_ = self->ordinal;
   // Every thread's epoch changes while all are stopped, so "allocated after the scope opened" is
   // exact for each of them.
-  internal::with_world_stopped(h, [&] { start_epoch_ = h.leaks.refresh_epochs(self); });
+  h.with_world_stopped([&] { start_epoch_ = internal::leak_state(h).refresh_epochs(self); });
 }
 
 LeakCheck::~LeakCheck() {
@@ -367,8 +350,8 @@ LeakReport LeakCheck::check() {
   std::map<std::uint32_t, LeakGroup> groups;
   std::map<std::uint32_t, std::unordered_map<std::uint32_t, std::size_t>> stacks;
 
-  internal::with_world_stopped(h, [&] {
-    const std::vector<std::uint64_t> owners = h.leaks.epoch_owners();
+  h.with_world_stopped([&] {
+    const std::vector<std::uint64_t> owners = internal::leak_state(h).epoch_owners();
     // 0: allocated before the scope; 1: by the scope's thread in it; 2: by another thread in it.
     auto scope_kind = [&](std::uint32_t epoch) -> int {
       if (epoch < start_epoch_ || epoch >= owners.size()) return 0;
@@ -378,7 +361,7 @@ LeakReport LeakCheck::check() {
     auto is_ignored_type = [&](std::uint32_t id) {
       if (ignored_types_.empty()) return false;
       if (ignored_type.size() <= id) ignored_type.resize(id + 1, 0);
-      if (ignored_type[id] == 0) ignored_type[id] = h.leaks.type_matches(id, ignored_types_) ? 1 : -1;
+      if (ignored_type[id] == 0) ignored_type[id] = internal::leak_state(h).type_matches(id, ignored_types_) ? 1 : -1;
       return ignored_type[id] > 0;
     };
     HeapWalk::Options options;
@@ -435,8 +418,8 @@ LeakReport LeakCheck::check() {
       r.objects += 1;
       r.bytes += s->elem_size;
       if (g.examples.size() < max_paths_) g.examples.push_back({obj, walk.retention_path(i)});
-      if (h.leaks.sites.enabled()) {
-        const std::uint32_t stack = h.leaks.sites.stack_of(static_cast<const char*>(obj) - internal::kHeaderSize);
+      if (internal::leak_state(h).sites.enabled()) {
+        const std::uint32_t stack = internal::leak_state(h).sites.stack_of(static_cast<const char*>(obj) - internal::kHeaderSize);
         if (stack != UINT32_MAX) {
           ++g.sampled;
           ++stacks[type][stack];
@@ -446,7 +429,7 @@ LeakReport LeakCheck::check() {
   });
   // Symbolization reads debug info: done with the world running again.
   for (auto& [type, g] : groups) {
-    if (auto it = stacks.find(type); it != stacks.end()) g.sites = internal::symbolize_sites(h.leaks.sites, it->second);
+    if (auto it = stacks.find(type); it != stacks.end()) g.sites = internal::symbolize_sites(internal::leak_state(h).sites, it->second);
     r.groups.push_back(std::move(g));
   }
   internal::sort_groups(r);
@@ -457,7 +440,7 @@ LeakReport LeakCheck::check() {
 
 void release(const void* obj) {
   internal::ThreadFast* t = internal::current_thread("tricolor::release()");
-  internal::as_state(t)->impl.leaks.release(obj);
+  internal::leak_state(internal::as_state(t)->impl).release(obj);
 }
 
 // ---- path queries
@@ -466,7 +449,7 @@ std::optional<RetentionPath> Heap::path_to(const void* obj) {
   TC_CHECK(contains(obj), "Heap::path_to(%p): not an object of this heap", obj);
   HeapImpl& h = *impl_;
   std::optional<RetentionPath> out;
-  internal::with_world_stopped(h, [&] {
+  h.with_world_stopped([&] {
     HeapWalk walk(h);
     HeapWalk::Options options;
     options.ephemerons = HeapWalk::Ephemerons::kReachableKeys;
@@ -481,7 +464,7 @@ std::vector<Retainer> Heap::retainers(const void* obj) {
   TC_CHECK(contains(obj), "Heap::retainers(%p): not an object of this heap", obj);
   HeapImpl& h = *impl_;
   std::vector<Retainer> out;
-  internal::with_world_stopped(h, [&] {
+  h.with_world_stopped([&] {
     struct Edge {
       std::size_t parent;
       std::uint32_t root;
@@ -517,7 +500,7 @@ std::vector<Retainer> Heap::retainers(const void* obj) {
 
 LeakReport Heap::take_found_leaks() {
   impl_->collect();
-  return impl_->leaks.take_found_leaks();
+  return internal::leak_state(*impl_).take_found_leaks();
 }
 
 }  // namespace tricolor

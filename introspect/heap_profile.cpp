@@ -1,4 +1,4 @@
-#include "gc/heap_profile.hpp"
+#include "introspect/heap_profile.hpp"
 
 #include <link.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "gc/heap_impl.hpp"
-#include "gc/leak_check.hpp"
+#include "introspect/leak_check.hpp"
 #include "gc/type_registry.hpp"
 
 namespace tricolor {
@@ -97,9 +97,9 @@ std::string encode_heap_profile(HeapImpl& h) {
   std::vector<AllocSites::ProfileEntry> entries;
   // Sweep first (a cycle may have ended since the collection): records of dead objects must have
   // moved to the freed totals, and live records must have their headers (see profile_entries).
-  with_world_stopped(h, [&] {
+  h.with_world_stopped([&] {
     h.sweeper.finish(h.sweep_gen());
-    if (h.leaks.sites.enabled()) entries = h.leaks.sites.profile_entries();
+    if (leak_state(h).sites.enabled()) entries = leak_state(h).sites.profile_entries();
   });
 
   StringTable strings;
@@ -138,14 +138,14 @@ std::string encode_heap_profile(HeapImpl& h) {
     return it->second;
   };
 
-  const double rate = static_cast<double>(h.leaks.sites.rate());
+  const double rate = static_cast<double>(leak_state(h).sites.rate());
   std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> stack_locations;
   for (const AllocSites::ProfileEntry& e : entries) {
     auto sl = stack_locations.find(e.stack);
     if (sl == stack_locations.end()) {
       // Frames come innermost first, inlined ones expanded; consecutive frames of one pc make one
       // Location whose lines run from the innermost inlined function to its caller.
-      const std::vector<AllocSites::Frame> frames = h.leaks.sites.symbolize(e.stack);
+      const std::vector<AllocSites::Frame> frames = leak_state(h).sites.symbolize(e.stack);
       std::vector<std::uint64_t> ids;
       for (std::size_t i = 0; i < frames.size();) {
         std::size_t j = i;
@@ -215,7 +215,7 @@ std::string encode_heap_profile(HeapImpl& h) {
   const std::uint64_t period_unit = strings.index("space");
   const std::uint64_t bytes_unit = strings.index("bytes");
   std::vector<std::uint64_t> comments;
-  if (!h.leaks.sites.enabled())
+  if (!leak_state(h).sites.enabled())
     comments.push_back(strings.index("tricolor: allocation sites are off (Config::alloc_sites, TRICOLOR_ALLOC_SITES)"));
   const std::uint64_t default_type = strings.index("inuse_space");
   for (const std::string& s : strings.strings()) profile.bytes(6, s);
@@ -226,7 +226,7 @@ std::string encode_heap_profile(HeapImpl& h) {
   period_type.uint(1, period_unit);
   period_type.uint(2, bytes_unit);
   profile.message(11, period_type);
-  profile.uint(12, h.leaks.sites.rate());
+  profile.uint(12, leak_state(h).sites.rate());
   for (std::uint64_t c : comments) {
     profile.tag(13, 0);
     profile.varint(c);

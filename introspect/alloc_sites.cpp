@@ -1,4 +1,4 @@
-#include "gc/alloc_sites.hpp"
+#include "introspect/alloc_sites.hpp"
 
 #include <cxxabi.h>
 #include <dlfcn.h>

@@ -1,4 +1,4 @@
-// The heap's leak-checking state: allocation epochs (which thread allocated an object, and whether
+// The heap's leak-checking state, the heap's observer (gc/heap_observer.hpp): allocation epochs (which thread allocated an object, and whether
 // before or after a LeakCheck opened), allocation sites, and find-leak mode. Everything here costs
 // nothing until used: the allocation fast path is untouched, and the slow path and the sweeper each
 // read one flag that is constant for the heap's life.
@@ -23,8 +23,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "gc/alloc_sites.hpp"
+#include "gc/heap_observer.hpp"
 #include "gc/span.hpp"
+#include "introspect/alloc_sites.hpp"
 #include "tricolor/config.hpp"
 #include "tricolor/leak_check.hpp"
 
@@ -36,26 +37,27 @@ struct ThreadState;
 // Glob with '*' only (type names are full of characters fnmatch treats specially: [] in arrays).
 bool glob_match(std::string_view pattern, std::string_view text);
 
-// Runs f with every mutator of h stopped. The calling thread, if attached to h, counts as blocked for
-// the duration (it must not touch the heap inside f). Holds threads_mu, so no cycle advances.
-void with_world_stopped(HeapImpl& h, const std::function<void()>& f);
-
-class LeakState {
+class LeakState final : public HeapObserver {
  public:
   LeakState(HeapImpl& h, const Config& c);
-  ~LeakState();  // reports find-leak results nobody took
+  ~LeakState() override;  // reports find-leak results nobody took
   LeakState(const LeakState&) = delete;
   LeakState& operator=(const LeakState&) = delete;
 
   AllocSites sites;
 
-  // The sweeper calls on_dead for every word of dead objects while this is true.
-  bool observes_deaths() const { return observe_; }
-  void on_dead(Span* s, std::size_t word, std::uint64_t dead);
+  // --- HeapObserver
+  // Allocations while sampling sites; deaths while sampling or in find-leak mode.
+  Interests interests() const override { return {sites.enabled(), observe_deaths_}; }
+  void on_allocation(ThreadCache& c, const Span* s, const void* slot, std::size_t bytes) override {
+    sites.note_allocation(c, s, slot, bytes);
+  }
+  void on_dead(Span* s, std::size_t word, std::uint64_t dead) override;
+  // A thread attaching (threads_mu held): a fresh epoch once epochs are in use, else 0.
+  std::uint32_t on_thread_attached(std::uint64_t ordinal) override;
+  void on_phase(Phase) override {}
 
   // --- epochs
-  // A thread attaching (threads_mu held): a fresh epoch once epochs are in use, else 0.
-  std::uint32_t epoch_for_new_thread(std::uint64_t ordinal);
   // World stopped: gives every thread a fresh epoch, `self` first; returns self's.
   std::uint32_t refresh_epochs(ThreadState* self);
   // epoch -> owning thread ordinal (0: none), a copy.
@@ -73,7 +75,7 @@ class LeakState {
   bool tracked(std::uint32_t type_id);  // fl_mu_ held
 
   HeapImpl& h_;
-  const bool observe_;
+  const bool observe_deaths_;
   const std::vector<std::string> find_leak_globs_;
 
   std::mutex epoch_mu_;
@@ -88,6 +90,10 @@ class LeakState {
   };
   std::unordered_map<std::uint64_t, Found> found_;  // (type << 32 | stack) -> totals
 };
+
+// The leak state of a heap built by tricolor::Heap (introspect/heap_tools.cpp installs it as the
+// heap's observer).
+LeakState& leak_state(HeapImpl& h);
 
 // Report helpers shared by LeakCheck, find-leak and the snapshot.
 std::string format_bytes(std::size_t bytes);

@@ -1,4 +1,4 @@
-#include "gc/heap_snapshot.hpp"
+#include "introspect/heap_snapshot.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <map>
 
 #include "gc/heap_impl.hpp"
-#include "gc/leak_check.hpp"
+#include "introspect/leak_check.hpp"
 
 namespace tricolor {
 
@@ -71,7 +71,7 @@ HeapSnapshot Heap::snapshot() {
   internal::HeapImpl& h = *impl_;
   h.collect();
   HeapSnapshot snap;
-  internal::with_world_stopped(h, [&] { snap = internal::count_objects_stopped(h); });
+  h.with_world_stopped([&] { snap = internal::count_objects_stopped(h); });
   return snap;
 }
 
