@@ -898,6 +898,14 @@ void tc_heap_stats(tc_heap* heap, tc_stats* out) {
   out->thread_pauses = to_c(s.thread_pauses);
 }
 
+int tc_heap_set_gc_percent(tc_heap* heap, int gc_percent) {
+  return need(heap, "tc_heap_set_gc_percent", "heap", kNeedHeap)->heap.set_gc_percent(gc_percent);
+}
+
+size_t tc_heap_set_soft_limit(tc_heap* heap, size_t soft_limit) {
+  return need(heap, "tc_heap_set_soft_limit", "heap", kNeedHeap)->heap.set_soft_limit(soft_limit);
+}
+
 int tc_heap_contains(tc_heap* heap, const void* p) {
   return need(heap, "tc_heap_contains", "heap", kNeedHeap)->heap.contains(p) ? 1 : 0;
 }

@@ -309,6 +309,30 @@ void Heap::collect() {
 void Heap::start_collection() { impl_->request_cycle(); }
 void Heap::set_collect_every(std::size_t n) { impl_->collect_every_.store(n, std::memory_order_relaxed); }
 Stats Heap::stats() const { return impl_->stats(); }
+
+// The knobs change only the pacer's inputs (it recomputes under its own lock) and the scavenger's
+// targets; a cycle in flight keeps running and ends with the new values (Pacer::end_cycle reads them
+// under the same lock). A trigger now below the heap starts a cycle here, as the next allocation
+// would.
+static void after_pacing_change(internal::HeapImpl& h) {
+  h.pages.set_scavenge_retain(h.pacer.goal() + h.pacer.goal() / 10);
+  if (h.heap_live() >= h.pacer.trigger()) h.request_cycle();
+}
+
+int Heap::set_gc_percent(int percent) {
+  TC_CHECK(percent >= -1 && percent <= Config::kMaxGcPercent,
+           "Heap::set_gc_percent(%d): expected -1 (no paced cycles) to %d", percent, Config::kMaxGcPercent);
+  const int old = impl_->pacer.set_gc_percent(percent);
+  after_pacing_change(*impl_);
+  return old;
+}
+
+std::size_t Heap::set_soft_limit(std::size_t bytes) {
+  TC_CHECK(bytes <= kMaxBytes, "Heap::set_soft_limit(%zu): expected 0 (none) to %zu bytes (16 TiB)", bytes, kMaxBytes);
+  const std::size_t old = impl_->pacer.set_soft_limit(bytes);
+  after_pacing_change(*impl_);
+  return old;
+}
 const Config& Heap::config() const { return impl_->config; }
 std::uint64_t Heap::add_roots(RootCallback cb, void* ctx, const char* name) { return impl_->add_heap_roots(cb, ctx, name); }
 void Heap::remove_roots(std::uint64_t id) { impl_->remove_heap_roots(id); }
@@ -316,6 +340,16 @@ bool Heap::contains(const void* p) const { return impl_->contains(p); }
 void Heap::set_finalizer(void* obj, void (*fn)(void*, void*), void* ctx) { impl_->set_finalizer(obj, fn, ctx); }
 std::size_t Heap::run_finalizers(std::size_t max) { return impl_->run_finalizers(max); }
 std::size_t Heap::pending_finalizers() const { return impl_->pending_finalizers(); }
+
+std::uint64_t allocated_objects() {
+  internal::ThreadState* t = internal::as_state(internal::current_thread("tricolor::allocated_objects()"));
+  return t->spans.allocated(t->cache).objects;
+}
+
+std::uint64_t allocated_bytes() {
+  internal::ThreadState* t = internal::as_state(internal::current_thread("tricolor::allocated_bytes()"));
+  return t->spans.allocated(t->cache).bytes;
+}
 
 // ---- Mutator
 

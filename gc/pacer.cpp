@@ -4,15 +4,39 @@
 
 namespace tricolor::internal {
 
+// The hard limit is also a soft one: aim below it, so that reaching it (an emergency collection)
+// is the exception rather than the pacing mechanism.
+static std::size_t effective_soft_limit(std::size_t soft, std::size_t max_heap) {
+  if (max_heap == 0) return soft;
+  const std::size_t under_hard = max_heap / 20 * 19;
+  return soft == 0 ? under_hard : std::min(soft, under_hard);
+}
+
 Pacer::Pacer(const Config& c)
-    : gc_percent_(c.gc_percent), initial_(c.initial_heap), soft_limit_(c.soft_limit) {
-  // The hard limit is also a soft one: aim below it, so that reaching it (an emergency collection)
-  // is the exception rather than the pacing mechanism.
-  if (c.max_heap != 0) {
-    const std::size_t under_hard = c.max_heap / 20 * 19;
-    soft_limit_ = soft_limit_ == 0 ? under_hard : std::min(soft_limit_, under_hard);
-  }
+    : gc_percent_(c.gc_percent),
+      initial_(c.initial_heap),
+      soft_limit_(effective_soft_limit(c.soft_limit, c.max_heap)),
+      user_soft_limit_(c.soft_limit),
+      max_heap_(c.max_heap) {
+  std::lock_guard lock(mu_);
   recompute(0);
+}
+
+int Pacer::set_gc_percent(int percent) {
+  std::lock_guard lock(mu_);
+  const int old = gc_percent_;
+  gc_percent_ = percent;
+  recompute(live_.load(std::memory_order_relaxed));
+  return old;
+}
+
+std::size_t Pacer::set_soft_limit(std::size_t bytes) {
+  std::lock_guard lock(mu_);
+  const std::size_t old = user_soft_limit_;
+  user_soft_limit_ = bytes;
+  soft_limit_ = effective_soft_limit(bytes, max_heap_);
+  recompute(live_.load(std::memory_order_relaxed));
+  return old;
 }
 
 void Pacer::recompute(std::size_t live) {
@@ -35,6 +59,7 @@ void Pacer::recompute(std::size_t live) {
 }
 
 void Pacer::end_cycle(std::size_t live_bytes, std::size_t allocated_during_mark) {
+  std::lock_guard lock(mu_);
   // Exponentially weighted, so one quiet cycle does not make the next trigger late. The runway is
   // allocation per unit of scan work, so the history is rescaled to the new live heap first: after a
   // phase change the next trigger leaves room for the new heap's marking, not the old one's.

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 #include "tricolor/config.hpp"
 
@@ -36,12 +37,22 @@ class Pacer {
   // Scan work owed for taking `bytes` while marking, given the heap's state.
   std::size_t assist_work(std::size_t bytes, std::size_t heap_live, std::size_t scanned_so_far) const;
 
- private:
-  void recompute(std::size_t live);
+  // Run-time knobs (Heap::set_gc_percent / set_soft_limit): any thread, any time; the goal and the
+  // trigger are recomputed at once from the last live heap. Return the previous value.
+  int set_gc_percent(int percent);
+  std::size_t set_soft_limit(std::size_t bytes);
 
+ private:
+  void recompute(std::size_t live);  // mu_ held
+
+  // Guards the inputs below and the recomputation: end_cycle (controller) and the knobs (any thread).
+  // Readers of goal/trigger/live do not take it: they read the atomics.
+  std::mutex mu_;
   int gc_percent_;
   std::size_t initial_;
-  std::size_t soft_limit_;
+  std::size_t soft_limit_;      // effective: the embedder's, capped under the hard limit
+  std::size_t user_soft_limit_; // as set (0: none)
+  std::size_t max_heap_;
   double runway_ = 0;
   std::atomic<std::size_t> live_{0};
   std::atomic<std::size_t> goal_{0};

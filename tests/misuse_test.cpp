@@ -324,3 +324,10 @@ TEST_CASE("a Global or a Weak given a pointer that is not an object names the fi
     Weak<Node> w(&not_in_heap);
   });
 }
+
+TEST_CASE("run-time knobs out of range name the function and the range", "[misuse][knobs]") {
+  tctest::TestHeap h;
+  REQUIRE_DEATH("Heap::set_gc_percent(-2): expected -1 (no paced cycles) to 1000000", { h.heap.set_gc_percent(-2); });
+  REQUIRE_DEATH("Heap::set_soft_limit(17592186044417): expected 0 (none) to 17592186044416 bytes",
+                { h.heap.set_soft_limit((std::size_t{1} << 44) + 1); });
+}

@@ -48,7 +48,12 @@ struct Stats {
   std::size_t committed_bytes = 0;    // address space committed to the heap (spans in use or free)
   std::size_t released_bytes = 0;     // of which free pages returned to the OS by the scavenger
   std::size_t live_bytes = 0;         // marked at the end of the last cycle
-  std::size_t allocated_bytes = 0;    // total handed to mutators (counted per span refill)
+  // Allocated since the heap was created, every thread together: objects and their slot bytes (the
+  // size class, header included; large objects in whole pages). Exact except for the slots still
+  // free in threads' allocation caches (at most one span per size class per thread), which count as
+  // allocated until given back; tricolor::allocated_objects() is exact for the calling thread.
+  std::size_t allocated_objects = 0;
+  std::size_t allocated_bytes = 0;
   std::size_t heap_goal = 0;
   std::uint64_t cycles = 0;
   std::uint64_t objects_freed = 0;
@@ -61,6 +66,14 @@ struct Stats {
 };
 
 using RootCallback = void (*)(Tracer& tracer, void* context);
+
+// What the calling thread has allocated since it attached (its Mutator or tc_thread_attach), exactly:
+// objects, and their slot bytes (size class with header; large objects in whole pages). For
+// benchmarks' allocs/op and bytes/op: read before and after, divide by the iterations. Cheap (no
+// lock; a few popcounts per size class the thread allocates from), but not for the fast path. The
+// thread must be attached.
+TRICOLOR_API std::uint64_t allocated_objects();
+TRICOLOR_API std::uint64_t allocated_bytes();
 
 // Thrown by Heap's constructor when the heap's address space cannot be reserved: the OS refused the
 // mapping (an address-space limit such as `ulimit -v`, a strict overcommit policy) or
@@ -98,7 +111,20 @@ class TRICOLOR_API Heap {
   // Config::collect_every on a live heap (0: off).
   void set_collect_every(std::size_t n);
   Stats stats() const;
+  // The configuration the heap was built with (the environment applied). The run-time knobs below
+  // do not change it.
   const Config& config() const;
+
+  // Run-time knobs, like Go's debug.SetGCPercent and debug.SetMemoryLimit: change the live heap's
+  // pacing from any thread (attached or not), at any time, a cycle running or not. The goal and
+  // the trigger are recomputed at once from the last cycle's live heap; if the heap is already past
+  // the new trigger, a cycle starts. Each returns the previous value.
+  //   set_gc_percent: as Config::gc_percent, -1 (no paced cycles) to Config::kMaxGcPercent.
+  //   set_soft_limit: as Config::soft_limit, in bytes (0: none), at most 16 TiB; the scavenger also
+  //     returns free pages to the OS to keep the heap's memory under it (README, "What counts").
+  // A value out of range stops with a message naming the function and the range.
+  int set_gc_percent(int percent);
+  std::size_t set_soft_limit(std::size_t bytes);
 
   // Heap-wide root callback, scanned while the world is stopped at the start of each cycle. Keep it
   // short: its time is a global pause. The slots it traces are snapshotted at mark start, so stores

@@ -148,6 +148,11 @@ typedef struct tc_stats {
 } tc_stats;
 
 TRICOLOR_API void tc_heap_stats(tc_heap* heap, tc_stats* out);
+/* Run-time knobs (Go's debug.SetGCPercent / SetMemoryLimit; tricolor::Heap::set_gc_percent and
+ * set_soft_limit): change a live heap's pacing from any thread; each returns the previous value.
+ * gc_percent: -1 (no paced cycles) to 1000000; soft_limit: bytes, 0 for none, at most 16 TiB. */
+TRICOLOR_API int tc_heap_set_gc_percent(tc_heap* heap, int gc_percent);
+TRICOLOR_API size_t tc_heap_set_soft_limit(tc_heap* heap, size_t soft_limit);
 /* Is p the start of an object of this heap (a pointer tc_alloc could have returned)? */
 TRICOLOR_API int tc_heap_contains(tc_heap* heap, const void* p);
 
