@@ -82,6 +82,7 @@ void HeapImpl::collect() {
     target = started_.load(std::memory_order_relaxed) + 1;
     requested_ = std::max(requested_, target);
   }
+  forced_.store(true, std::memory_order_relaxed);  // only labels the trace line
   ctl_cv_.notify_all();
   await_cycle(target);
 }
@@ -129,6 +130,9 @@ void HeapImpl::controller_main() {
     }
     const std::size_t live_before = pacer.last_live();
     const std::uint64_t freed_before = sweeper.objects_freed();
+    trace_.cause = forced_.exchange(false, std::memory_order_relaxed) ? TraceLine::Cause::kForced
+                   : periodic                                          ? TraceLine::Cause::kPeriodic
+                                                                       : TraceLine::Cause::kPaced;
     run_cycle();
     if (periodic) {
       sweeper.finish(sweep_gen());
@@ -294,10 +298,7 @@ bool HeapImpl::try_mark_termination(std::uint64_t cycle_start, std::uint64_t mar
     marker.merge(controller_cx_);
     safepoint.start_the_world();
     recorder.record(PauseKind::kMarkTermination, t0, monotonic_ns() - t0);
-    if (config.gctrace)
-      std::fprintf(stderr, "gc %" PRIu64 ": termination found %zu grey object(s) after the last round: resumed marking\n",
-                   started_.load(std::memory_order_relaxed), found);
-    return false;
+    return false;  // counted in the trace line's restarts
   }
   TC_DCHECK(assists_in_flight_.load(std::memory_order_relaxed) == 0, "tricolor: an assist runs in the termination stop");
   trace_.drained = monotonic_ns();
@@ -347,21 +348,23 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   const double cpu_ms = double(marker.cycle_cpu_ns()) / 1e6;
   recorder.add_cycle(wall_ms, cpu_ms);
   if (config.gctrace) {
-    Stats s;
-    recorder.fill(s);
-    std::fprintf(stderr,
-                 "gc %" PRIu64 " @%.3fs: %s mark %.2f ms wall, %.2f ms marker cpu; start %.3f ms (stop %.3f); "
-                 "termination %.3f ms (stop %.3f + flush %.3f + weak %.3f + verify/flip %.3f + resume %.3f), %u restart(s); "
-                 "heap %.1f -> %.1f MB, "
-                 "live %.1f MB, goal %.1f MB, trigger %.1f MB; assists %.2f ms total; %u markers\n",
-                 started_.load(std::memory_order_relaxed), double(cycle_start) / 1e9,
-                 config.concurrent ? "concurrent" : "stw", wall_ms, cpu_ms, double(trace_.start_stop) / 1e6,
-                 double(trace_.start_pause) / 1e6, double(end - pause_start) / 1e6,
-                 double(trace_.stopped - pause_start) / 1e6, double(trace_.drained - trace_.stopped) / 1e6,
-                 double(trace_.weak - trace_.drained) / 1e6, double(trace_.flipped - trace_.weak) / 1e6,
-                 double(end - trace_.flipped) / 1e6, trace_.restarts,
-                 double(heap_before) / 1e6, double(heap_at_end) / 1e6, double(live) / 1e6, double(pacer.goal()) / 1e6,
-                 double(pacer.trigger()) / 1e6, s.assist_ms, marker.threads());
+    TraceLine line;
+    line.cycle = started_.load(std::memory_order_relaxed);
+    line.cause = trace_.cause;
+    line.concurrent = pause != PauseKind::kFullStop;
+    line.start_ns = cycle_start;
+    line.start_phase_ns = line.concurrent ? trace_.start_stop + trace_.start_pause : 0;
+    line.mark_ns = line.concurrent ? pause_start - mark_start - std::min(pause_start - mark_start, line.start_phase_ns) : 0;
+    line.stop_ns = end - pause_start;
+    line.restarts = trace_.restarts;
+    line.marker_cpu_ns = marker.cycle_cpu_ns();
+    line.markers = marker.threads();
+    line.heap_before = heap_before;
+    line.heap_after = heap_at_end;
+    line.live = live;
+    line.goal = pacer.goal();
+    const std::string text = recorder.trace_line(line);
+    std::fputs(text.c_str(), stderr);
   }
 }
 

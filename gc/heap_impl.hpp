@@ -177,6 +177,21 @@ class HeapImpl {
   std::atomic<bool> marking_{false};
 
   std::atomic<std::size_t> allocated_total_{0};
+  // Stats::allocated_objects/bytes: slots taken with spans less those given back free, and large
+  // objects (gc/thread_cache.hpp). relaxed: counters, read for statistics only.
+  std::atomic<std::uint64_t> allocated_objects_{0};
+  std::atomic<std::uint64_t> allocated_slot_bytes_{0};
+ public:
+  void count_allocation(SlotCount c, bool add) {
+    if (add) {
+      allocated_objects_.fetch_add(c.objects, std::memory_order_relaxed);
+      allocated_slot_bytes_.fetch_add(c.bytes, std::memory_order_relaxed);
+    } else {
+      allocated_objects_.fetch_sub(c.objects, std::memory_order_relaxed);
+      allocated_slot_bytes_.fetch_sub(c.bytes, std::memory_order_relaxed);
+    }
+  }
+ private:
   std::atomic<std::size_t> allocated_at_termination_{0};
   std::size_t allocated_at_mark_start_ = 0;
   std::atomic<bool> cycle_requested_{false};
@@ -187,7 +202,11 @@ class HeapImpl {
   struct CycleTrace {
     std::uint64_t start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
     unsigned restarts = 0;
+    TraceLine::Cause cause = TraceLine::Cause::kPaced;
   } trace_;
+  // Set by collect() (explicit and emergency collections), taken by the controller when a cycle
+  // starts, so that the trace line marks the cycle forced.
+  std::atomic<bool> forced_{false};
   std::atomic<std::uint64_t> mark_termination_restarts_{0};
   // Test hook (gc/testing.hpp): set while no cycle runs; read by the controller.
   std::atomic<void (*)(void*)> before_termination_hook_{nullptr};

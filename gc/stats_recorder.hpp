@@ -1,18 +1,37 @@
-// Pause and cycle accounting behind Heap::stats(). Every global stop, every per-thread handshake
-// action and every assist is recorded. Summaries cover all pauses ever recorded: global pauses are
-// kept in full (two per cycle); per-thread pauses, which can number millions, feed a log-scale
-// histogram (percentiles within 1/16 of an octave). Stats::pauses lists the last kMaxRecent of all.
+// Pause and cycle accounting behind Heap::stats(), and the TRICOLOR_GCTRACE line. Every global stop,
+// every per-thread handshake action and every assist is recorded. Summaries cover all pauses ever
+// recorded: global pauses are kept in full (two per cycle); per-thread pauses, which can number
+// millions, feed a log-scale histogram (percentiles within 1/16 of an octave). Stats::pauses lists
+// the last kMaxRecent of all.
 #pragma once
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "tricolor/heap.hpp"
 
 namespace tricolor::internal {
+
+// What one TRICOLOR_GCTRACE line shows of a cycle, gathered by the controller (gc/collector.cpp).
+// Times are monotonic_ns() values or durations in ns.
+struct TraceLine {
+  enum class Cause : std::uint8_t { kPaced, kForced, kPeriodic };
+  std::uint64_t cycle = 0;
+  Cause cause = Cause::kPaced;
+  bool concurrent = true;
+  std::uint64_t start_ns = 0;        // the cycle began (sweep termination done)
+  std::uint64_t start_phase_ns = 0;  // barrier round + heap-root stop (0 in stop-the-world mode)
+  std::uint64_t mark_ns = 0;         // concurrent marking, root round and restarted terminations included
+  std::uint64_t stop_ns = 0;         // the final stop: mark termination, or the whole stop-the-world cycle
+  unsigned restarts = 0;             // termination stops that resumed marking
+  std::uint64_t marker_cpu_ns = 0;   // the marker threads' CPU time this cycle
+  unsigned markers = 0;
+  std::size_t heap_before = 0, heap_after = 0, live = 0, goal = 0;
+};
 
 class StatsRecorder {
  public:
@@ -22,6 +41,16 @@ class StatsRecorder {
   void add_cycle(double mark_wall_ms, double mark_cpu_ms);
   // Fills the pause and cycle parts of s.
   void fill(Stats& s) const;
+
+  // The gctrace line of a cycle just added (add_cycle), with its newline:
+  //   gc N @T s P%: A+B+C ms clock, M+S/I ms cpu, H0->H1->L MB, G MB goal, K markers[, R restarts][ (cause)]
+  // (README, "The trace line"). P is cumulative: the collector's CPU time (markers, assists, global
+  // stops) over the CPU time available since the program started (elapsed x cores); S is this
+  // cycle's assists (those recorded since the previous line); I is the markers' idle time.
+  std::string trace_line(const TraceLine& c);
+  // The same, from explicit cumulative figures: the formatting alone, for tests.
+  static std::string format_trace_line(const TraceLine& c, double since_start_s, double gc_percent_of_cpu,
+                                       double assist_ms);
 
  private:
   // Bucket b covers durations in [2^(b/16), 2^((b+1)/16)) ns.
@@ -36,6 +65,8 @@ class StatsRecorder {
   std::uint64_t thread_count_ = 0, thread_max_ns_ = 0, thread_total_ns_ = 0;
   std::uint64_t cycles_ = 0;
   double mark_wall_ms_ = 0, mark_cpu_ms_ = 0, assist_ms_ = 0;
+  double global_pause_ms_ = 0;
+  double assist_ms_traced_ = 0;  // assist_ms_ at the previous trace line
 };
 
 bool is_global(PauseKind k);
