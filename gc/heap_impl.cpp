@@ -120,7 +120,11 @@ void HeapImpl::detach(ThreadState* t) {
 void HeapImpl::release_caches(ThreadState* t) {
   const std::uint32_t sg = sweep_gen();
   for (std::size_t sc = 0; sc < kNumSpanClasses; ++sc) {
-    if (Span* s = t->spans.release(t->cache[sc], sc)) central[sc].push_swept(s, sg, s->allocated_count() < s->nslots);
+    SlotCount back;
+    if (Span* s = t->spans.release(t->cache[sc], sc, &back)) {
+      count_allocation(back, false);
+      central[sc].push_swept(s, sg, s->allocated_count() < s->nslots);
+    }
   }
 }
 
@@ -277,10 +281,12 @@ void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::siz
     if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
     // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
     if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
-    if (Span* old = t->spans.release(e, sc)) central[sc].push_swept(old, sweep_gen(), false);
+    SlotCount back;  // none: the span is used up (advance() failed) and nothing is pending
+    if (Span* old = t->spans.release(e, sc, &back)) central[sc].push_swept(old, sweep_gen(), false);
+    count_allocation(back, false);
     AllocFailure why = AllocFailure::kNone;
     if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
-      t->spans.install(e, sc, s, t->allocate_black);
+      count_allocation(t->spans.install(e, sc, s, t->allocate_black), true);
       note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
@@ -337,6 +343,8 @@ void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t b
   }
   poison::reused_region(reinterpret_cast<void*>(s->start), s->bytes());
   s->alloc_bits[0] = 1;
+  t->spans.count_large(s->bytes());
+  count_allocation({1, s->bytes()}, true);
   // Allocate black. relaxed: published to markers with the object itself.
   if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
@@ -368,7 +376,8 @@ Stats HeapImpl::stats() const {
   s.committed_bytes = pages.committed_bytes();
   s.released_bytes = pages.released_bytes();
   s.live_bytes = pacer.last_live();
-  s.allocated_bytes = allocated_total_.load(std::memory_order_relaxed);  // relaxed: a statistic
+  s.allocated_objects = allocated_objects_.load(std::memory_order_relaxed);  // relaxed: statistics
+  s.allocated_bytes = allocated_slot_bytes_.load(std::memory_order_relaxed);
   s.heap_goal = pacer.goal();
   s.objects_freed = sweeper.objects_freed();
   return s;
