@@ -330,6 +330,7 @@ int Heap::set_gc_percent(int percent) {
 std::size_t Heap::set_soft_limit(std::size_t bytes) {
   TC_CHECK(bytes <= kMaxBytes, "Heap::set_soft_limit(%zu): expected 0 (none) to %zu bytes (16 TiB)", bytes, kMaxBytes);
   const std::size_t old = impl_->pacer.set_soft_limit(bytes);
+  impl_->pages.set_soft_limit(bytes);
   after_pacing_change(*impl_);
   return old;
 }

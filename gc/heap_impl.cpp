@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <new>
+#include <tuple>
 
 #include "gc/collector_work.hpp"
 #include "gc/type_registry.hpp"
@@ -35,6 +36,7 @@ HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
       observe_allocations_(observer_ != nullptr && observer_->interests().allocations),
       observe_deaths_(observer_ != nullptr && observer_->interests().deaths),
       controller_cx_(marker.pool()) {
+  pages.set_soft_limit(config.soft_limit);  // the soft limit bounds held memory too (page_heap.hpp)
   controller_ = std::thread([this] { controller_main(); });
   if (config.background_sweeper) sweeper.start_background();
   poison::register_heap(pages.base(), pages.reserved_bytes());  // LeakSanitizer scans objects' pointers
@@ -373,8 +375,7 @@ Stats HeapImpl::stats() const {
   recorder.fill(s);
   s.heap_bytes = pages.in_use_bytes();
   s.heap_peak_bytes = pages.peak_in_use_bytes();
-  s.committed_bytes = pages.committed_bytes();
-  s.released_bytes = pages.released_bytes();
+  std::tie(s.committed_bytes, s.released_bytes) = pages.committed_and_released();
   s.live_bytes = pacer.last_live();
   s.allocated_objects = allocated_objects_.load(std::memory_order_relaxed);  // relaxed: statistics
   s.allocated_bytes = allocated_slot_bytes_.load(std::memory_order_relaxed);

@@ -107,10 +107,19 @@ void PageHeap::delete_span_record(Span* s) {
 // parts differ, the result counts as resident (released_bytes under-counts; the pages the OS already
 // took back are not touched again, and the scavenger will release the whole span when it qualifies).
 // Releasing the resident part instead would fault in pages a freshly freed span is about to reuse.
+// Under a limit (hard or soft) the resident part is released instead, so that held memory stays
+// exact and coalescing never raises it past the limit: a page fault later is the price.
 void PageHeap::absorb(Span* s, Span* neighbour) {
   if (s->scavenged != neighbour->scavenged) {
-    released_bytes_.fetch_sub((s->scavenged ? s : neighbour)->bytes(), std::memory_order_relaxed);
-    s->scavenged = false;
+    Span* held = s->scavenged ? neighbour : s;
+    if ((max_heap_ != 0 || soft_limit_.load(std::memory_order_relaxed) != 0) &&
+        madvise(reinterpret_cast<void*>(held->start), held->bytes(), MADV_DONTNEED) == 0) {
+      released_bytes_.fetch_add(held->bytes(), std::memory_order_relaxed);
+      s->scavenged = true;
+    } else {
+      released_bytes_.fetch_sub((s->scavenged ? s : neighbour)->bytes(), std::memory_order_relaxed);
+      s->scavenged = false;
+    }
   }
   if (neighbour->start < s->start) s->start = neighbour->start;
   s->npages += neighbour->npages;
@@ -149,7 +158,9 @@ bool PageHeap::grow(std::size_t npages) {
   Span* s = new_span_record();
   s->start = reinterpret_cast<std::uintptr_t>(at);
   s->npages = static_cast<std::uint32_t>(want);
-  s->scavenged = false;
+  // Never touched, so not resident: counted as released until a span takes the pages.
+  s->scavenged = true;
+  released_bytes_.fetch_add(want * kPageSize, std::memory_order_relaxed);
   s->free_since_ns = monotonic_ns();
   // Coalesce with a free span that ends at the old frontier.
   if (have > 0) {
@@ -228,6 +239,13 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
   }
   if (s->scavenged) released_bytes_.fetch_sub(s->bytes(), std::memory_order_relaxed);
   s->scavenged = false;
+  // s is held now (taking released pages makes them so, and a coalesced span may have over-counted):
+  // bring held memory back under the limits with the free spans (s is in none of them). Always enough
+  // for the hard limit: held memory less the free held spans is in-use memory, in_use + bytes <=
+  // max_heap (checked above).
+  if (max_heap_ != 0 && held_bytes() > max_heap_) release_down_to(max_heap_);
+  if (const std::size_t soft = soft_limit_.load(std::memory_order_relaxed); soft != 0 && held_bytes() > soft)
+    release_down_to(soft);
   init_span(s, span_class, sweep_gen, large_kind);
   set_range(s, s, true);
   const std::size_t now = in_use_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
@@ -262,6 +280,33 @@ void PageHeap::free(Span* s) {
     }
   }
   insert_free(s);
+}
+
+std::size_t PageHeap::release_down_to(std::size_t target) {
+  std::size_t released = 0;
+  std::size_t held = held_bytes();
+  for (auto it = free_by_size_.rbegin(); it != free_by_size_.rend() && held > target; ++it) {
+    Span* s = it->second;
+    if (s->scavenged) continue;
+    if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) == 0) {
+      s->scavenged = true;
+      released += s->bytes();
+      held -= std::min(held, s->bytes());
+    }
+  }
+  released_bytes_.fetch_add(released, std::memory_order_relaxed);
+  return released;
+}
+
+std::pair<std::size_t, std::size_t> PageHeap::committed_and_released() const {
+  std::lock_guard lock(mu_);
+  return {committed_bytes(), released_bytes()};
+}
+
+void PageHeap::set_soft_limit(std::size_t bytes) {
+  std::lock_guard lock(mu_);
+  soft_limit_.store(bytes, std::memory_order_relaxed);
+  if (bytes != 0 && held_bytes() > bytes) release_down_to(bytes);
 }
 
 std::size_t PageHeap::scavenge(std::uint64_t free_before_ns) {

@@ -5,9 +5,19 @@
 //  - page_table_[i] is the span that covers page i while that span is in use; for a free span only its
 //    first and last pages are set (for coalescing); everything else is null.
 //  - in_use_bytes_ never exceeds max_heap (when set): allocate() fails instead.
+//  - Held memory, committed_bytes() - released_bytes(), never exceeds max_heap (when set) either:
+//    before a span would take it past the limit, allocate() returns free pages to the OS. Pages an
+//    arena commits count as released until a span takes them (mprotect'ed pages never touched are
+//    not resident), so growing the reservation costs nothing against the limit.
+//  - Held memory is brought back under the soft limit (when set) after each allocation, as far as
+//    free pages allow: the soft limit bounds memory, not only the pacer's goal.
 //  - A free span is never adjacent to another free span (coalesced on free).
 //  - The scavenger returns free spans' pages to the OS (madvise DONTNEED); their contents read as zero.
+//  - A span is wholly released or wholly counted as held. Coalescing a released span with a held one
+//    releases the held part under a limit; with none, it counts the result as held (over-counting
+//    rather than releasing pages about to be reused).
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -60,6 +70,10 @@ class PageHeap {
   std::size_t peak_in_use_bytes() const { return peak_in_use_bytes_.load(std::memory_order_relaxed); }
   std::size_t committed_bytes() const { return committed_pages_.load(std::memory_order_relaxed) * kPageSize; }
   std::size_t released_bytes() const { return released_bytes_.load(std::memory_order_relaxed); }
+  // Both at one moment (under the lock): an arena's growth changes both.
+  std::pair<std::size_t, std::size_t> committed_and_released() const;
+  // The heap memory the process holds: committed and not returned to the OS (what the limits bound).
+  std::size_t held_bytes() const { return committed_bytes() - std::min(committed_bytes(), released_bytes()); }
   std::size_t max_heap() const { return max_heap_; }
   std::size_t reserved_bytes() const { return reserved_bytes_; }
   std::uintptr_t base() const { return base_; }  // the reservation's start (gc/poison.hpp)
@@ -74,6 +88,8 @@ class PageHeap {
   // Resident memory the scavenger leaves alone (the pacer's goal plus a margin): releasing pages
   // the heap will grow back into soon only buys page faults.
   void set_scavenge_retain(std::size_t bytes) { retain_bytes_.store(bytes, std::memory_order_relaxed); }
+  // The soft limit on held memory (0: none); returns free pages at once if held memory is above it.
+  void set_soft_limit(std::size_t bytes);
 
   // Test hook: make the next commits fail as if mmap/mprotect had.
   void fail_commits_for_testing(bool fail) { fail_commits_.store(fail, std::memory_order_relaxed); }
@@ -86,6 +102,9 @@ class PageHeap {
   void insert_free(Span* s);
   void remove_free(Span* s);
   bool grow(std::size_t npages);
+  // Returns free held spans to the OS, largest first, until held memory is at most target or no
+  // free held span is left; returns the bytes released. mu_ held.
+  std::size_t release_down_to(std::size_t target);
   static void init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_gen, SpanKind large_kind);
 
   std::uintptr_t base_ = 0;
@@ -94,7 +113,7 @@ class PageHeap {
   std::atomic<Span*>* page_table_ = nullptr;
   std::size_t page_table_bytes_ = 0;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::set<std::pair<std::uint32_t, Span*>> free_by_size_;  // (npages, span): best fit
   static constexpr std::size_t kSpareRecords = 256;
   std::vector<Span*> spare_records_;
@@ -106,6 +125,7 @@ class PageHeap {
   std::atomic<std::size_t> in_use_spans_{0};
   std::atomic<bool> fail_commits_{false};
   std::atomic<std::size_t> retain_bytes_{0};
+  std::atomic<std::size_t> soft_limit_{0};
 };
 
 std::uint64_t monotonic_ns();

@@ -4,6 +4,7 @@
 #include "gc/testing.hpp"
 #include "test_heap.hpp"
 
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -121,4 +122,101 @@ TEST_CASE("a commit failure surfaces as a clean allocation failure", "[page_heap
     delete kept.back();
     kept.pop_back();
   }
+}
+
+// Hard limit means memory: held heap memory (committed and not returned to the OS) stays under
+// max_heap through any mix of span sizes, not only the bytes in use; the soft limit brings it back
+// down after each allocation as far as free pages allow.
+namespace {
+// A deterministic mix of span sizes: mostly small, sometimes large, now and then near the limit.
+std::size_t next_pages(std::uint64_t& x) {
+  x = x * 6364136223846793005ull + 1442695040888963407ull;
+  const std::uint64_t r = x >> 33;
+  if (r % 16 == 0) return 64 + r % 200;
+  return 1 + r % 8;
+}
+}  // namespace
+
+TEST_CASE("held memory stays under the hard limit as spans of changing sizes come and go", "[page_heap][limit]") {
+  constexpr std::size_t kLimit = 4u << 20;  // far below one 64 MiB arena
+  PageHeap ph(std::size_t{1} << 30, kLimit);
+  std::vector<Span*> live;
+  std::uint64_t x = 42;
+  std::size_t refused = 0;
+  for (int op = 0; op < 20000; ++op) {
+    AllocFailure why = AllocFailure::kNone;
+    if (Span* s = ph.allocate(next_pages(x), kLargeSpanClass, 2, &why)) {
+      std::memset(reinterpret_cast<void*>(s->start), 1, s->bytes());  // really held
+      live.push_back(s);
+    } else {
+      REQUIRE(why == AllocFailure::kHeapLimit);
+      ++refused;
+    }
+    REQUIRE(ph.held_bytes() <= kLimit);
+    // Free about as much as we allocate, from anywhere in the list, so free spans of all sizes mix.
+    while (!live.empty() && (x >> 40) % 3 != 0 && live.size() > 4) {
+      const std::size_t i = std::size_t(x >> 20) % live.size();
+      ph.free(live[i]);
+      live[i] = live.back();
+      live.pop_back();
+      x = x * 6364136223846793005ull + 1;
+    }
+  }
+  REQUIRE(refused > 0);  // the limit was reached, and held memory still stayed under it
+  REQUIRE(ph.committed_bytes() >= PageHeap::kArenaBytes);  // address space beyond the limit is fine
+}
+
+TEST_CASE("the soft limit returns free pages after each allocation", "[page_heap][limit]") {
+  PageHeap ph(std::size_t{1} << 30, 0);
+  AllocFailure why;
+  std::vector<Span*> spans;
+  for (int i = 0; i < 64; ++i) {
+    spans.push_back(ph.allocate(32, kLargeSpanClass, 2, &why));
+    std::memset(reinterpret_cast<void*>(spans.back()->start), 1, spans.back()->bytes());
+  }
+  for (std::size_t i = 0; i < spans.size(); i += 2) ph.free(spans[i]);  // 8 MiB free, held
+  REQUIRE(ph.held_bytes() >= 16u << 20);
+  ph.set_soft_limit(10u << 20);  // releases free pages at once
+  REQUIRE(ph.held_bytes() <= 10u << 20);
+  REQUIRE(ph.allocate(8, kLargeSpanClass, 2, &why) != nullptr);
+  REQUIRE(ph.held_bytes() <= 10u << 20);
+  // In-use memory above the soft limit is allowed (it is soft); free pages are not kept then.
+  for (int i = 0; i < 32; ++i) ph.allocate(32, kLargeSpanClass, 2, &why);
+  REQUIRE(ph.held_bytes() == ph.in_use_bytes());
+}
+
+namespace {
+// A ring of buffers: each step replaces one, so the live set keeps its size while sizes change.
+struct Ring : Object<Ring> {
+  static constexpr std::size_t kSlots = 64;
+  Member<unsigned char> slots[kSlots];
+  void trace(Tracer& t) const {
+    for (const auto& s : slots) t.trace(s, "slot");
+  }
+};
+}  // namespace
+
+TEST_CASE("a heap with max_heap never holds more memory than the limit", "[page_heap][limit]") {
+  Config c = tctest::test_config();
+  c.verify = false;  // the point is memory, and the run is long
+  c.max_heap = 32u << 20;
+  c.scavenge_delay_ms = 1000000;  // only the limit returns memory here, not the timed scavenger
+  tctest::TestHeap h(c);
+  Root<Ring> ring(make<Ring>(), "ring");
+  std::uint64_t x = 7;
+  for (int op = 0; op < 6000; ++op) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const std::uint64_t r = x >> 33;
+    // Sizes from 16 bytes to 400 KiB, mixed, the large ones in phases: at most 64 live, ~13 MB.
+    const std::size_t bytes = (op / 1000) % 2 == 0 ? 16 + r % 2048 : 16 + r % (400 * 1024);
+    ring->slots[r % Ring::kSlots] = static_cast<unsigned char*>(make_buffer(bytes));
+    if (op % 50 == 0) {
+      const Stats s = h.stats();
+      INFO("op " << op << ": committed " << s.committed_bytes << ", released " << s.released_bytes);
+      REQUIRE(s.committed_bytes - s.released_bytes <= c.max_heap);
+    }
+  }
+  const Stats s = h.stats();
+  REQUIRE(s.committed_bytes - s.released_bytes <= c.max_heap);
+  REQUIRE(s.cycles >= 1);
 }

@@ -45,8 +45,12 @@ struct PauseSummary {
 struct Stats {
   std::size_t heap_bytes = 0;         // committed span bytes
   std::size_t heap_peak_bytes = 0;
-  std::size_t committed_bytes = 0;    // address space committed to the heap (spans in use or free)
-  std::size_t released_bytes = 0;     // of which free pages returned to the OS by the scavenger
+  // Heap memory: committed_bytes is the address space mapped for spans (in use or free);
+  // released_bytes the part the process does not hold (free pages returned to the OS, and pages
+  // never touched yet). committed_bytes - released_bytes is the memory the heap holds: max_heap
+  // bounds it, and the soft limit brings it down as far as free pages allow.
+  std::size_t committed_bytes = 0;
+  std::size_t released_bytes = 0;
   std::size_t live_bytes = 0;         // marked at the end of the last cycle
   // Allocated since the heap was created, every thread together: objects and their slot bytes (the
   // size class, header included; large objects in whole pages). Exact except for the slots still
