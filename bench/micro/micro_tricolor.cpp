@@ -61,14 +61,23 @@ Obj32* make_tree(int depth) {
   return n;
 }
 
+// This thread's exact allocation counters around a benchmark's loop.
+struct AllocMeter {
+  std::uint64_t objects = tricolor::allocated_objects(), bytes = tricolor::allocated_bytes();
+  void report(benchmark::State& state, bool items = true) const {
+    set_alloc_counters(state, tricolor::allocated_objects() - objects, tricolor::allocated_bytes() - bytes, items);
+  }
+};
+
 void BM_Alloc32(benchmark::State& state) {
   Root<Obj32> live(make_list(kLiveSetObjects));
   const std::uint64_t cycles0 = g_heap->stats().cycles;
+  const AllocMeter meter;
   for (auto _ : state) {
     Obj32* p = make<Obj32>();
     benchmark::DoNotOptimize(p);
   }
-  set_alloc_counters(state, sizeof(Obj32));
+  meter.report(state);
   const tricolor::Stats st = g_heap->stats();
   state.counters["collections"] = double(st.cycles - cycles0);
   // The heap this process reached so far (the live set is ~200 KB): shows when pacing, not the
@@ -79,11 +88,12 @@ BENCHMARK(BM_Alloc32);
 
 void BM_AllocBuffer32(benchmark::State& state) {
   Root<Obj32> live(make_list(kLiveSetObjects));
+  const AllocMeter meter;
   for (auto _ : state) {
     void* p = tricolor::make_buffer(32);
     benchmark::DoNotOptimize(p);
   }
-  set_alloc_counters(state, 32);
+  meter.report(state);
 }
 BENCHMARK(BM_AllocBuffer32);
 
@@ -107,6 +117,7 @@ void member_stores(benchmark::State& state, bool want_marking) {
   std::size_t i = 0;
   Table* tab = table.get();  // both tables stay rooted; no allocation below
   Table* tgt = targets.get();
+  const AllocMeter meter;  // the stores allocate nothing: allocs/op shows it
   for (auto _ : state) {
     std::uint64_t t0, t1;
     for (;;) {
@@ -132,6 +143,7 @@ void member_stores(benchmark::State& state, bool want_marking) {
   }
   state.counters["ns/store"] = double(timed_ns) / double(state.iterations() * kStoreBatch);
   state.counters["discarded_batches"] = double(discarded);
+  meter.report(state, false);
   state.SetItemsProcessed(state.iterations() * kStoreBatch);
 }
 
