@@ -33,23 +33,26 @@ def fmt_ms(v):
 
 
 def best_cells(runs):
-    """For each collector, the table columns in which it has the best value of its workload: lowest
-    wall time, lowest STW max, lowest probe p99 above the idle baseline, highest CPU-probe MMU(10 ms).
-    The idle baselines take no part."""
+    """For each collector, the table columns in which it alone has the best value of its workload:
+    lowest wall time, lowest STW max, lowest probe p99 above the idle baseline, highest CPU-probe
+    MMU(10 ms). Values are compared as the table prints them, and a tie for the best paints no cell:
+    a win is a difference the reader can see. The idle baselines take no part."""
     ok = {c: r for c, r in runs.items() if r.get("status") == "ok" and c not in IDLE}
-    keys = {2: lambda r: r["wall_s"], 6: lambda r: r["stw"]["max_ms"] or 0.0,
-            9: lambda r: (r.get("probe_above") or {}).get("p99_ms"),
-            10: lambda r: None if r["cpu_mmu"].get("10") is None else -r["cpu_mmu"]["10"]}
+    keys = {2: (lambda r: r["wall_s"], lambda v: f"{v:.2f}"),
+            6: (lambda r: r["stw"]["max_ms"] or 0.0, fmt_ms),
+            9: (lambda r: (r.get("probe_above") or {}).get("p99_ms"), fmt_delta),
+            10: (lambda r: None if r["cpu_mmu"].get("10") is None else -r["cpu_mmu"]["10"],
+                 lambda v: f"{-v:.2f}")}
     best = {c: set() for c in runs}
     if len(ok) < 2:
         return best
-    for col, key in keys.items():
+    for col, (key, shown) in keys.items():
         vals = {c: key(r) for c, r in ok.items() if key(r) is not None}
-        if len(vals) >= 2:
-            m = min(vals.values())
-            for c, v in vals.items():
-                if v == m:
-                    best[c].add(col)
+        if len(vals) < 2:
+            continue
+        winner = min(vals, key=vals.get)
+        if sum(1 for v in vals.values() if shown(v) == shown(vals[winner])) == 1:
+            best[winner].add(col)
     return best
 
 
@@ -384,7 +387,7 @@ def sample_points(points, keep=2500):
     by_size = sorted(points, key=lambda p: -p[1])
     top = by_size[: keep // 2]
     rest = by_size[keep // 2:]
-    stride = max(1, len(rest) // (keep - len(top)))
+    stride = max(1, -(-len(rest) // (keep - len(top))))  # rounded up: never more than `keep` in all
     return top + rest[::stride], True
 
 
@@ -405,7 +408,7 @@ def chart_histogram(runs):
         return "<p>no pauses recorded</p>"
     lo, hi = max(0, used[0] - 1), min(len(edges) - 2, used[-1] + 1)
     cmax = max(max(sr[2]) for sr in series)
-    p = Plot("pause durations", "pause (ms, log)", "pauses (log)",
+    p = Plot("pause durations: how many recorded pauses fell in each duration bin (solid: stop-the-world, pale: per-thread)", "pause (ms, log)", "pauses (log)",
              (edges[lo], edges[hi + 1]), (0.7, max(10, cmax * 1.5)), xlog=True, ylog=True)
     for k, (label, c, counts, op) in enumerate(series):
         for i in range(lo, hi + 1):
@@ -438,7 +441,8 @@ def chart_over_time(runs, key, title, ylabel):
             pts = [(s[0] / 1e9, s[1] / 1e6, True) for s in r.get("probe", [])]
         pts = [q for q in pts if q[1] > 0]
         pts, s = sample_points(pts)
-        sampled |= s
+        # A saved report keeps the sampled points (tools/report.py, slim()) and says it sampled them.
+        sampled |= s or bool(r.get(key + "_sampled"))
         series[c] = pts
         tmax = max(tmax, r["duration_ns"] / 1e9)
         for q in pts:
@@ -465,7 +469,7 @@ def chart_mmu(runs):
     """MMU curves: the CPU probe's (solid, comparable across collectors) and the pause-based ones
     (dashed, each collector's own pause records)."""
     names = [c for c in COLLECTORS if c in runs]
-    p = Plot("minimum mutator utilisation", "window (ms, log)", "MMU", (1, 1000), (0, 1), xlog=True)
+    p = Plot("minimum mutator utilisation: the smallest share of any window of that length left to the program (solid: CPU probe, dashed: recorded pauses)", "window (ms, log)", "MMU", (1, 1000), (0, 1), xlog=True)
     for c in names:
         for key, dash, what in (("cpu_mmu", "", "CPU probe"), ("pause_mmu", ' stroke-dasharray="5,3"', "pauses")):
             if c in IDLE and key == "pause_mmu":
@@ -500,7 +504,7 @@ def chart_utilisation(runs, group_ms=10):
         series[c] = pts[::stride]
         tmax = max(tmax, runs[c]["duration_ns"] / 1e9)
         vmax = max([vmax] + [v for _, v in pts])
-    p = Plot(f"CPU probe: utilisation over time ({group_ms} ms means)", "time since start (s)",
+    p = Plot(f"CPU probe: its work per window over its idle-run mean, over time ({group_ms} ms means)", "time since start (s)",
              "utilisation (1 = idle mean)", (0, max(tmax, 1e-3)), (0, min(vmax, 3.0) * 1.05))
     p.add(f'<line x1="{p.X(0):.1f}" y1="{p.Y(1):.1f}" x2="{p.X(max(tmax, 1e-3)):.1f}" y2="{p.Y(1):.1f}" '
           f'stroke="#999" stroke-dasharray="4,3"/>')
@@ -557,7 +561,7 @@ def chart_rss(section, mode):
     thr = section["small_mb"] * 2
     lo = 10 ** math.floor(math.log10(min(thr * 0.8, max(vmin, 1.0))))
     hi = 10 ** math.ceil(math.log10(vmax * 1.1))
-    p = Plot(f"rss-return, {mode}: RSS over time", "seconds since the drop", "RSS (MB, log)",
+    p = Plot(f"rss-return, {mode}: the process's resident memory over time", "seconds since the drop", "RSS (MB, log)",
              (t0, max(t1, 0.1)), (lo, hi), ylog=True)
     p.add(f'<line x1="{p.X(t0):.1f}" y1="{p.Y(thr):.1f}" x2="{p.X(t1):.1f}" y2="{p.Y(thr):.1f}" '
           f'stroke="#c00" stroke-dasharray="4,3"><title>2x live after the drop: {thr:g} MB</title></line>')
@@ -586,8 +590,8 @@ def render_sections_html(report):
         o.append(f"<p>{html.escape(scaling_caption(sec))}</p>")
         o.append(html_table(SCALING_HEAD, scaling_rows(sec)))
         o.append('<div class="charts">')
-        o.append(chart_scaling(sec, "speedup", "marking speedup (dashed: ideal)", "speedup over 1 marker"))
-        o.append(chart_scaling(sec, "mb_per_s", "marking throughput", "MB marked per second"))
+        o.append(chart_scaling(sec, "speedup", "marking speedup: one marker's mark time over N markers' (dashed: ideal)", "speedup over 1 marker"))
+        o.append(chart_scaling(sec, "mb_per_s", "marking throughput: MB of live heap marked per second of mark time", "MB marked per second"))
         o.append("</div>")
         o.append("<p>tricolor: <code>Config::marker_threads</code> background markers; the collecting "
                  "thread waits in <code>heap.collect()</code> as a blocked thread, automatic collections are "
@@ -648,8 +652,8 @@ def render_html(report):
             continue
         o.append('<div class="charts">')
         o.append(chart_histogram(runs))
-        o.append(chart_over_time(runs, "pauses", "pauses over time (filled: stop-the-world)", "pause (ms, log)"))
-        o.append(chart_over_time(runs, "probe", "latency probe: lateness of a 1 ms sleep", "late (ms, log)"))
+        o.append(chart_over_time(runs, "pauses", "pauses over time: one dot per recorded pause, at its start (filled: stop-the-world)", "pause (ms, log)"))
+        o.append(chart_over_time(runs, "probe", "latency probe: one dot per 1 ms sleep, how late it woke", "late (ms, log)"))
         o.append(chart_utilisation(runs))
         o.append(chart_mmu(runs))
         o.append("</div>")

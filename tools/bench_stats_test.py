@@ -204,5 +204,51 @@ class HistogramTest(unittest.TestCase):
         self.assertAlmostEqual(e[-1], 1e4)
 
 
+def fake_run(seed, walls=1.0, n_pauses=4000):
+    """A run record as a benchmark process writes it, with more pauses than a chart draws."""
+    import random
+    rnd = random.Random(seed)
+    dur = 2_000_000_000
+    pauses = sorted([[rnd.randrange(dur), rnd.randrange(1, 5 * MS), rnd.choice(["mark_termination", "assist"])]
+                     for _ in range(n_pauses)])
+    probe = [[i * MS, rnd.randrange(0, 3 * MS), rnd.randrange(0, MS)] for i in range(3000)]
+    return {"status": "ok", "duration_ns": dur, "wall_s": walls, "cpu_user_s": 1.0, "cpu_sys_s": 0.1,
+            "collections": 5, "max_rss_kb": 10240, "pauses": pauses, "probe": probe,
+            "cpu_probe": {"counts": [rnd.randrange(900, 1000) for _ in range(2000)], "window_ns": MS,
+                          "start_ns": 0, "thread_cpu_s": 0.5}}
+
+
+class RenderTest(unittest.TestCase):
+    def test_ties_are_not_wins(self):
+        import bench_render as br
+        runs = {c: bs.analyse(fake_run(i, walls=w)) for i, (c, w) in
+                enumerate([("idle", 0.9), ("tricolor", 1.004), ("boehm", 1.001)])}
+        bs.relate(runs)
+        self.assertNotIn(2, br.best_cells(runs)["tricolor"])  # both print as 1.00: a tie
+        self.assertNotIn(2, br.best_cells(runs)["boehm"])
+        runs["boehm"]["wall_s"] = 1.2
+        self.assertIn(2, br.best_cells(runs)["tricolor"])
+        self.assertNotIn(2, br.best_cells(runs)["boehm"])
+
+    def test_a_saved_report_renders_exactly_as_the_run_did(self):
+        import json
+        import bench_render as br
+        import report as rp
+        runs = {c: bs.analyse(fake_run(i)) for i, c in enumerate(["idle", "tricolor", "boehm"])}
+        bs.relate(runs)
+        report = {"meta": {"date": "d", "mode": "quick", "cpus": 2, "cpu_model": "m", "commit": "c",
+                           "heap_multiple": 2.5, "threads": 2, "command": "tools/bench"},
+                  "workloads": [{"name": "w", "args": ["1"], "runs": runs}], "micro": {},
+                  "mark_scaling": None, "rss_return": None}
+        full_html = br.render_html(report)
+        report["workloads"][0]["runs"] = {c: rp.slim(r) for c, r in runs.items()}
+        saved = json.loads(json.dumps(report))
+        self.assertTrue(saved["workloads"][0]["runs"]["tricolor"]["pauses_sampled"])
+        self.assertLessEqual(len(saved["workloads"][0]["runs"]["tricolor"]["pauses"]), 2500)
+        self.assertEqual(br.render_html(saved), full_html)
+        self.assertEqual(br.render_table(saved), br.render_table(report))
+        self.assertIn("(sampled)", full_html)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from bench_render import fmt, fmt_ms, fmt_s, render_html, render_table
+from bench_render import fmt, fmt_ms, fmt_s, render_html, render_table, sample_points
 from bench_stats import analyse, analyse_rss, analyse_scaling, relate, scaling_speedups
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -381,11 +381,18 @@ def cpu_model():
 
 
 def slim(rec):
-    """The report keeps every derived figure; the raw pause and probe lists stay in the per-run
-    files under bench-runs/ (the HTML is rendered before slimming)."""
-    out = {k: v for k, v in rec.items() if k not in ("pauses", "probe", "cpu_probe")}
-    out["pause_count"] = len(rec.get("pauses", []))
-    out["probe_count"] = len(rec.get("probe", []))
+    """What the report keeps of a run: every derived figure, and of the raw pause and probe lists the
+    points the charts draw (sampled as they are: the largest always kept, and a flag saying so), so
+    that --render draws the same charts from the report alone, wherever it is opened. The full
+    lists stay in the per-run files under bench-runs/."""
+    out = {k: v for k, v in rec.items() if k not in ("pauses", "probe")}
+    for key in ("pauses", "probe"):
+        pts = [p for p in rec.get(key, []) if p[1] > 0]
+        kept, sampled = sample_points(pts)
+        out[key] = kept
+        out[key + "_sampled"] = sampled or bool(rec.get(key + "_sampled"))
+    out["pause_count"] = rec.get("pause_count", len(rec.get("pauses", [])))
+    out["probe_count"] = rec.get("probe_count", len(rec.get("probe", [])))
     return out
 
 
@@ -423,32 +430,11 @@ def main():
     a = ap.parse_args()
 
     if a.render:
+        # Exactly the saved run: the report carries every figure and chart point (slim()); nothing
+        # is re-read from bench-runs/ or re-analysed, so the result does not depend on where it is
+        # opened or on the analysis code of the day.
         with open(a.render) as f:
             report = json.load(f)
-        def reload(r, fn):
-            raw = r.get("raw")
-            if raw and os.path.exists(raw):
-                with open(raw) as f:
-                    new = json.load(f)
-                # What the runner added to the process's own record.
-                for k in ("raw", "log", "loadavg"):
-                    if k in r:
-                        new[k] = r[k]
-                return fn(new)
-            return r
-
-        for wl in report["workloads"]:
-            for c, r in wl["runs"].items():
-                wl["runs"][c] = reload(r, analyse)
-            relate(wl["runs"])
-        sec = report.get("mark_scaling")
-        if sec:
-            sec["runs"] = {c: [reload(r, analyse_scaling) for r in recs] for c, recs in sec["runs"].items()}
-            scaling_speedups(sec)
-        sec = report.get("rss_return")
-        if sec:
-            sec["runs"] = {c: {m: reload(r, analyse_rss) for m, r in by_mode.items()}
-                           for c, by_mode in sec["runs"].items()}
         print(render_table(report))
         out_html = os.path.splitext(a.render)[0] + ".html"
         with open(out_html, "w") as f:
@@ -543,10 +529,7 @@ def main():
                 report["micro"][c] = run_micro(b, c, runs_dir, 1.0 if a.full else 0.2, min(timeout, 240))
     report["meta"]["suite_seconds"] = round(time.time() - t_start, 1)
 
-    print(render_table(report))
-    html_path = os.path.join(a.out, "bench-report.html")
-    with open(html_path, "w") as f:
-        f.write(render_html(report))
+    # Slimmed first and rendered from what is saved: --render on the JSON gives the same table and HTML.
     for wl in report["workloads"]:
         wl["runs"] = {c: slim(r) for c, r in wl["runs"].items()}
     if report["mark_scaling"]:
@@ -555,6 +538,10 @@ def main():
     if report["rss_return"]:
         report["rss_return"]["runs"] = {c: {m: slim(r) for m, r in by_mode.items()}
                                         for c, by_mode in report["rss_return"]["runs"].items()}
+    print(render_table(report))
+    html_path = os.path.join(a.out, "bench-report.html")
+    with open(html_path, "w") as f:
+        f.write(render_html(report))
     json_path = os.path.join(a.out, "bench-report.json")
     with open(json_path, "w") as f:
         json.dump(report, f, indent=1)
