@@ -2,16 +2,17 @@
 // Heap's constructor applies on top of what the program passed). A value that does not parse or is
 // out of range stops the program with a message naming the variable and the range. Byte counts take
 // k, m, g, t (binary) in either case, optionally followed by i and/or B: 512m, 512MiB, 2GiB, 1.5g.
+// gc_percent and soft_limit can also change on a live heap: Heap::set_gc_percent / set_soft_limit.
 //   TRICOLOR_GC_PERCENT    heap growth over the last live heap that triggers a cycle (default 100;
 //                          -1 or off: none; at most 1000000)
-//   TRICOLOR_MAX_HEAP      hard limit in bytes; 0 = none (up to 16 TiB)
+//   TRICOLOR_MAX_HEAP      hard limit on the heap memory held, in bytes; 0 = none (up to 16 TiB)
 //   TRICOLOR_SOFT_LIMIT    soft limit in bytes (Go's GOMEMLIMIT); 0 = none (up to 16 TiB)
 //   TRICOLOR_INITIAL_HEAP  heap size at which the first cycle starts (up to 16 TiB)
 //   TRICOLOR_RESERVE       virtual address space reserved for the heap (64 MiB to 16 TiB; default 64 GiB)
 //   TRICOLOR_MARKERS       background marker threads (0 = half the cores, at least one; at most 1024)
 //   TRICOLOR_CONCURRENT    0: mark with the world stopped; 1: concurrent (default)
 //   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
-//   TRICOLOR_GCTRACE       1: one line per cycle on stderr
+//   TRICOLOR_GCTRACE       1: one line per cycle on stderr (format: README, "The trace line")
 //   TRICOLOR_SCAVENGE_MS   free spans unused this long go back to the OS (default 500; at most a day)
 //   TRICOLOR_PERIODIC_GC_MS  a cycle runs when none has for this long (default 2000; 0: never; at most a day)
 //   TRICOLOR_ALLOC_SITES   allocation sites for leak reports and heap profiles: 1 = every allocation,
