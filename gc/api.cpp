@@ -342,15 +342,19 @@ void Heap::set_finalizer(void* obj, void (*fn)(void*, void*), void* ctx) { impl_
 std::size_t Heap::run_finalizers(std::size_t max) { return impl_->run_finalizers(max); }
 std::size_t Heap::pending_finalizers() const { return impl_->pending_finalizers(); }
 
-std::uint64_t allocated_objects() {
-  internal::ThreadState* t = internal::as_state(internal::current_thread("tricolor::allocated_objects()"));
-  return t->spans.allocated(t->cache).objects;
+// Reads the thread's own allocation cache, which a collection may release on the thread's behalf
+// while it is in a BlockingScope: hence not there.
+static internal::SlotCount thread_allocated(const char* what) {
+  internal::ThreadState* t = internal::as_state(internal::current_thread(what));
+  TC_CHECK(t->blocking_depth == 0,
+           "%s inside a tricolor::BlockingScope: the collector may be releasing this thread's allocation caches "
+           "meanwhile; read the counters before entering the scope or after leaving it",
+           what);
+  return t->spans.allocated(t->cache);
 }
 
-std::uint64_t allocated_bytes() {
-  internal::ThreadState* t = internal::as_state(internal::current_thread("tricolor::allocated_bytes()"));
-  return t->spans.allocated(t->cache).bytes;
-}
+std::uint64_t allocated_objects() { return thread_allocated("tricolor::allocated_objects()").objects; }
+std::uint64_t allocated_bytes() { return thread_allocated("tricolor::allocated_bytes()").bytes; }
 
 // ---- Mutator
 

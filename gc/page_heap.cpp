@@ -107,17 +107,21 @@ void PageHeap::delete_span_record(Span* s) {
 // parts differ, the result counts as resident (released_bytes under-counts; the pages the OS already
 // took back are not touched again, and the scavenger will release the whole span when it qualifies).
 // Releasing the resident part instead would fault in pages a freshly freed span is about to reuse.
-// Under a limit (hard or soft) the resident part is released instead, so that held memory stays
-// exact and coalescing never raises it past the limit: a page fault later is the price.
+// Under a limit (hard or soft), when counting the result as resident would take held memory past it,
+// the resident part is released instead: held memory stays under the limit at every moment, at the
+// price of a page fault later. Well below the limit nothing changes (no system call on this path).
 void PageHeap::absorb(Span* s, Span* neighbour) {
   if (s->scavenged != neighbour->scavenged) {
+    Span* released = s->scavenged ? s : neighbour;
     Span* held = s->scavenged ? neighbour : s;
-    if ((max_heap_ != 0 || soft_limit_.load(std::memory_order_relaxed) != 0) &&
+    const std::size_t soft = soft_limit_.load(std::memory_order_relaxed);
+    const std::size_t cap = max_heap_ == 0 ? soft : soft == 0 ? max_heap_ : std::min(max_heap_, soft);
+    if (cap != 0 && held_bytes() + released->bytes() > cap &&
         madvise(reinterpret_cast<void*>(held->start), held->bytes(), MADV_DONTNEED) == 0) {
       released_bytes_.fetch_add(held->bytes(), std::memory_order_relaxed);
       s->scavenged = true;
     } else {
-      released_bytes_.fetch_sub((s->scavenged ? s : neighbour)->bytes(), std::memory_order_relaxed);
+      released_bytes_.fetch_sub(released->bytes(), std::memory_order_relaxed);
       s->scavenged = false;
     }
   }

@@ -14,8 +14,8 @@
 //  - A free span is never adjacent to another free span (coalesced on free).
 //  - The scavenger returns free spans' pages to the OS (madvise DONTNEED); their contents read as zero.
 //  - A span is wholly released or wholly counted as held. Coalescing a released span with a held one
-//    releases the held part under a limit; with none, it counts the result as held (over-counting
-//    rather than releasing pages about to be reused).
+//    counts the result as held (over-counting rather than releasing pages about to be reused),
+//    unless that would take held memory past a limit: then the held part is released.
 #pragma once
 #include <algorithm>
 #include <atomic>

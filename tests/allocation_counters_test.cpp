@@ -27,8 +27,9 @@ TEST_CASE("allocation counters count every object and its slot, across refills a
   tctest::TestHeap h;
   const Counts before = now();
   Root<Node> keep(nullptr, "keep");
-  constexpr std::uint64_t kN = 100000;  // many spans, and cycles in between (1 MiB initial heap)
+  constexpr std::uint64_t kN = 100000;  // many spans, and paced cycles in between (1 MiB initial heap)
   for (std::uint64_t i = 0; i < kN; ++i) {
+    if (i == kN / 2) h.collect_now();  // takes the caches back mid-way, whatever the pacer does
     Node* n = make<Node>(i);
     if (i % 16 == 0) {
       n->left = keep.get();

@@ -331,3 +331,14 @@ TEST_CASE("run-time knobs out of range name the function and the range", "[misus
   REQUIRE_DEATH("Heap::set_soft_limit(17592186044417): expected 0 (none) to 17592186044416 bytes",
                 { h.heap.set_soft_limit((std::size_t{1} << 44) + 1); });
 }
+
+TEST_CASE("allocation counters read inside a BlockingScope or unattached name the fix", "[misuse][alloc_counters]") {
+  tctest::TestHeap h;
+  REQUIRE_DEATH("tricolor::allocated_objects() inside a tricolor::BlockingScope", {
+    BlockingScope b;
+    (void)allocated_objects();
+  });
+  REQUIRE_DEATH("tricolor::allocated_bytes() from a thread that is not attached", {
+    std::thread([] { (void)allocated_bytes(); }).join();
+  });
+}
