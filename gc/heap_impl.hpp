@@ -58,6 +58,17 @@ class HeapImpl {
   // Gives every cached span back to the central lists (world stopped, or the thread itself).
   void release_caches(ThreadState* t);
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
+  // The heap's exact allocation totals (Stats::allocated_objects/bytes): slots a cache took (add) or
+  // gave back free (!add), and large objects.
+  void count_allocation(SlotCount c, bool add) {
+    if (add) {
+      allocated_objects_.fetch_add(c.objects, std::memory_order_relaxed);
+      allocated_slot_bytes_.fetch_add(c.bytes, std::memory_order_relaxed);
+    } else {
+      allocated_objects_.fetch_sub(c.objects, std::memory_order_relaxed);
+      allocated_slot_bytes_.fetch_sub(c.bytes, std::memory_order_relaxed);
+    }
+  }
   // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const {
     return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
@@ -181,17 +192,6 @@ class HeapImpl {
   // objects (gc/thread_cache.hpp). relaxed: counters, read for statistics only.
   std::atomic<std::uint64_t> allocated_objects_{0};
   std::atomic<std::uint64_t> allocated_slot_bytes_{0};
- public:
-  void count_allocation(SlotCount c, bool add) {
-    if (add) {
-      allocated_objects_.fetch_add(c.objects, std::memory_order_relaxed);
-      allocated_slot_bytes_.fetch_add(c.bytes, std::memory_order_relaxed);
-    } else {
-      allocated_objects_.fetch_sub(c.objects, std::memory_order_relaxed);
-      allocated_slot_bytes_.fetch_sub(c.bytes, std::memory_order_relaxed);
-    }
-  }
- private:
   std::atomic<std::size_t> allocated_at_termination_{0};
   std::size_t allocated_at_mark_start_ = 0;
   std::atomic<bool> cycle_requested_{false};
