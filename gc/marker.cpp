@@ -85,13 +85,8 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
   std::size_t m = 0;
   for (std::size_t k = 0; k < n; ++k) {
     const void* obj = objs[k];
-    // The same checks as shade(), in every build.
-    Span* s = pages_.span_of(obj);
-    if (s == nullptr || s->state != SpanState::kInUse) [[unlikely]]
-      fail_shade_not_object(obj);
-    const std::size_t i = s->slot_index(obj);
-    if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
-      fail_shade_interior(obj, s->payload(i));
+    std::size_t i;
+    Span* s = object_span(obj, i);  // the same checks as shade(), in every build
     std::atomic<std::uint64_t>* w = &s->mark_bits[i / 64];
     const std::uint64_t bit = std::uint64_t{1} << (i % 64);
     // relaxed, like Span::mark_atomic: the mark bit guards no data (the fields a scan reads were

@@ -76,16 +76,23 @@ class Marker {
   // The check is predictable branches on the marking path only; the mutator's inline barrier never
   // comes here.
   bool shade(const void* obj, MarkContext& cx) {
-    Span* s = pages_.span_of(obj);
-    if (s == nullptr || s->state != SpanState::kInUse) [[unlikely]]
-      fail_shade_not_object(obj);
-    const std::size_t i = s->slot_index(obj);
-    if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
-      fail_shade_interior(obj, s->payload(i));
+    std::size_t i;
+    Span* s = object_span(obj, i);
     if (!s->mark_atomic(i)) return false;
     cx.marked_bytes += s->elem_size;
     if (!s->noscan) cx.work.push(obj, s->elem_size);
     return true;
+  }
+  // The span of obj and its slot index i, stopping with a message unless obj is an object start of
+  // this heap (the check shade() and shade_batch() make in every build).
+  Span* object_span(const void* obj, std::size_t& i) const {
+    Span* s = pages_.span_of(obj);
+    if (s == nullptr || s->state != SpanState::kInUse) [[unlikely]]
+      fail_shade_not_object(obj);
+    i = s->slot_index(obj);
+    if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
+      fail_shade_interior(obj, s->payload(i));
+    return s;
   }
   // Shades n pointers at once (the fields one trace() call reported; n <= kShadeBatch). Same effect as
   // shade() on each, with one atomic per run of pointers whose mark bits share a bitmap word.

@@ -13,6 +13,7 @@
 #include <vector>
 
 using namespace tricolor;
+using tctest::GatedHeap;
 using tctest::Node;
 
 namespace {
@@ -48,57 +49,12 @@ struct RawBox : Object<RawBox> {
   }
 };
 
-struct PhaseGate {
-  explicit PhaseGate(Phase p) : at(p) {}
-  Phase at;
-  std::atomic<int> state{0};  // 0: armed, 1: reached (controller waiting), 2: released
-  void on_event(const Event& e) {
-    if (e.phase != at || state.load() != 0) return;
-    state.store(1);
-    state.notify_all();
-    while (state.load() != 2) state.wait(1);
-  }
-  void wait_reached() {
-    BlockingScope blocked;
-    for (int s; (s = state.load()) == 0;) state.wait(s);
-  }
-  void release() {
-    state.store(2);
-    state.notify_all();
-  }
-};
 
-struct GatedHeap {
-  explicit GatedHeap(Phase p) : gate(p), heap(make_config(gate)), mutator(heap, "tagged-test") {}
-  static Config make_config(PhaseGate& g) {
-    Config c = tctest::test_config();
-    c.concurrent = true;
-    c.gc_percent = -1;
-    c.on_event = [&g](const Event& e) { g.on_event(e); };
-    return c;
-  }
-  void start_cycle() {
-    internal::hold_markers_for_testing(heap, true);
-    collector = std::thread([this] { heap.collect(); });
-    gate.wait_reached();
-  }
-  void finish_cycle() {
-    gate.release();
-    internal::hold_markers_for_testing(heap, false);
-    BlockingScope blocked;
-    collector.join();
-  }
-  bool marked(const void* p) { return internal::is_marked_for_testing(heap, p); }
-  PhaseGate gate;
-  Heap heap;
-  Mutator mutator;
-  std::thread collector;
-};
 
 }  // namespace
 
 TEST_CASE("TaggedMember: overwriting the only tagged reference to a white object shades it", "[tagged][barrier]") {
-  GatedHeap g(Phase::kMark);
+  GatedHeap g(Phase::kMark, "tagged-test");
   Root<Box> x(make<Box>());
   x->a = word_of(make<Node>(1));
   g.start_cycle();  // x grey (root), markers held: x->a's node is white
@@ -117,7 +73,7 @@ TEST_CASE("TaggedMember: overwriting the only tagged reference to a white object
 
 TEST_CASE("TaggedMember: a store from a thread whose roots are unscanned shades the decoded new value",
           "[tagged][barrier]") {
-  GatedHeap g(Phase::kRootScan);
+  GatedHeap g(Phase::kRootScan, "tagged-test");
   Root<Node> rp(make<Node>(5));
   g.start_cycle();  // barrier on, this thread's roots not yet scanned
   Root<Box> ry(make<Box>());
@@ -140,7 +96,7 @@ TEST_CASE("TaggedMember: immediates reach neither the barrier nor the tracer", "
 }
 
 TEST_CASE("write_barrier: a VM's own atomic word store keeps the old target alive", "[tagged][barrier]") {
-  GatedHeap g(Phase::kMark);
+  GatedHeap g(Phase::kMark, "tagged-test");
   Root<RawBox> x(make<RawBox>());
   x->store(word_of(make<Node>(3)));
   g.start_cycle();
@@ -310,7 +266,7 @@ TEST_CASE("collect_every: a full collection every N allocations", "[stress]") {
 }
 
 TEST_CASE("start_collection: returns while the cycle is still running", "[stress]") {
-  GatedHeap g(Phase::kMark);
+  GatedHeap g(Phase::kMark, "tagged-test");
   const std::uint64_t before = g.heap.stats().cycles;
   g.heap.start_collection();  // would never return if it waited: the controller stops at kMark
   g.gate.wait_reached();

@@ -11,34 +11,9 @@ using tctest::Node;
 
 namespace {
 
+using tctest::GatedHeap;
 using tctest::PhaseGate;
 
-struct GatedHeap {
-  explicit GatedHeap(Phase p) : gate(p), heap(make_config(gate)), mutator(heap, "barrier-test") {}
-  static Config make_config(PhaseGate& g) {
-    Config c = tctest::test_config();
-    c.concurrent = true;
-    c.gc_percent = -1;  // only the cycle the test starts
-    c.on_event = [&g](const Event& e) { g.on_event(e); };
-    return c;
-  }
-  void start_cycle() {
-    internal::hold_markers_for_testing(heap, true);
-    collector = std::thread([this] { heap.collect(); });
-    gate.wait_reached();
-  }
-  void finish_cycle() {
-    gate.release();
-    internal::hold_markers_for_testing(heap, false);
-    BlockingScope blocked;
-    collector.join();
-  }
-  bool marked(const void* p) { return internal::is_marked_for_testing(heap, p); }
-  PhaseGate gate;
-  Heap heap;
-  Mutator mutator;
-  std::thread collector;
-};
 
 }  // namespace
 
