@@ -6,6 +6,7 @@
 
 #include "gc/poison.hpp"
 #include "gc/testing.hpp"
+#include "gated_heap.hpp"
 #include "test_heap.hpp"
 
 #include <cstring>

@@ -2,6 +2,7 @@
 // matters (markers held, a phase gate on the controller) and would fail without it: the verifier
 // aborts on the unmarked reachable object, or the check on its mark bit fails.
 #include "gc/testing.hpp"
+#include "gated_heap.hpp"
 #include "test_heap.hpp"
 
 #include <thread>
