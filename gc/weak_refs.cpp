@@ -24,6 +24,11 @@ void HeapImpl::process_weak_references() {
   };
   auto drain_here = [&] {
     marker.drain(controller_cx_);
+    // What the controller published on overflow may have been taken by a marker thread (idle, but
+    // awake to new work until the cycle ends): wait until the markers are done with it too, or
+    // their grey objects would still be unscanned when weak references are cleared and the heap
+    // flips. (The "no grey object after termination" check found this.)
+    marker.wait_quiescent();
     collect_recorded();
   };
   collect_recorded();
