@@ -9,7 +9,8 @@
 // The per-object cost model of drain(): pop (a local segment, no synchronisation), read the header's
 // type id (a one-entry cache in front of the type table), one direct call of the type's trace(),
 // which stores each non-null field into the MarkingTracer's buffer (no virtual call), then
-// shade_batch() on that buffer: one page-table lookup and a plain mark-bit load per field, one atomic
+// shade_batch() on that buffer (the child nearest the object pushed last, so scanned next): one
+// page-table lookup and a plain mark-bit load per field, one atomic
 // per run of fields whose bits share a bitmap word, and a push of the object with its slot size (so
 // the scan needs no second lookup).
 //
@@ -97,7 +98,7 @@ class Marker {
   // Shades n pointers at once (the fields one trace() call reported; n <= kShadeBatch). Same effect as
   // shade() on each, with one atomic per run of pointers whose mark bits share a bitmap word.
   static constexpr std::size_t kShadeBatch = 64;
-  void shade_batch(const void* const* objs, std::size_t n, MarkContext& cx);
+  void shade_batch(const void* const* objs, std::size_t n, MarkContext& cx, const void* parent = nullptr);
   bool is_marked(const void* obj) const {
     const Span* s = pages_.span_of(obj);
     return s != nullptr && s->is_marked(s->slot_index(obj));
@@ -171,7 +172,7 @@ class MarkingTracer final : public Tracer {
 
   void flush() {
     if (sink_next_ != buf_) {
-      m_.shade_batch(buf_, static_cast<std::size_t>(sink_next_ - buf_), cx_);
+      m_.shade_batch(buf_, static_cast<std::size_t>(sink_next_ - buf_), cx_, scanning_);
       sink_next_ = buf_;
     }
   }
@@ -181,12 +182,15 @@ class MarkingTracer final : public Tracer {
     if (sink_next_ == sink_end_) flush();
     *sink_next_++ = obj;
   }
+  // The object whose fields follow (shade_batch's parent), or null.
+  void set_scanning(const void* obj) { scanning_ = obj; }
   void visit_weak(WeakSlot* slot, const char*) override;
   void visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char*) override;
 
  private:
   Marker& m_;
   MarkContext& cx_;
+  const void* scanning_ = nullptr;
   const void* buf_[Marker::kShadeBatch];
 };
 
