@@ -142,12 +142,12 @@ void PageHeap::set_range(Span* s, Span* value, bool whole) {
 
 void PageHeap::insert_free(Span* s) {
   s->state = SpanState::kFree;
-  free_by_size_.emplace(s->npages, s);
+  free_index(s).emplace(s->npages, s);
   set_range(s, s, false);
 }
 
 void PageHeap::remove_free(Span* s) {
-  free_by_size_.erase({s->npages, s});
+  free_index(s).erase({s->npages, s});
   set_range(s, nullptr, false);
 }
 
@@ -218,8 +218,8 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
     *why = AllocFailure::kHeapLimit;
     return nullptr;
   }
-  auto it = free_by_size_.lower_bound({static_cast<std::uint32_t>(npages), nullptr});
-  if (it == free_by_size_.end()) {
+  Span* s = best_fit(npages);
+  if (s == nullptr) {
     if (!grow(npages)) {
       *why = fail_commits_.load(std::memory_order_relaxed) ||
                      (committed_pages_.load(std::memory_order_relaxed) + npages) * kPageSize <= reserved_bytes_
@@ -227,10 +227,9 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
                  : AllocFailure::kReservationExhausted;
       return nullptr;
     }
-    it = free_by_size_.lower_bound({static_cast<std::uint32_t>(npages), nullptr});
-    TC_CHECK(it != free_by_size_.end(), "page heap: grown arena does not fit %zu pages", npages);
+    s = best_fit(npages);
+    TC_CHECK(s != nullptr, "page heap: grown arena does not fit %zu pages", npages);
   }
-  Span* s = it->second;
   remove_free(s);
   if (s->npages > npages) {
     Span* rest = new_span_record();
@@ -286,20 +285,43 @@ void PageHeap::free(Span* s) {
   insert_free(s);
 }
 
-std::size_t PageHeap::release_down_to(std::size_t target) {
+Span* PageHeap::best_fit(std::size_t npages) {
+  const std::pair<std::uint32_t, Span*> key{static_cast<std::uint32_t>(npages), nullptr};
+  if (auto it = held_free_.lower_bound(key); it != held_free_.end()) return it->second;
+  if (auto it = released_free_.lower_bound(key); it != released_free_.end()) return it->second;
+  return nullptr;
+}
+
+bool PageHeap::release_free(Span* s) {
+  TC_DCHECK(s->state == SpanState::kFree && !s->scavenged, "page heap: releasing a span that is not free and held");
+  if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) != 0) return false;
+  held_free_.erase({s->npages, s});
+  s->scavenged = true;
+  released_free_.emplace(s->npages, s);
+  released_bytes_.fetch_add(s->bytes(), std::memory_order_relaxed);
+  return true;
+}
+
+// Largest first (fewest madvise calls for the most memory), among free held spans that pass `pick`,
+// until held memory is at most target. Returns the bytes released.
+template <class Pick>
+std::size_t PageHeap::release_largest(std::size_t held, std::size_t target, Pick pick) {
+  std::vector<Span*> candidates;
+  for (auto it = held_free_.rbegin(); it != held_free_.rend(); ++it)
+    if (pick(it->second)) candidates.push_back(it->second);
   std::size_t released = 0;
-  std::size_t held = held_bytes();
-  for (auto it = free_by_size_.rbegin(); it != free_by_size_.rend() && held > target; ++it) {
-    Span* s = it->second;
-    if (s->scavenged) continue;
-    if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) == 0) {
-      s->scavenged = true;
-      released += s->bytes();
-      held -= std::min(held, s->bytes());
-    }
+  for (Span* s : candidates) {
+    if (held <= target) break;
+    const std::size_t bytes = s->bytes();
+    if (!release_free(s)) continue;
+    released += bytes;
+    held -= std::min(held, bytes);
   }
-  released_bytes_.fetch_add(released, std::memory_order_relaxed);
   return released;
+}
+
+std::size_t PageHeap::release_down_to(std::size_t target) {
+  return release_largest(held_bytes(), target, [](const Span*) { return true; });
 }
 
 std::pair<std::size_t, std::size_t> PageHeap::committed_and_released() const {
@@ -315,20 +337,10 @@ void PageHeap::set_soft_limit(std::size_t bytes) {
 
 std::size_t PageHeap::scavenge(std::uint64_t free_before_ns) {
   std::lock_guard lock(mu_);
-  std::size_t released = 0;
   const std::size_t retain = retain_bytes_.load(std::memory_order_relaxed);
-  std::size_t resident = committed_bytes() - released_bytes_.load(std::memory_order_relaxed);
-  // Largest spans first: fewest madvise calls for the most memory.
-  for (auto it = free_by_size_.rbegin(); it != free_by_size_.rend() && resident > retain; ++it) {
-    Span* s = it->second;
-    if (s->scavenged || s->free_since_ns > free_before_ns) continue;
-    if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) == 0) {
-      s->scavenged = true;
-      released += s->bytes();
-      resident -= std::min(resident, s->bytes());
-    }
-  }
-  released_bytes_.fetch_add(released, std::memory_order_relaxed);
+  // Spans freed too recently stay: they are likely to be reused soon.
+  const std::size_t released =
+      release_largest(held_bytes(), retain, [&](const Span* s) { return s->free_since_ns <= free_before_ns; });
 #if defined(__GLIBC__)
   // Span records and other metadata freed since: let malloc give its free pages back too.
   if (released != 0) malloc_trim(0);

@@ -114,7 +114,19 @@ class PageHeap {
   std::size_t page_table_bytes_ = 0;
 
   mutable std::mutex mu_;
-  std::set<std::pair<std::uint32_t, Span*>> free_by_size_;  // (npages, span): best fit
+  // Free spans by (npages, span), best fit: the resident ones and the released ones apart, so an
+  // allocation takes resident memory whenever a resident span fits (no page fault, no growth of held
+  // memory) and released memory only when none does.
+  using FreeIndex = std::set<std::pair<std::uint32_t, Span*>>;
+  FreeIndex held_free_;
+  FreeIndex released_free_;
+  FreeIndex& free_index(const Span* s) { return s->scavenged ? released_free_ : held_free_; }
+  // Releases free held span s to the OS (it moves to released_free_); false if madvise failed. mu_ held.
+  bool release_free(Span* s);
+  template <class Pick>
+  std::size_t release_largest(std::size_t held, std::size_t target, Pick pick);
+  // The best-fitting free span for npages, resident first; null if none fits. mu_ held.
+  Span* best_fit(std::size_t npages);
   static constexpr std::size_t kSpareRecords = 256;
   std::vector<Span*> spare_records_;
   std::unordered_set<Span*> all_records_;
