@@ -160,7 +160,8 @@ def run_native(collector, binary, wl, args, runs_dir, timeout, heap_multiple, ta
 
 
 # ---------------------------------------------------------------------------------------------
-# Go (optional): the same workloads as small Go programs, GOGC set for the same heap multiple.
+# Go (optional): the same workloads as small Go programs, with Go's default pacing (GOGC=100), as
+# tricolor and Boehm run with their defaults.
 # Pauses come from GODEBUG=gctrace=1 (every cycle's two stop-the-world phases, with their times).
 
 GCTRACE_RE = re.compile(r"^gc (\d+) @([0-9.]+)s [0-9]+%: ([0-9.]+)\+([0-9.]+)\+([0-9.]+) ms clock")
@@ -208,7 +209,7 @@ def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag="", idle_budget_mb=
     if os.path.exists(out):
         os.unlink(out)
     env = dict(os.environ)
-    env["GOGC"] = str(int(round((heap_multiple - 1) * 100))) if idle_budget_mb is None else "off"
+    env["GOGC"] = "100" if idle_budget_mb is None else "off"
     env["GODEBUG"] = "gctrace=1"
     env.pop("GOMEMLIMIT", None)
     cmd = [binary] + wl["args"] + ["--heap-multiple", str(heap_multiple), "--json", out]
