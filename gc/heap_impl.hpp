@@ -92,6 +92,10 @@ class HeapImpl {
   // generation sees the spans' sweep_gen values and the lists the flip made unswept.
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
+  void set_heap_limit_wait_hook(void (*fn)(void*), void* ctx) {
+    heap_limit_wait_ctx_ = ctx;
+    heap_limit_wait_hook_.store(fn, std::memory_order_release);  // pairs with on_heap_limit_wait's acquire
+  }
   void set_before_termination_hook(void (*fn)(void*), void* ctx) {
     before_termination_ctx_ = ctx;
     before_termination_hook_.store(fn, std::memory_order_release);  // pairs with the controller's acquire
@@ -211,6 +215,12 @@ class HeapImpl {
   // Test hook (gc/testing.hpp): set while no cycle runs; read by the controller.
   std::atomic<void (*)(void*)> before_termination_hook_{nullptr};
   void* before_termination_ctx_ = nullptr;
+  std::atomic<void (*)(void*)> heap_limit_wait_hook_{nullptr};  // test hook: a mutator starts a heap-limit wait
+  void* heap_limit_wait_ctx_ = nullptr;
+  void on_heap_limit_wait() {
+    if (auto hook = heap_limit_wait_hook_.load(std::memory_order_acquire)) [[unlikely]]
+      hook(heap_limit_wait_ctx_);
+  }
 
   std::mutex roots_mu_;
   GlobalNode* globals_ = nullptr;

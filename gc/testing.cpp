@@ -44,6 +44,9 @@ void set_safepoint_warning_for_testing(Heap& heap, std::uint64_t after_ns) {
 }
 std::uint64_t safepoint_warnings_for_testing(Heap& heap) { return heap.impl().safepoint.warnings_printed(); }
 std::uint64_t mark_termination_restarts_for_testing(Heap& heap) { return heap.impl().mark_termination_restarts(); }
+void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
+  heap.impl().set_heap_limit_wait_hook(fn, ctx);
+}
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
   heap.impl().set_before_termination_hook(fn, ctx);
 }

@@ -28,6 +28,9 @@ std::uint64_t mark_termination_restarts_for_testing(Heap& heap);
 // Runs fn on the controller thread between the last quiet flush round and the termination stop
 // (null: none). Lets a test make a thread shade something in exactly that window.
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
+// fn(ctx) runs on a mutator that is about to wait for a cycle because of the heap's size (the wait
+// recorded as PauseKind::kHeapLimitWait), before it blocks.
+void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 
 // Blocks until a thread waits at the hard limit for the cycle in flight to end (gc/heap_impl.cpp).
 void wait_for_heap_limit_waiter_for_testing(Heap& heap);

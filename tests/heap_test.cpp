@@ -224,3 +224,63 @@ TEST_CASE("at the hard limit an allocation waits for the cycle in flight, not fo
     collector.join();
   }
 }
+
+namespace {
+struct KiloGarbage : Object<KiloGarbage> {
+  unsigned char bytes[1000];
+  void trace(Tracer&) const {}
+};
+}  // namespace
+
+// A cycle is held in its marking phase (the controller stopped at kMark) while this thread allocates
+// garbage far past the cycle's goal. Under a hard limit it must never wait for the cycle below the
+// limit (bounded assists, as Go's, are the only brake there); without a limit it waits once the heap
+// reaches twice its goal, since nothing else would bound it. The hook runs as a wait begins and lets
+// the cycle finish, so a wrong wait fails the test instead of hanging it.
+TEST_CASE("a mutator waits for a held cycle only without a hard limit", "[heap][limit]") {
+  for (bool limited : {true, false}) {
+    CAPTURE(limited);
+    tctest::PhaseGate gate(Phase::kMark);
+    Config c = tctest::test_config();
+    c.concurrent = true;
+    c.gc_percent = 100;
+    c.initial_heap = std::size_t{4} << 20;
+    c.max_heap = limited ? std::size_t{512} << 20 : 0;
+    c.on_event = [&](const Event& e) { gate.on_event(e); };
+    Heap heap(c);
+    Mutator mutator(heap, "wait-test");
+    struct Waited {
+      tctest::PhaseGate* gate;
+      std::atomic<int> count{0};
+    } waited{&gate};
+    internal::set_heap_limit_wait_hook_for_testing(
+        heap,
+        [](void* p) {
+          auto* w = static_cast<Waited*>(p);
+          w->count.fetch_add(1);
+          w->gate->release();
+        },
+        &waited);
+    std::size_t allocated = 0;
+    while (gate.state.load() == 0) {  // until a paced cycle is held at its marking phase
+      REQUIRE(allocated < (std::size_t{64} << 20));
+      make<KiloGarbage>();
+      allocated += sizeof(KiloGarbage);
+    }
+    // 48 MB of garbage: more than twice any goal this heap can have (live is at most its 4 MB start).
+    for (std::size_t more = 0; more < (std::size_t{48} << 20) && waited.count.load() == 0; more += sizeof(KiloGarbage))
+      make<KiloGarbage>();
+    gate.release();
+    heap.collect();
+    bool wait_pause = false;
+    for (const Pause& p : heap.stats().pauses) wait_pause |= p.kind == PauseKind::kHeapLimitWait;
+    if (limited) {
+      REQUIRE(waited.count.load() == 0);
+      REQUIRE_FALSE(wait_pause);
+    } else {
+      REQUIRE(waited.count.load() >= 1);
+      REQUIRE(wait_pause);
+    }
+    internal::set_heap_limit_wait_hook_for_testing(heap, nullptr, nullptr);
+  }
+}

@@ -27,7 +27,7 @@ enum class PauseKind : std::uint8_t {
   kHandshake,        // one thread's handshake: flushing its barrier buffer
   kAssist,           // a mutator marking to pay for its allocation
   kFullStop,         // stop-the-world collection (non-concurrent mode, emergencies)
-  kHeapLimitWait,    // one thread waiting for the cycle: heap far past its goal, or at the hard limit
+  kHeapLimitWait,    // one thread waiting for the cycle: at the hard limit, or (no limit set) at twice the goal
 };
 TRICOLOR_API const char* to_string(PauseKind k);
 
