@@ -89,21 +89,12 @@ void HeapImpl::collect() {
 
 void HeapImpl::await_cycle(std::uint64_t target) {
   ThreadState* t = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
-  // Wait as a blocked thread: the cycle scans our roots on our behalf instead of waiting for us.
-  const bool block = t != nullptr && t->blocking_depth == 0;
-  if (block) {
-    ++t->blocking_depth;
-    safepoint.enter_blocking(t);
-  }
+  WaitAsBlocked blocked(safepoint, t);  // the cycle scans our roots on our behalf
   {
     std::unique_lock lock(ctl_mu_);
     ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
   }
   sweeper.finish(sweep_gen());
-  if (block) {
-    safepoint.leave_blocking(t);
-    --t->blocking_depth;
-  }
 }
 
 // Besides requested cycles, the controller runs a periodic one when none ran for a while (Go forces

@@ -168,15 +168,12 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   if (completed_.load(std::memory_order_acquire) >= target) return;
   on_heap_limit_wait();
   const std::uint64_t t0 = monotonic_ns();
-  ++t->blocking_depth;
-  safepoint.enter_blocking(t);
   {
+    WaitAsBlocked blocked(safepoint, t);
     std::unique_lock lock(ctl_mu_);
     // relaxed: completed_ changes only under ctl_mu_, which the wait holds when it checks.
     ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
   }
-  safepoint.leave_blocking(t);
-  --t->blocking_depth;
   recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 

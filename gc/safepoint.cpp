@@ -100,26 +100,28 @@ void Safepoint::start_the_world() {
   notify_progress();
 }
 
+WaitAsBlocked::WaitAsBlocked(Safepoint& sp, ThreadState* t)
+    : sp_(sp), t_(t != nullptr && t->blocking_depth == 0 ? t : nullptr) {
+  if (t_ == nullptr) return;
+  ++t_->blocking_depth;
+  sp_.enter_blocking(t_);
+}
+
+WaitAsBlocked::~WaitAsBlocked() {
+  if (t_ == nullptr) return;
+  sp_.leave_blocking(t_);
+  --t_->blocking_depth;
+}
+
 void Safepoint::with_world_stopped(ThreadState* self, const std::function<void()>& f) {
-  // As in HeapImpl::collect: the caller waits as a blocked thread, so the stop does not wait for it.
-  const bool block = self != nullptr && self->blocking_depth == 0;
-  if (block) {
-    ++self->blocking_depth;
-    enter_blocking(self);
-  }
-  {
-    std::lock_guard lock(threads_mu_);
-    stop_the_world();
-    struct Restart {
-      Safepoint& sp;
-      ~Restart() { sp.start_the_world(); }
-    } restart{*this};
-    f();
-  }
-  if (block) {
-    leave_blocking(self);
-    --self->blocking_depth;
-  }
+  WaitAsBlocked blocked(*this, self);  // the stop must not wait for the caller
+  std::lock_guard lock(threads_mu_);
+  stop_the_world();
+  struct Restart {
+    Safepoint& sp;
+    ~Restart() { sp.start_the_world(); }
+  } restart{*this};
+  f();
 }
 
 void Safepoint::poll_slow(ThreadState* t) {

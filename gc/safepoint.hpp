@@ -79,4 +79,21 @@ class Safepoint {
   std::atomic<std::uint64_t> warnings_{0};
 };
 
+// The collector's own waits on a mutator's behalf (a collection it asked for, a heap-limit wait, a
+// tool's stop): for its lifetime the thread counts as blocked, so handshakes and stops do its part
+// on its behalf instead of waiting for it (a thread waiting for a cycle must not hold that cycle
+// up). A no-op when t is null or already blocked. Unlike the public BlockingScope, allocation stays
+// unparked: the thread allocates nothing while it waits.
+class WaitAsBlocked {
+ public:
+  WaitAsBlocked(Safepoint& sp, ThreadState* t);
+  ~WaitAsBlocked();
+  WaitAsBlocked(const WaitAsBlocked&) = delete;
+  WaitAsBlocked& operator=(const WaitAsBlocked&) = delete;
+
+ private:
+  Safepoint& sp_;
+  ThreadState* t_;  // null when this scope did not block
+};
+
 }  // namespace tricolor::internal
