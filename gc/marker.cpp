@@ -85,7 +85,7 @@ void Marker::scan(const void* obj, MarkContext& cx) {
 // 0.93x wall and the quad tree 0.89x wall of the fixed order, while reversing the field order alone
 // cost binary-trees 1.25x. (A prefetch FIFO between pop and scan was measured twice and left out: it
 // costs 45-80% more marker CPU on the bottom-up quad tree, whose walk the hardware already streams.)
-void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx, const void* parent) {
+std::size_t Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx, const void* parent) {
   struct Candidate {
     const void* obj;
     Span* span;
@@ -106,7 +106,7 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
     if (w->load(std::memory_order_relaxed) & bit) continue;
     c[m++] = {obj, s, w, bit};
   }
-  std::size_t marked = 0;
+  std::size_t marked = 0, count = 0;
   const std::uintptr_t from = reinterpret_cast<std::uintptr_t>(parent);
   const void* nearest = nullptr;
   std::uint32_t nearest_bytes = 0;
@@ -122,6 +122,7 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
       won &= ~c[a].bit;  // a pointer listed twice is pushed once
       const std::uint32_t bytes = c[a].span->elem_size;
       marked += bytes;
+      ++count;
       if (c[a].span->noscan) continue;
       const std::uintptr_t o = reinterpret_cast<std::uintptr_t>(c[a].obj);
       const std::uintptr_t d = o > from ? o - from : from - o;
@@ -137,6 +138,7 @@ void Marker::shade_batch(const void* const* objs, std::size_t n, MarkContext& cx
   }
   if (nearest != nullptr) cx.work.push(nearest, nearest_bytes);
   cx.marked_bytes += marked;
+  return count;
 }
 
 std::size_t Marker::drain(MarkContext& cx, std::size_t budget_bytes) {

@@ -95,10 +95,11 @@ class Marker {
       fail_shade_interior(obj, s->payload(i));
     return s;
   }
-  // Shades n pointers at once (the fields one trace() call reported; n <= kShadeBatch). Same effect as
-  // shade() on each, with one atomic per run of pointers whose mark bits share a bitmap word.
+  // Shades n pointers at once (the fields one trace() call reported, or a barrier buffer's chunk;
+  // n <= kShadeBatch). Same effect as shade() on each, with one atomic per run of pointers whose mark
+  // bits share a bitmap word. Returns how many objects it turned grey (or black, if pointer-free).
   static constexpr std::size_t kShadeBatch = 64;
-  void shade_batch(const void* const* objs, std::size_t n, MarkContext& cx, const void* parent = nullptr);
+  std::size_t shade_batch(const void* const* objs, std::size_t n, MarkContext& cx, const void* parent = nullptr);
   bool is_marked(const void* obj) const {
     const Span* s = pages_.span_of(obj);
     return s != nullptr && s->is_marked(s->slot_index(obj));

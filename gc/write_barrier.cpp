@@ -65,7 +65,9 @@ void root_barrier_slow(const void* new_value) {
 std::size_t HeapImpl::flush_barrier(ThreadState* t) {
   BarrierBuffer& b = t->barrier;
   std::size_t grey = 0;
-  for (std::size_t i = 0; i < b.n; ++i) grey += marker.shade(b.items[i], t->mark) ? 1 : 0;
+  // In batches: the mark-bit tests of a batch are independent loads whose misses overlap.
+  for (std::size_t i = 0; i < b.n; i += Marker::kShadeBatch)
+    grey += marker.shade_batch(b.items + i, std::min(Marker::kShadeBatch, b.n - i), t->mark);
   b.n = 0;
   grey += t->mark.work.local_size();  // left over from an assist
   t->mark.work.publish();
