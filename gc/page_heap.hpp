@@ -42,7 +42,8 @@ class PageHeap {
   static constexpr std::size_t kArenaBytes = std::size_t{64} << 20;
   static constexpr std::size_t kArenaPages = kArenaBytes / kPageSize;
   // The largest reservation: its page count fits the 32-bit page counts of spans and of the free
-  // index, even after coalescing, and its page table (reserve / 1024 bytes) stays virtual.
+  // index, even after coalescing, and its page table (reserve / 1024 bytes, and as much again for
+  // free_edges_) stays virtual.
   static constexpr std::size_t kMaxReserveBytes = std::size_t{1} << 44;
   static_assert(kMaxReserveBytes / kPageSize <= UINT32_MAX);
 
