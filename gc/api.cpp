@@ -17,7 +17,7 @@ namespace internal {
 
 __thread ThreadFast* tls_thread = nullptr;
 __thread const char* tls_collector_work = nullptr;
-std::atomic<bool> g_barrier_active{false};
+std::atomic<bool> g_barrier_active{false};  // orders: at its declaration (fast_path.hpp)
 
 namespace {
 // The same words whether the thread is attached (refuse_allocation) or not (fail_not_attached).
@@ -133,6 +133,9 @@ void* make_buffer_impl(std::size_t bytes, bool may_fail) {
 }  // namespace internal
 
 void Tracer::visit_ephemeron(internal::WeakSlot* key, std::atomic<const void*>* value_slot, const char* field) {
+  // acquire: pairs with Member's release store, as a marker's load of any Member: the value may have
+  // been allocated and published by a mutator during marking, and is scanned next. The key only
+  // needs its null test (acquire as Weak::get, pairing with Weak's release store; off the hot path).
   const void* v = value_slot->load(std::memory_order_acquire);
   if (v != nullptr && key->target.load(std::memory_order_acquire) != nullptr) visit(v, field, kNoIndex);
 }
@@ -307,6 +310,7 @@ void Heap::collect() {
   if (park != nullptr) internal::unpark_allocation(park);
 }
 void Heap::start_collection() { impl_->request_cycle(); }
+// relaxed: a knob (collect_every_'s declaration, gc/heap_impl.hpp).
 void Heap::set_collect_every(std::size_t n) { impl_->collect_every_.store(n, std::memory_order_relaxed); }
 Stats Heap::stats() const { return impl_->stats(); }
 
@@ -407,7 +411,7 @@ std::uint64_t Mutator::add_roots(RootCallback cb, void* ctx, const char* name) {
   auto* t = static_cast<internal::ThreadState*>(state_);
   TC_CHECK(internal::tls_thread == t, "Mutator::add_roots must be called on the Mutator's own thread");
   static std::atomic<std::uint64_t> next{1};
-  const std::uint64_t id = next.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t id = next.fetch_add(1, std::memory_order_relaxed);  // relaxed: a unique number only
   t->root_callbacks.push_back({id, cb, ctx, name});
   return id;
 }

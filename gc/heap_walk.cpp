@@ -28,6 +28,8 @@ class WalkTracer final : public Tracer {
   // The walk follows what marking keeps alive: weak references are not followed (the default), and
   // an ephemeron value only through a live key.
   void visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char* field) override {
+    // relaxed: the world is stopped (heap_walk.hpp); the stop's handshake orders every mutator's
+    // stores before these loads.
     const void* k = key->target.load(std::memory_order_relaxed);
     const void* v = value_slot->load(std::memory_order_relaxed);
     if (k == nullptr || v == nullptr) return;
@@ -84,6 +86,7 @@ void HeapWalk::run(const std::function<bool(const void* obj)>& on_object, const 
       if (begin_root(RootKind::kThreadCallback, e.name, t)) e.fn(tracer, e.context);
   }
   h_.for_each_global([&](GlobalNode* g) {
+    // relaxed: the world is stopped, as for visit_ephemeron above.
     if (const void* p = g->ptr.load(std::memory_order_relaxed))
       if (begin_root(RootKind::kGlobal, g->name, nullptr)) tracer.visit(p, nullptr, Tracer::kNoIndex);
   });

@@ -54,6 +54,10 @@ class Pacer {
   std::size_t user_soft_limit_; // as set (0: none)
   std::size_t max_heap_;
   double runway_ = 0;
+  // relaxed (all uses): written only under mu_ (recompute), which orders the writers and the reads
+  // inside it. The lock-free readers (allocation paths, assists, stats) use each as a pacing number
+  // and read no data through it; one that pairs a goal and a trigger of different recomputations gets
+  // a schedule a moment off, and assist_work() allows goal <= trigger.
   std::atomic<std::size_t> live_{0};
   std::atomic<std::size_t> goal_{0};
   std::atomic<std::size_t> trigger_{0};

@@ -61,7 +61,9 @@ PageHeap::PageHeap(std::size_t reserve_bytes, std::size_t max_heap) : max_heap_(
   if (map_end > tail) munmap(reinterpret_cast<void*>(tail), map_end - tail);
   base_ = aligned;
 
-  page_table_bytes_ = reserved_bytes_ / kPageSize * sizeof(std::atomic<Span*>);
+  // The page table, then free_edges_ (one entry per page each).
+  static_assert(sizeof(std::atomic<Span*>) == sizeof(Span*));
+  page_table_bytes_ = 2 * (reserved_bytes_ / kPageSize * sizeof(Span*));
   void* pt = mmap(nullptr, page_table_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                   -1, 0);
   if (pt == MAP_FAILED) {
@@ -73,6 +75,7 @@ PageHeap::PageHeap(std::size_t reserve_bytes, std::size_t max_heap) : max_heap_(
         page_table_bytes_, reserved_bytes_, std::strerror(err)));
   }
   page_table_ = static_cast<std::atomic<Span*>*>(pt);  // zero pages: every entry null
+  free_edges_ = reinterpret_cast<Span**>(static_cast<char*>(pt) + page_table_bytes_ / 2);
 }
 
 PageHeap::~PageHeap() {
@@ -130,13 +133,16 @@ void PageHeap::absorb(Span* s, Span* neighbour) {
   delete_span_record(neighbour);
 }
 
+// whole: s in use (value s) or leaving use (null), in the page table. Otherwise s free, at its edges.
 void PageHeap::set_range(Span* s, Span* value, bool whole) {
   const std::size_t first = (s->start - base_) >> kPageShift;
   if (whole) {
+    // release: pairs with span_of's acquire: a reader that finds s sees init_span's writes. (Storing
+    // null publishes nothing; a reader still holding s read it while s was in use.)
     for (std::size_t i = 0; i < s->npages; ++i) page_table_[first + i].store(value, std::memory_order_release);
   } else {
-    page_table_[first].store(value, std::memory_order_relaxed);
-    page_table_[first + s->npages - 1].store(value, std::memory_order_relaxed);
+    free_edges_[first] = value;
+    free_edges_[first + s->npages - 1] = value;
   }
 }
 
@@ -168,8 +174,8 @@ bool PageHeap::grow(std::size_t npages) {
   s->free_since_ns = monotonic_ns();
   // Coalesce with a free span that ends at the old frontier.
   if (have > 0) {
-    Span* left = page_table_[have - 1].load(std::memory_order_relaxed);
-    if (left != nullptr && left->state == SpanState::kFree) {
+    if (Span* left = free_edges_[have - 1]; left != nullptr) {
+      TC_DCHECK(left->state == SpanState::kFree, "page heap: free edge of a span in use");
       remove_free(left);
       absorb(s, left);
     }
@@ -197,6 +203,8 @@ void PageHeap::init_span(Span* s, std::uint16_t span_class, std::uint32_t sweep_
     s->elem_size = kClasses.size[cls];
     s->reciprocal = kClasses.reciprocal[cls];
   }
+  // relaxed: nobody else can reach s yet; set_range's release publishes it (to span_of), and the
+  // mutex of the list or the hand-off that gives it to another thread orders it for that thread.
   for (std::size_t w = 0; w < kBitmapWords; ++w) {
     s->alloc_bits[w] = 0;
     s->mark_bits[w].store(0, std::memory_order_relaxed);
@@ -268,16 +276,16 @@ void PageHeap::free(Span* s) {
   s->free_since_ns = monotonic_ns();
   const std::size_t first = (s->start - base_) >> kPageShift;
   if (first > 0) {
-    Span* left = page_table_[first - 1].load(std::memory_order_relaxed);
-    if (left != nullptr && left->state == SpanState::kFree) {
+    if (Span* left = free_edges_[first - 1]; left != nullptr) {
+      TC_DCHECK(left->state == SpanState::kFree, "page heap: free edge of a span in use");
       remove_free(left);
       absorb(s, left);
     }
   }
   const std::size_t right_first = ((s->start - base_) >> kPageShift) + s->npages;
   if (right_first < committed_pages_.load(std::memory_order_relaxed)) {
-    Span* right = page_table_[right_first].load(std::memory_order_relaxed);
-    if (right != nullptr && right->state == SpanState::kFree) {
+    if (Span* right = free_edges_[right_first]; right != nullptr) {
+      TC_DCHECK(right->state == SpanState::kFree, "page heap: free edge of a span in use");
       remove_free(right);
       absorb(s, right);
     }

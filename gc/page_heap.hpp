@@ -2,8 +2,11 @@
 // into spans of 8 KiB pages. Any address maps to its span in O(1) through the page table.
 //
 // Invariants:
-//  - page_table_[i] is the span that covers page i while that span is in use; for a free span only its
-//    first and last pages are set (for coalescing); everything else is null.
+//  - page_table_[i] is the span that covers page i while that span is in use, else null: lock-free
+//    readers (span_of) only ever find in-use spans, whose records do not change while they are in use.
+//  - free_edges_[i] is the free span whose first or last page is i (for coalescing), else null; read
+//    and written only under mu_. (Kept apart from the page table: a free span's record is rewritten by
+//    every split and merge, so a reader without mu_ must never reach it.)
 //  - in_use_bytes_ never exceeds max_heap (when set): allocate() fails instead.
 //  - Held memory, committed_bytes() - released_bytes(), never exceeds max_heap (when set) either:
 //    before a span would take it past the limit, allocate() returns free pages to the OS. Pages an
@@ -39,7 +42,8 @@ class PageHeap {
   static constexpr std::size_t kArenaBytes = std::size_t{64} << 20;
   static constexpr std::size_t kArenaPages = kArenaBytes / kPageSize;
   // The largest reservation: its page count fits the 32-bit page counts of spans and of the free
-  // index, even after coalescing, and its page table (reserve / 1024 bytes) stays virtual.
+  // index, even after coalescing, and its page table (reserve / 1024 bytes, and as much again for
+  // free_edges_) stays virtual.
   static constexpr std::size_t kMaxReserveBytes = std::size_t{1} << 44;
   static_assert(kMaxReserveBytes / kPageSize <= UINT32_MAX);
 
@@ -57,9 +61,10 @@ class PageHeap {
                  SpanKind large_kind = SpanKind::kScan);
   void free(Span* s);
 
-  // The in-use span covering p, or null. acquire: pairs with the release in set_range(), so whoever
-  // finds a span through an object sees its metadata (size, noscan) as initialised, even when the
-  // object was allocated concurrently with marking and reached through a Member.
+  // The in-use span covering p, or null (also for p in a free span). acquire: pairs with the release
+  // in set_range(), so whoever finds a span through an object sees its metadata (size, noscan) as
+  // initialised, even when the object was allocated concurrently with marking and reached through a
+  // Member.
   Span* span_of(const void* p) const {
     const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
     if (a - base_ >= reserved_bytes_) return nullptr;
@@ -110,8 +115,9 @@ class PageHeap {
   std::uintptr_t base_ = 0;
   std::size_t reserved_bytes_ = 0;
   std::size_t max_heap_ = 0;
-  std::atomic<Span*>* page_table_ = nullptr;
-  std::size_t page_table_bytes_ = 0;
+  std::atomic<Span*>* page_table_ = nullptr;  // release in set_range(), acquire in span_of()
+  Span** free_edges_ = nullptr;               // under mu_; mapped with the page table, after it
+  std::size_t page_table_bytes_ = 0;          // both tables
 
   mutable std::mutex mu_;
   // Free spans by (npages, span), best fit: the resident ones and the released ones apart, so an
@@ -130,11 +136,19 @@ class PageHeap {
   static constexpr std::size_t kSpareRecords = 256;
   std::vector<Span*> spare_records_;
   std::unordered_set<Span*> all_records_;
+  // relaxed (all uses): every write holds mu_, and so does every read that decides something about
+  // the heap (allocate's limit checks, coalescing, the scavenger); the mutex orders those. The lock-free
+  // readers (the accessors above: the pacer, stats, tests) take a number and read no data through
+  // it, so a value a moment old is all they need. committed_pages_ with released_bytes_ at one moment:
+  // committed_and_released(), under mu_. peak_in_use_bytes_ is a load-then-store, exact under mu_.
   std::atomic<std::size_t> committed_pages_{0};
   std::atomic<std::size_t> in_use_bytes_{0};
   std::atomic<std::size_t> peak_in_use_bytes_{0};
   std::atomic<std::size_t> released_bytes_{0};
   std::atomic<std::size_t> in_use_spans_{0};
+  // relaxed (all uses): knobs. A test sets fail_commits_ before the allocation it affects, on the same
+  // thread or ordered by the test's own synchronisation; retain_bytes_ and soft_limit_ are targets
+  // read under mu_ (a set racing an allocation takes effect at the next one).
   std::atomic<bool> fail_commits_{false};
   std::atomic<std::size_t> retain_bytes_{0};
   std::atomic<std::size_t> soft_limit_{0};

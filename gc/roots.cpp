@@ -20,6 +20,8 @@ void HeapImpl::scan_thread_roots(ThreadState* t, MarkContext& cx) {
 void HeapImpl::scan_globals(MarkContext& cx) {
   std::lock_guard lock(roots_mu_);
   for (GlobalNode* g = globals_; g != nullptr; g = g->next)
+    // acquire: pairs with Global's release store: the target may have been allocated during marking
+    // and is scanned next.
     if (const void* p = g->ptr.load(std::memory_order_acquire)) marker.shade(p, cx);
 }
 
@@ -46,6 +48,14 @@ void HeapImpl::register_global(GlobalNode* g) {
 void HeapImpl::unregister_global(GlobalNode* g) {
   std::lock_guard lock(roots_mu_);
   // Deleting a root while marking: shade what it held (the deletion barrier), as for a Member store.
+  // relaxed: under roots_mu_, not threads_mu (so the rule at marking_'s declaration does not apply),
+  // and still enough. If scan_globals came first (roots_mu_ orders it), it shaded g's target already.
+  // If not, the target can be lost only if some thread read it from g after its own root scan; that
+  // read follows the store of true (root scans follow the barrier round) and precedes this
+  // destruction (the embedder orders a Global's uses before it), so this load reads true (coherence).
+  // A read before that thread's root scan left the target in its roots or behind a barrier. A stale
+  // true only queues a shade of an object alive now, drained before any sweep could free it.
+  // g->ptr relaxed: ordered before the destruction in the same way; only the pointer value is used.
   if (marking_.load(std::memory_order_relaxed))
     if (const void* p = g->ptr.load(std::memory_order_relaxed)) pending_shades_.push_back(p);
   if (g->prev) g->prev->next = g->next;

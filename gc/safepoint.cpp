@@ -39,6 +39,8 @@ void Safepoint::notify_progress() {
 }
 
 void Safepoint::handshake(std::uint32_t action) {
+  // seq_cst: step 1 of the protocol (header); also a release: pairs with poll_slow's acquire, so the
+  // thread sees what we set up before posting.
   for (ThreadState* t : threads_) t->poll.fetch_or(action, std::memory_order_seq_cst);
   for (ThreadState* t : threads_) wait_for(t, action, false);
 }
@@ -48,14 +50,21 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
   bool warned = warn_after_ns_ == 0;
   for (;;) {
     // Read the progress count before checking, so a change after the check wakes the wait below.
+    // acquire: see progress_ in the header.
     const std::uint32_t seen = progress_.load(std::memory_order_acquire);
     // acquire: pairs with the thread's release when it cleared the bit: we see its work.
     if ((t->poll.load(std::memory_order_acquire) & action) == 0) return;
     std::uint32_t expected = kBlocked;
+    // seq_cst: step 2 of the protocol; its acquire half pairs with the thread's store of Blocked
+    // (enter_blocking), so we see its roots and caches as it left them. The CAS alone decides
+    // between us and the thread's leave_blocking CAS.
     if (t->run_state.compare_exchange_strong(expected, kClaimed, std::memory_order_seq_cst)) {
       // The thread may have answered just before it blocked: act only if still pending.
+      // acquire: as the check above (the thread's clear, if it answered).
       const std::uint32_t pending = t->poll.load(std::memory_order_acquire) & action;
       if (pending & ~kActionPark) perform_(t, pending & ~kActionPark, true);
+      // release: pairs with the acquire in the thread's next poll_slow. (What we did on its behalf
+      // reaches it through the run state: leave_blocking's CAS acquires our release of the claim.)
       t->poll.fetch_and(~pending, std::memory_order_release);
       if (keep_claimed) {
         claimed_.push_back(t);
@@ -75,7 +84,7 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
       continue;
     }
     warned = true;
-    warnings_.fetch_add(1, std::memory_order_relaxed);
+    warnings_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter
     std::fprintf(stderr,
                  "tricolor: the collector has waited %.1f s for thread '%s' (attached #%llu) to reach a "
                  "safepoint: a thread attached to a heap must poll (tricolor::safepoint() / tc_safepoint()) "
@@ -87,6 +96,7 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
 }
 
 void Safepoint::stop_the_world() {
+  // seq_cst: as in handshake() (step 1).
   for (ThreadState* t : threads_) t->poll.fetch_or(kActionPark, std::memory_order_seq_cst);
   for (ThreadState* t : threads_) wait_for(t, kActionPark, true);
 }
@@ -95,6 +105,7 @@ void Safepoint::start_the_world() {
   // release: parked threads acquire the epoch and see what the collector did while they were parked.
   resume_epoch_.fetch_add(1, std::memory_order_release);
   resume_epoch_.notify_all();
+  // release: pairs with leave_blocking's CAS: a claimed thread sees what the stop did.
   for (ThreadState* t : claimed_) t->run_state.store(kBlocked, std::memory_order_release);
   claimed_.clear();
   notify_progress();
@@ -136,10 +147,13 @@ void Safepoint::poll_slow(ThreadState* t) {
       notify_progress();
       continue;
     }
-    // Park. Read the epoch before acknowledging, so the resume cannot slip in between.
-    const std::uint32_t epoch = resume_epoch_.load(std::memory_order_acquire);
-    t->poll.fetch_and(~kActionPark, std::memory_order_release);
+    // Park. Read the epoch before acknowledging, so the resume cannot slip in between. relaxed: the
+    // release clear below keeps this read before it, and the collector bumps the epoch only after it
+    // acquired that clear, so we read the epoch from before the bump; nothing is read through it.
+    const std::uint32_t epoch = resume_epoch_.load(std::memory_order_relaxed);
+    t->poll.fetch_and(~kActionPark, std::memory_order_release);  // pairs with wait_for's acquire
     notify_progress();
+    // acquire: pairs with start_the_world's release: we see what the collector did while we were parked.
     while (resume_epoch_.load(std::memory_order_acquire) == epoch) resume_epoch_.wait(epoch, std::memory_order_acquire);
   }
 }
@@ -153,7 +167,7 @@ void Safepoint::enter_blocking(ThreadState* t) {
 
 void Safepoint::leave_blocking(ThreadState* t) {
   for (;;) {
-    const std::uint32_t seen = progress_.load(std::memory_order_acquire);
+    const std::uint32_t seen = progress_.load(std::memory_order_acquire);  // acquire: see progress_
     std::uint32_t expected = kBlocked;
     // acquire (seq_cst): we see everything the collector did on our behalf while it held the claim.
     if (t->run_state.compare_exchange_strong(expected, kRunning, std::memory_order_seq_cst)) break;

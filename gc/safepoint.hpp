@@ -73,10 +73,15 @@ class Safepoint {
   std::mutex threads_mu_;
   std::vector<ThreadState*> threads_;
   std::vector<ThreadState*> claimed_;  // claimed by stop_the_world, released by start_the_world
+  // Bumped (release, notify_progress) after every change a waiter waits for: a cleared action, a
+  // run state stored. A waiter loads it with acquire before checking its condition and sleeps only
+  // while it is unchanged, so a change it missed has bumped the count (no lost wake-up), and once it
+  // sees the bump its re-check sees the change (the acquire pairs with the bump's release).
   std::atomic<std::uint32_t> progress_{0};
+  // Bumped by start_the_world (release); parked threads wait on it with acquire (see there).
   std::atomic<std::uint32_t> resume_epoch_{0};
   std::uint64_t warn_after_ns_ = 1'000'000'000;  // collector side, under threads_mu
-  std::atomic<std::uint64_t> warnings_{0};
+  std::atomic<std::uint64_t> warnings_{0};  // relaxed (all uses): a counter for tests
 };
 
 // The collector's own waits on a mutator's behalf (a collection it asked for, a heap-limit wait, a

@@ -40,6 +40,8 @@ struct Span {
   std::uint32_t nslots = 0;
   std::uint32_t elem_size = 0;
   std::uint64_t reciprocal = 0;
+  // Orders: release by the sweep that finishes the span, acquire by the claim and put_back_stale
+  // (gc/sweeper.cpp, each says why); relaxed in init_span, before the span is published.
   std::atomic<std::uint32_t> sweep_gen{0};
   std::uint64_t free_since_ns = 0;  // free spans: for the scavenger
 
@@ -48,6 +50,9 @@ struct Span {
   const SpanList* owner_list = nullptr;  // the list holding the span, or null (for the checks)
 
   std::uint64_t alloc_bits[kBitmapWords] = {};
+  // relaxed wherever set or tested: a mark bit guards no data (see mark_atomic). Atomic because
+  // markers, allocate-black installs and barrier flushes set bits of one word concurrently. The sweep
+  // reads and clears them after termination, ordered by the stop and the sweep_gen_ flip.
   std::atomic<std::uint64_t> mark_bits[kBitmapWords] = {};
 
   std::size_t bytes() const { return std::size_t{npages} * kPageSize; }
@@ -67,6 +72,7 @@ struct Span {
   char* slot_address(std::size_t i) const { return reinterpret_cast<char*>(start + i * elem_size); }
   void* payload(std::size_t i) const { return slot_address(i) + kHeaderSize; }
 
+  // relaxed by default: a test of the bit alone (mark_bits' declaration).
   bool is_marked(std::size_t i, std::memory_order mo = std::memory_order_relaxed) const {
     return (mark_bits[i / 64].load(mo) >> (i % 64)) & 1;
   }

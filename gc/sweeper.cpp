@@ -51,6 +51,8 @@ Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
   DestructorScope destructors(h_);
   for (std::size_t w = 0; w < s->nwords(); ++w) {
     const std::uint64_t alloc = s->alloc_bits[w];
+    // relaxed: marking is over. The caller learnt sg from sweep_gen() (acquire), which pairs with the
+    // flip after termination, and termination waited for every marker and handshake first.
     const std::uint64_t mark = all_dead ? 0 : s->mark_bits[w].load(std::memory_order_relaxed);
     std::uint64_t dead = alloc & ~mark;
     freed += static_cast<std::size_t>(__builtin_popcountll(dead));
@@ -68,10 +70,12 @@ Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
     // Free slots pre-marked for allocate-black but never handed out drop their mark here.
     s->alloc_bits[w] = alloc & mark;
     live += static_cast<std::size_t>(__builtin_popcountll(alloc & mark));
-    s->mark_bits[w].store(0, std::memory_order_relaxed);
+    s->mark_bits[w].store(0, std::memory_order_relaxed);  // relaxed: published by the release below
   }
   objects_freed_.fetch_add(freed, std::memory_order_relaxed);
-  // release: whoever sees the span swept (and takes it from a list) sees its new bitmaps.
+  // release: pairs with the acquire of whoever reads the span's generation next (put_back_stale,
+  // the next generation's claim), so it sees the new bitmaps. A thread that takes the span from a
+  // list is ordered by the list's mutex as well, and the next marking by finish() (unswept_).
   s->sweep_gen.store(sg, std::memory_order_release);
   if (live == 0) {
     h_.pages.free(s);
@@ -82,13 +86,17 @@ Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
 
 static bool claim(Span* s, std::uint32_t sg) {
   std::uint32_t expected = sg - 2;
-  // acq_rel: the sweeper sees the marking's bits (ordered by the termination stop anyway) and nobody
-  // else can claim the span.
+  // The CAS alone decides the one sweeper. acq_rel, more than needed, once per span: the acquire
+  // pairs with the previous sweep's release (also ordered by the list's mutex the span was popped
+  // under); the marking's bits are ordered by sweep_gen(), through which the caller learnt sg.
+  // Nothing is read through sg - 1.
   return s->sweep_gen.compare_exchange_strong(expected, sg - 1, std::memory_order_acq_rel);
 }
 
 void Sweeper::finished_one() {
-  if (unswept_.fetch_sub(1, std::memory_order_acq_rel) == 1) unswept_.notify_all();
+  // release: pairs with finish()'s acquire (unswept_, in the header). The notify wakes waiters,
+  // which re-check the count.
+  if (unswept_.fetch_sub(1, std::memory_order_release) == 1) unswept_.notify_all();
 }
 
 void Sweeper::put_back(Span* s, Result r, std::uint32_t sg) {
@@ -100,6 +108,8 @@ void Sweeper::put_back(Span* s, Result r, std::uint32_t sg) {
 // A caller that read the sweep generation before a flip pops from what is now a swept list: the
 // span is already swept in the newer generation. Put it back where it belongs.
 void Sweeper::put_back_stale(Span* s) {
+  // acquire: pairs with sweep_span's release, for allocated_count() below (the list's mutex orders
+  // it too).
   const std::uint32_t gen = s->sweep_gen.load(std::memory_order_acquire);
   CentralList& c = s->span_class == kLargeSpanClass ? h_.large : h_.central[s->span_class];
   c.push_swept(s, gen, s->allocated_count() < s->nslots);
@@ -146,10 +156,15 @@ bool Sweeper::sweep_one(std::uint32_t sg) {
 void Sweeper::finish(std::uint32_t sg) {
   while (sweep_one(sg)) {
   }
+  // acquire: pairs with finished_one's release: at 0 every span's sweep is visible (the next
+  // marking must find all mark bits clear).
   for (std::size_t n; (n = unswept_.load(std::memory_order_acquire)) != 0;) unswept_.wait(n, std::memory_order_acquire);
 }
 
-void Sweeper::begin_generation(std::size_t spans) { unswept_.store(spans, std::memory_order_release); }
+// relaxed: the sweep_gen_ flip right after it, in the same stop (gc/collector.cpp), is acq_rel, and
+// every sweeper and finish() of the new generation learns sg through sweep_gen() (acquire) first, so
+// the store happens before their decrements and loads.
+void Sweeper::begin_generation(std::size_t spans) { unswept_.store(spans, std::memory_order_relaxed); }
 
 void Sweeper::start_background() { thread_ = std::thread([this] { background_main(); }); }
 

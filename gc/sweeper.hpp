@@ -57,9 +57,15 @@ class Sweeper {
   void background_main();
 
   HeapImpl& h_;
+  // Spans of this generation not yet swept. Set by begin_generation (relaxed: see there), decremented
+  // once per span with release by its sweeper; finish() loads it with acquire, so a thread that sees
+  // 0 sees every span's sweep (each decrement heads a release sequence that the last one ends).
   std::atomic<std::size_t> unswept_{0};
+  // relaxed (all uses): statistics; nothing is read through them.
   std::atomic<std::uint64_t> objects_freed_{0};
   std::atomic<std::size_t> scavenged_bytes_{0};
+  // relaxed (all uses): a hint where sweep_one starts looking (any class index is correct; racing
+  // sweepers only start at different places).
   std::atomic<std::size_t> next_class_{0};
 
   std::thread thread_;

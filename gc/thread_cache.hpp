@@ -63,7 +63,8 @@ class ThreadCache {
     for (std::size_t w = 0; w < s->nwords(); ++w) {
       const std::uint64_t free = ~s->alloc_bits[w] & s->valid_mask(w);
       nfree += static_cast<std::uint64_t>(__builtin_popcountll(free));
-      // relaxed fetch_or: markers set other bits of the same word concurrently.
+      // fetch_or: markers set other bits of the same word concurrently. relaxed: as Span::mark_atomic
+      // (a mark bit guards no data); a marker's own RMW on the word sees these bits.
       if (allocate_black && free != 0) s->mark_bits[w].fetch_or(free, std::memory_order_relaxed);
     }
     const SlotCount taken{nfree, nfree * s->elem_size};

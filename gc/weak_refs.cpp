@@ -10,6 +10,11 @@
 //  4. Weak callbacks (add_weak_callback): the embedder's weak tables turn the entries whose key was
 //     just cleared into tombstones, or prune them. Last, so they see every clearing of this cycle.
 // All of it runs on the controller with the world stopped, so mutators never see a dead target.
+// relaxed (every weak slot and ephemeron access here): the stop orders them. Each mutator's stores
+// before it parked (or blocked) reach us through the stop's handshake (its release clear or run-state
+// store, our acquire), and our clears reach it through start_the_world's release (its acquire of the
+// resume epoch or of the run state). Marker threads only read these slots (visit_ephemeron), and
+// are idle whenever we clear them (drain_here ends with wait_quiescent).
 #include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 
@@ -38,6 +43,7 @@ void HeapImpl::process_weak_references() {
       progress = false;
       std::vector<Ephemeron> still;
       for (const Ephemeron& e : pending) {
+        // relaxed: the world is stopped (top of file).
         const void* k = e.first->target.load(std::memory_order_relaxed);
         const void* v = e.second->load(std::memory_order_relaxed);
         if (v == nullptr) continue;
@@ -47,7 +53,7 @@ void HeapImpl::process_weak_references() {
       pending.swap(still);
       if (progress) drain_here();
     }
-    // 2. Clear what died.
+    // 2. Clear what died. relaxed (the loads and the clears): the world is stopped (top of file).
     for (WeakSlot* s : slots) {
       const void* t = s->target.load(std::memory_order_relaxed);
       if (t != nullptr && !marker.is_marked(t)) s->target.store(nullptr, std::memory_order_relaxed);
