@@ -187,8 +187,9 @@ class HeapImpl {
   void wait_for_cycle(ThreadState* t);
 
   std::atomic<std::uint32_t> sweep_gen_{2};
-  // This heap marks. Every access holds threads_mu (the controller's stores, attach()'s load), so
-  // relaxed is enough everywhere; the mutex orders them.
+  // This heap marks. relaxed everywhere: the controller's stores and attach()'s load hold threads_mu,
+  // which orders them; the one other reader, unregister_global (under roots_mu_ only), argues its
+  // case where it reads (gc/roots.cpp).
   std::atomic<bool> marking_{false};
 
   std::atomic<std::size_t> allocated_total_{0};

@@ -108,13 +108,22 @@ TEST_CASE("handshakes count on every thread and record per-thread pauses", "[thr
   Heap heap(tctest::test_config());
   Mutator m(heap, "main");
   std::atomic<bool> stop{false};
+  std::atomic<bool> attached{false};
   std::thread busy([&] {
     Mutator m2(heap, "busy");
+    attached.store(true);
+    attached.notify_all();
     while (!stop.load(std::memory_order_relaxed)) {
       make<Node>(1);
       safepoint();
     }
   });
+  // The collections below must find the busy thread attached and running (it answers its own root
+  // scans; main, waiting in collect(), is scanned on its behalf and records no pause).
+  {
+    BlockingScope waiting;
+    attached.wait(false);
+  }
   for (int i = 0; i < 3; ++i) heap.collect();
   stop = true;
   {
