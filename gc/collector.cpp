@@ -92,6 +92,7 @@ void HeapImpl::await_cycle(std::uint64_t target) {
   WaitAsBlocked blocked(safepoint, t);  // the cycle scans our roots on our behalf
   {
     std::unique_lock lock(ctl_mu_);
+    // relaxed: completed_ changes only under ctl_mu_, held here when the predicate runs.
     ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
   }
   sweeper.finish(sweep_gen());
@@ -326,6 +327,8 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   const std::size_t heap_at_end = pages.in_use_bytes();
   // Every in-use span is in a central list now; all become unswept with the flip.
   sweeper.begin_generation(pages.in_use_spans());
+  // acq_rel: releases the stop's work (begin_generation, the mark bits) to every sweeper that reads the
+  // new generation with sweep_gen()'s acquire; the acquire half keeps later work after the flip.
   sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
   allocated_at_termination_.store(allocated_at_mark_start_, std::memory_order_relaxed);
   pacer.end_cycle(live, during);

@@ -205,6 +205,7 @@ bool HeapImpl::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitR
     collect();
   }
   recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
+  // relaxed: counters for tests and reports.
   (wait_only ? heap_limit_waits_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
   unpark_allocation(t);
   return true;

@@ -192,15 +192,26 @@ class HeapImpl {
   // case where it reads (gc/roots.cpp).
   std::atomic<bool> marking_{false};
 
+  // Bytes allocated since the heap began: a statistic and the pacer's input. relaxed: nothing is
+  // published through it (a trigger seen one allocation late starts the cycle one allocation late).
   std::atomic<std::size_t> allocated_total_{0};
   // Stats::allocated_objects/bytes: slots taken with spans less those given back free, and large
   // objects (gc/thread_cache.hpp). relaxed: counters, read for statistics only.
   std::atomic<std::uint64_t> allocated_objects_{0};
   std::atomic<std::uint64_t> allocated_slot_bytes_{0};
+  // allocated_total_ at the last termination, for heap_live(). relaxed: written in the termination
+  // stop, read as a pacing input like allocated_total_.
   std::atomic<std::size_t> allocated_at_termination_{0};
   std::size_t allocated_at_mark_start_ = 0;
+  // A cycle was requested since the last termination. relaxed: a hint that saves request_cycle()'s
+  // lock; requested_ (under ctl_mu_) decides.
   std::atomic<bool> cycle_requested_{false};
+  // Grey objects found by the threads answering a flush round. relaxed: written by each answer and
+  // read by the controller after the round, whose completion (the handshake's release/acquire pair,
+  // gc/safepoint.cpp) orders every answer before the read.
   std::atomic<std::size_t> flush_found_{0};
+  // Assists holding work taken from the pool. acq_rel: the decrement releases the assist's merge, and
+  // the termination check's acquire load pairs with it; relaxed only in a stop, where no assist runs.
   std::atomic<int> assists_in_flight_{0};
   std::uint64_t cycle_start_mark_ = 0;  // controller thread only
   // Phase timestamps of the current cycle, for TRICOLOR_GCTRACE (controller thread only).
@@ -210,10 +221,12 @@ class HeapImpl {
     TraceLine::Cause cause = TraceLine::Cause::kPaced;
   } trace_;
   // Set by collect() (explicit and emergency collections), taken by the controller when a cycle
-  // starts, so that the trace line marks the cycle forced.
+  // starts, so that the trace line marks the cycle forced. relaxed: it only labels the trace line.
   std::atomic<bool> forced_{false};
+  // relaxed: a counter for tests and reports.
   std::atomic<std::uint64_t> mark_termination_restarts_{0};
-  // Test hook (gc/testing.hpp): set while no cycle runs; read by the controller.
+  // Test hooks (gc/testing.hpp), set while no cycle runs. release (the setter) / acquire (the caller):
+  // the context is written before the function pointer is published.
   std::atomic<void (*)(void*)> before_termination_hook_{nullptr};
   void* before_termination_ctx_ = nullptr;
   std::atomic<void (*)(void*)> heap_limit_wait_hook_{nullptr};  // test hook: a mutator starts a heap-limit wait
@@ -234,6 +247,9 @@ class HeapImpl {
   std::mutex ctl_mu_;
   std::condition_variable ctl_cv_;
   std::uint64_t requested_ = 0;  // guarded by ctl_mu_
+  // Cycles started and completed. Both change only under ctl_mu_. relaxed: reads under ctl_mu_ are
+  // exact and reads outside it only label or estimate; the one reader that needs a cycle's results
+  // without the lock uses acquire, pairing with the controller's release increment of completed_.
   std::atomic<std::uint64_t> started_{0};
   std::atomic<std::uint64_t> completed_{0};
   // Threads waiting at the hard limit for a cycle in flight (tests: gc/testing.hpp). seq_cst: a test

@@ -119,7 +119,8 @@ class MarkWorklist {
   std::unique_ptr<Shelf[]> shelves_;  // team_ + 1: the last is the inbox
 
   // (idle team members << 32) | published segments. seq_cst on the publish/sleep pair (see
-  // take_or_wait); acq_rel elsewhere.
+  // take_or_wait); acq_rel elsewhere; relaxed: the hints (empty, hungry, idle, starving), which
+  // only decide whether to share or look, and are re-checked by the RMWs that take work.
   alignas(64) std::atomic<std::uint64_t> state_{0};
 
   // Idle markers sleep here; sleepers_ lets a publisher skip the notify (and its lock) when none does.
@@ -132,7 +133,8 @@ class MarkWorklist {
   std::mutex quiescent_mu_;
   std::condition_variable quiescent_cv_;
 
-  std::atomic<bool> wanted_{false};  // want()
+  // want(). relaxed: a hint (see want()); the sharing it asks for publishes through state_.
+  std::atomic<bool> wanted_{false};
 
   std::mutex spare_mu_;
   Segment* spare_ = nullptr;  // guarded by spare_mu_, linked through `older`

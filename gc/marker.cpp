@@ -15,6 +15,8 @@ std::uint64_t thread_cpu_ns() {
 
 void MarkingTracer::visit_weak(WeakSlot* slot, const char*) { cx_.weak_slots.push_back(slot); }
 void MarkingTracer::visit_ephemeron(WeakSlot* key, std::atomic<const void*>* value_slot, const char*) {
+  // acquire: pairs with the release store that set the slot, so the target's header and fields,
+  // written before it was stored, are visible to the scan that follows a shade.
   const void* k = key->target.load(std::memory_order_acquire);
   const void* v = value_slot->load(std::memory_order_acquire);
   if (v == nullptr) return;

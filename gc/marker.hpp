@@ -152,6 +152,9 @@ class Marker {
   std::vector<WeakSlot*> weak_slots_;
   std::vector<Ephemeron> ephemerons_;
 
+  // The cycle's totals. relaxed: counters; the controller reads them after the markers went quiescent
+  // (MarkWorklist::quiescent's acquire) or after end_cycle() (mu_), which order every addition.
+  // scanned_bytes_ is also read during the cycle as the pacer's progress estimate.
   std::atomic<std::size_t> cycle_marked_bytes_{0};
   std::atomic<std::size_t> scanned_bytes_{0};
   std::atomic<std::uint64_t> cycle_cpu_ns_{0};

@@ -25,7 +25,7 @@ EXPLICIT = re.compile(r"\bstd::memory_order_\w+")
 CALL = re.compile(r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:\.|->)\s*" + OPS + r"\s*\(")
 # A declaration of an atomic (member, global, static): the line starts with the type. Local references
 # (std::atomic<T>& w = ...) are aliases: operations through them need a reason on their own line.
-DECL = re.compile(r"^\s*(?:(?:static|extern|inline|mutable|TRICOLOR_API)\s+)*std::atomic<[^;{&]*?>\s*\*?\s*"
+DECL = re.compile(r"^\s*(?:(?:static|extern|inline|mutable|TRICOLOR_API|alignas\(\w+\))\s+)*std::atomic<[^;{&]*?>\s*\*?\s*"
                   r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:[{=;]|$)")
 LOOKBACK = 10
 
