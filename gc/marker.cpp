@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "gc/background_thread.hpp"
 #include "gc/collector_work.hpp"
 #include "tricolor/weak.hpp"
 
@@ -229,6 +230,7 @@ void Marker::end_cycle() {
 }
 
 void Marker::thread_main(unsigned index) {
+  become_background_thread();
   MarkContext cx(pool_, index);
   std::uint64_t seen = 0;
   for (;;) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "gc/background_thread.hpp"
 #include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 #include "gc/poison.hpp"
@@ -191,6 +192,7 @@ void Sweeper::stop() {
 // resident memory follows the live heap down after a phase of high use. It wakes at least every
 // scavenge delay for that, even when no cycle runs.
 void Sweeper::background_main() {
+  become_background_thread();
   const auto delay = std::chrono::milliseconds(h_.config.scavenge_delay_ms);
   for (;;) {
     {
