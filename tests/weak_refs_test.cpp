@@ -190,6 +190,13 @@ struct WeakRace {
   std::size_t unmarked_at_callback = SIZE_MAX;
   tricolor::Heap* heap = nullptr;
 
+  void reset(tricolor::Heap& h) {
+    std::lock_guard lock(mu);
+    armed = marker_in = released = controller_waited = false;
+    children.clear();
+    unmarked_at_callback = SIZE_MAX;
+    heap = &h;
+  }
   // Runs in every trace of a leaf.
   void on_leaf_trace() {
     std::unique_lock lock(mu);
@@ -204,12 +211,13 @@ struct WeakRace {
     }
   }
 };
-WeakRace* g_race = nullptr;
+// Static: it outlives the heap, whose marker threads may trace a leaf until it is destroyed.
+WeakRace g_race;
 
 struct RaceLeaf : Object<RaceLeaf> {
   Member<Node> child;
   void trace(Tracer& t) const {
-    if (g_race != nullptr) g_race->on_leaf_trace();
+    g_race.on_leaf_trace();
     t.trace(child, "child");
   }
 };
@@ -230,12 +238,8 @@ Global<RaceFan>* g_race_saved = nullptr;
 
 TEST_CASE("weak processing waits for a marker that took the controller's overflow (4e9edfa)", "[weak][finalizer]") {
   TestHeap h;
-  WeakRace race;
-  race.heap = &h.heap;
-  g_race = &race;
-  struct Unset {
-    ~Unset() { g_race = nullptr; }  // before `race` goes, also when a REQUIRE fails
-  } unset;
+  WeakRace& race = g_race;
+  race.reset(h.heap);
   Global<RaceFan> saved(h.heap, nullptr, "saved");
   g_race_saved = &saved;
   {
@@ -246,6 +250,7 @@ TEST_CASE("weak processing waits for a marker that took the controller's overflo
       Node* child = make<Node>(1000 + i);
       leaf->child = child;
       fan->children[i] = child;
+      std::lock_guard lock(race.mu);
       race.children.push_back(child);
     }
     h.heap.set_finalizer(fan.get(), [](void* obj, void*) { *g_race_saved = static_cast<RaceFan*>(obj); });
