@@ -133,7 +133,7 @@ class Marker {
   // blocks (null: none).
   void set_wait_hook_for_testing(void (*fn)(void*), void* ctx) {
     wait_hook_ctx_ = ctx;
-    wait_hook_.store(fn, std::memory_order_release);  // pairs with wait_quiescent's acquire
+    wait_hook_.store(fn, std::memory_order_release);  // release: pairs with wait_quiescent's acquire
   }
   PageHeap& pages() { return pages_; }
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
@@ -153,7 +153,9 @@ class Marker {
   std::function<void(MarkContext&)> root_task_;
   std::atomic<bool> root_task_claimed_{false};
   bool held_ = false;  // guarded by mu_ (test hook)
-  std::atomic<void (*)(void*)> wait_hook_{nullptr};  // test hook, see set_wait_hook_for_testing
+  // Test hook (set_wait_hook_for_testing). release/acquire: the store publishes wait_hook_ctx_,
+  // written just before it, to the thread that loads the hook and calls it.
+  std::atomic<void (*)(void*)> wait_hook_{nullptr};
   void* wait_hook_ctx_ = nullptr;
 
   std::mutex merge_mu_;
