@@ -896,6 +896,7 @@ void tc_heap_stats(tc_heap* heap, tc_stats* out) {
   out->assist_ms = s.assist_ms;
   out->global_pauses = to_c(s.global_pauses);
   out->thread_pauses = to_c(s.thread_pauses);
+  out->allocated_objects = s.allocated_objects;
 }
 
 int tc_heap_set_gc_percent(tc_heap* heap, int gc_percent) {

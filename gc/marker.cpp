@@ -221,7 +221,12 @@ void Marker::begin_cycle(std::function<void(MarkContext&)> root_task) {
   cv_.notify_all();
 }
 
-void Marker::wait_quiescent() { pool_.wait_quiescent(); }
+void Marker::wait_quiescent() {
+  // acquire: pairs with set_wait_hook_for_testing's release (the hook's context comes with it).
+  if (auto hook = wait_hook_.load(std::memory_order_acquire)) [[unlikely]]
+    hook(wait_hook_ctx_);
+  pool_.wait_quiescent();
+}
 
 void Marker::end_cycle() {
   pool_.stop_waiting();

@@ -129,6 +129,12 @@ class Marker {
 
   MarkWorklist& pool() { return pool_; }
   void hold_for_testing(bool hold);
+  // Test hook (gc/testing.hpp): fn(ctx) runs on the thread that enters wait_quiescent(), before it
+  // blocks (null: none).
+  void set_wait_hook_for_testing(void (*fn)(void*), void* ctx) {
+    wait_hook_ctx_ = ctx;
+    wait_hook_.store(fn, std::memory_order_release);  // release: pairs with wait_quiescent's acquire
+  }
   PageHeap& pages() { return pages_; }
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
 
@@ -147,6 +153,10 @@ class Marker {
   std::function<void(MarkContext&)> root_task_;
   std::atomic<bool> root_task_claimed_{false};
   bool held_ = false;  // guarded by mu_ (test hook)
+  // Test hook (set_wait_hook_for_testing). release/acquire: the store publishes wait_hook_ctx_,
+  // written just before it, to the thread that loads the hook and calls it.
+  std::atomic<void (*)(void*)> wait_hook_{nullptr};
+  void* wait_hook_ctx_ = nullptr;
 
   std::mutex merge_mu_;
   std::vector<WeakSlot*> weak_slots_;

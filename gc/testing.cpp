@@ -50,6 +50,10 @@ void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* c
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
   heap.impl().set_before_termination_hook(fn, ctx);
 }
+void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
+  heap.impl().marker.set_wait_hook_for_testing(fn, ctx);
+}
+void wait_for_markers_for_testing(Heap& heap) { heap.impl().marker.pool().wait_quiescent(); }
 void wait_for_heap_limit_waiter_for_testing(Heap& heap) { heap.impl().wait_for_heap_limit_waiter(); }
 std::uint64_t heap_limit_waits_for_testing(Heap& heap) { return heap.impl().heap_limit_waits(); }
 std::uint64_t heap_limit_collections_for_testing(Heap& heap) { return heap.impl().heap_limit_collections(); }

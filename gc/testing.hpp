@@ -28,6 +28,12 @@ std::uint64_t mark_termination_restarts_for_testing(Heap& heap);
 // Runs fn on the controller thread between the last quiet flush round and the termination stop
 // (null: none). Lets a test make a thread shade something in exactly that window.
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
+// fn(ctx) runs on the thread that starts waiting for the marker threads to go quiescent (the
+// controller: in concurrent marking, in the stop-the-world mark, and after each drain of weak
+// processing), before it blocks. Lets a test hold a marker exactly until the controller waits for it.
+void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
+// Blocks until every marker thread is idle and nothing is published (the wait above, without its hook).
+void wait_for_markers_for_testing(Heap& heap);
 // fn(ctx) runs on a mutator that is about to wait for a cycle because of the heap's size (the wait
 // recorded as PauseKind::kHeapLimitWait), before it blocks.
 void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);

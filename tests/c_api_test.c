@@ -632,6 +632,46 @@ static int desc_refused(const tc_type_desc* d, const char* expected) {
   return why != NULL && strstr(why, expected) != NULL && tc_last_error() == why;
 }
 
+/* tc_stats' allocation totals move by exactly what this thread allocated. Read after a collection,
+ * which gives the allocation caches back (until then the slots still free in them count too). */
+static void test_allocation_counters(tc_heap* heap) {
+  enum { kN = 1000 };
+  tc_stats s0, s1, s2, s3;
+  size_t node_bytes;
+  node* big;
+  int i;
+  tc_collect(heap);
+  tc_heap_stats(heap, &s0);
+  CHECK(new_node(1) != NULL);
+  tc_collect(heap);
+  tc_heap_stats(heap, &s1);
+  CHECK(s1.allocated_objects - s0.allocated_objects == 1);
+  node_bytes = s1.allocated_bytes - s0.allocated_bytes; /* the slot: at least the node and a header */
+  CHECK(node_bytes > sizeof(node));
+  for (i = 0; i < kN; ++i) CHECK(new_node((uint64_t)i) != NULL);
+  tc_collect(heap);
+  tc_heap_stats(heap, &s2);
+  CHECK(s2.allocated_objects - s1.allocated_objects == kN);
+  CHECK(s2.allocated_bytes - s1.allocated_bytes == kN * node_bytes);
+  /* A large object is one object, of at least its size. */
+  big = (node*)tc_alloc(node_type, 100 * 1024);
+  CHECK(big != NULL);
+  if (big != NULL) {
+    big->value = 7;
+    big->check = 7 ^ MAGIC;
+    count_created();
+  }
+  tc_collect(heap);
+  tc_heap_stats(heap, &s3);
+  CHECK(s3.allocated_objects - s2.allocated_objects == 1);
+  CHECK(s3.allocated_bytes - s2.allocated_bytes >= 100 * 1024);
+  /* Reading and collecting allocate nothing. */
+  tc_collect(heap);
+  tc_heap_stats(heap, &s0);
+  CHECK(s0.allocated_objects == s3.allocated_objects);
+  CHECK(s0.allocated_bytes == s3.allocated_bytes);
+}
+
 static void test_desc_check(void) {
   static const size_t wrap[] = {SIZE_MAX - 7};
   static const size_t unaligned[] = {4};
@@ -719,6 +759,7 @@ int main(void) {
   test_second_thread(heap);
   test_null_no_ops(heap);
   test_sizes(heap);
+  test_allocation_counters(heap);
 
   tc_heap_stats(heap, &s);
   CHECK(s.cycles > 0 && s.objects_freed > 0);

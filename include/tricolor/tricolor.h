@@ -145,6 +145,12 @@ typedef struct tc_stats {
   double assist_ms;
   tc_pause_summary global_pauses; /* mark start, mark termination, full stops */
   tc_pause_summary thread_pauses; /* root scans, handshakes, assists */
+  /* Objects allocated since the heap was created, every thread together (tricolor::Stats::
+   * allocated_objects); allocated_bytes above is their slot bytes (size class with header; large
+   * objects in whole pages). Exact except for the slots still free in threads' allocation caches,
+   * which count as allocated until given back (every collection and tc_thread_detach give them back).
+   * Appended last, so the fields above keep their offsets. */
+  size_t allocated_objects;
 } tc_stats;
 
 TRICOLOR_API void tc_heap_stats(tc_heap* heap, tc_stats* out);
