@@ -149,7 +149,8 @@ typedef struct tc_stats {
    * allocated_objects); allocated_bytes above is their slot bytes (size class with header; large
    * objects in whole pages). Exact except for the slots still free in threads' allocation caches,
    * which count as allocated until given back (every collection and tc_thread_detach give them back).
-   * Appended last, so the fields above keep their offsets. */
+   * Appended last, so the fields above keep their offsets; the struct grew, so the library's minor
+   * version (and with it the soname, libtricolor.so.0.2) moved. */
   size_t allocated_objects;
 } tc_stats;
 
