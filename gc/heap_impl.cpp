@@ -248,11 +248,11 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 
-Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg, AllocFailure* why) {
+Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg) {
   if (Span* s = central[sc].pop_swept_partial(sg)) return s;
   if (Span* s = sweeper.sweep_for_allocation(sc, sg)) return s;
   const std::size_t cls = class_of_span_class(sc);
-  return pages.allocate(kClasses.pages[cls], static_cast<std::uint16_t>(sc), sg, why);
+  return pages.allocate(kClasses.pages[cls], static_cast<std::uint16_t>(sc), sg);
 }
 
 // The embedder asked for the throwing variant (make<T>): the heap stays consistent, nothing was
@@ -288,8 +288,7 @@ void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::siz
     SlotCount back;  // none: the span is used up (advance() failed) and nothing is pending
     if (Span* old = t->spans.release(e, sc, &back)) central[sc].push_swept(old, sweep_gen(), false);
     count_allocation(back, false);
-    AllocFailure why = AllocFailure::kNone;
-    if (Span* s = acquire_span(t, sc, sweep_gen(), &why)) {
+    if (Span* s = acquire_span(t, sc, sweep_gen())) {
       count_allocation(t->spans.install(e, sc, s, t->allocate_black), true);
       note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
@@ -335,11 +334,10 @@ void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t b
   if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
   Span* s = nullptr;
   for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
-    AllocFailure why = AllocFailure::kNone;
     const SpanKind kind = noscan                                    ? SpanKind::kNoScan
                           : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
                                                                   : SpanKind::kScan;
-    s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), &why, kind);
+    s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), nullptr, kind);
     if (s != nullptr) break;
     if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;

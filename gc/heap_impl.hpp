@@ -174,7 +174,7 @@ class HeapImpl {
   // World stopped, after marking: no worklist, pool or barrier buffer holds a grey object (checks).
   bool no_grey_objects();
   void emit(Phase p);
-  Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg, AllocFailure* why);
+  Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg);
   [[noreturn]] static void fail_allocation();
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.

@@ -217,22 +217,23 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
   // Before any arithmetic on npages: a count past the reservation cannot be satisfied, and would
   // overflow npages * kPageSize or the 32-bit page counts below.
   if (npages > reserved_bytes_ / kPageSize) {
-    *why = AllocFailure::kTooLarge;
+    if (why != nullptr) *why = AllocFailure::kTooLarge;
     return nullptr;
   }
   std::lock_guard lock(mu_);
   const std::size_t bytes = npages * kPageSize;
   if (max_heap_ != 0 && in_use_bytes_.load(std::memory_order_relaxed) + bytes > max_heap_) {
-    *why = AllocFailure::kHeapLimit;
+    if (why != nullptr) *why = AllocFailure::kHeapLimit;
     return nullptr;
   }
   Span* s = best_fit(npages);
   if (s == nullptr) {
     if (!grow(npages)) {
-      *why = fail_commits_.load(std::memory_order_relaxed) ||
-                     (committed_pages_.load(std::memory_order_relaxed) + npages) * kPageSize <= reserved_bytes_
-                 ? AllocFailure::kCommitFailed
-                 : AllocFailure::kReservationExhausted;
+      if (why != nullptr)
+        *why = fail_commits_.load(std::memory_order_relaxed) ||
+                       (committed_pages_.load(std::memory_order_relaxed) + npages) * kPageSize <= reserved_bytes_
+                   ? AllocFailure::kCommitFailed
+                   : AllocFailure::kReservationExhausted;
       return nullptr;
     }
     s = best_fit(npages);

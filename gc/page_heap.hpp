@@ -55,9 +55,10 @@ class PageHeap {
   PageHeap& operator=(const PageHeap&) = delete;
 
   // A span of npages, initialised for span_class (kLargeSpanClass: one slot of npages pages, of
-  // large_kind), swept in generation sweep_gen. Null on failure, with *why set (kTooLarge for more
-  // pages than the reservation holds: any npages is safe to ask for).
-  Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why,
+  // large_kind), swept in generation sweep_gen. Null on failure, with *why set if why is not null
+  // (kTooLarge for more pages than the reservation holds: any npages is safe to ask for). The heap's
+  // allocation paths pass null: whatever the reason, they relieve the limit or fail the same way.
+  Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why = nullptr,
                  SpanKind large_kind = SpanKind::kScan);
   void free(Span* s);
 
