@@ -1,8 +1,8 @@
 // The cycle's phase machine, run by the controller thread.
 //
-// A concurrent cycle. No mutator waits for another mutator anywhere below except in step 5's final
-// stop, and no marking happens while the world is stopped (but see 5 for ephemerons and finalizers).
-//  1. Sweep termination: finish the previous cycle's sweep (mark bits must all be clear).
+// A concurrent cycle. No mutator waits for another mutator anywhere below, and no marking happens
+// while the world is stopped, unless weak references need step 5b's stop (and then see there).
+//  1. Sweep termination: finish the previous cycle's sweep (mark bits must all be clear; checked).
 //  2. Barrier round, a ragged handshake (kActionBarrierOn): each thread turns its own barrier on, with
 //     the insertion half (roots not scanned yet), and keeps allocating white. No object is black yet:
 //     markers have not started, no cache pre-marks, and no thread assists before its root scan (a
@@ -20,21 +20,57 @@
 //     Globals and drain the worklists meanwhile.
 //  4. Concurrent mark until the markers are quiescent (every marker idle and the pool empty); then a
 //     flush round (kActionFlush) marks every thread's barrier buffer; repeat until a round found
-//     nothing new *and* the markers are still quiescent *and* no assist holds work.
-//  5. Mark termination, a global stop that does a constant amount of work per thread: flush every
-//     buffer once more (at most BarrierBuffer::kCapacity entries each). If that found a grey object
-//     (a thread shaded between its last answer and the stop) or the markers are not quiescent, the
-//     world resumes at once and the cycle goes back to 4 (Go's mark-termination restart): the stop
-//     never drains. Each restart consumes at least one white object that existed at mark start (an
-//     object is shaded once per cycle, and new objects are black), so restarts end. Otherwise: weak
-//     references (ephemeron values and finalizer-resurrected objects are still marked here: the one
-//     marking left in a stop, proportional to what they reach), verify (if configured), caches give
-//     back their spans, barrier off, sweep_gen += 2 so every span becomes unswept.
-//     Why this stop remains: weak clearing must be atomic with respect to Weak::get (which shades while
-//     marking), and the flip must switch every thread from allocate-black to allocate-white at once
-//     (a thread still pre-marking after the flip would leave mark bits set into the next cycle).
+//     nothing new, no object was scanned anywhere while it ran, and at its end the markers are
+//     quiescent and no assist holds work. That proves termination (below).
+//  5a. Weak work decides the way out. With no ephemeron recorded, no recorded weak slot whose target
+//     is white, no white finalizable object, no pool and no weak callback, nothing needs the world
+//     stopped: 5c. Otherwise 5b.
+//  5b. Termination stop, constant work per thread: flush every buffer once more (at most
+//     BarrierBuffer::kCapacity entries each). If that found a grey object or the markers are not
+//     quiescent, the world resumes at once and the cycle goes back to 4 (Go's mark-termination
+//     restart): the stop never drains. Each restart consumes at least one white object that existed
+//     at mark start (an object is shaded once per cycle, and new objects are black), so restarts end.
+//     Otherwise: weak references (ephemeron values and finalizer-resurrected objects are still marked
+//     here: the one marking left in a stop, proportional to what they reach), verify (if configured),
+//     caches give back their spans, barrier off, flip. Why this stop remains: weak clearing must be
+//     atomic with respect to Weak::get and pool pops (which shade while marking: a target one thread
+//     reads while another clears it would be resurrected with its children unmarked), and weak
+//     callbacks are promised a stopped world.
+//  5c. Ragged termination, two rounds around the flip and no global stop:
+//     - round 1 (kActionMarkDone): each thread flushes its buffer (everything in it is black) and
+//       turns its barrier off; it keeps allocating black from spans of the marking's generation;
+//     - the flip (end_marking_and_flip), under the page heap's lock: every span in use becomes
+//       unswept (sweep_gen += 2), and spans born from then on are of the new generation;
+//     - round 2 (kActionAllocateWhite): each thread gives back its cached spans, now of the previous
+//       generation (return_span puts them where the sweep will find them, and the flip counted them),
+//       and allocates white.
+//     Why this order. Barriers must be off everywhere before the flip: a barrier flush after it would
+//     set mark bits in spans of the new generation, and the next cycle would start with black
+//     objects whose children it never scans. Allocation must stay black until the flip: an object
+//     allocated white into a span of the marking's generation would be freed by the sweep that reads
+//     that marking. Between the flip and a thread's round 2 the thread may allocate from its cached,
+//     pre-marked spans (those objects survive one sweep: floating garbage at most) or take new ones;
+//     a span is pre-marked only if it is of the marking's generation (HeapImpl::pre_mark), so a new
+//     span stays white whatever the thread still believes. The verifier, when configured, checks the
+//     termination claim in a stop after round 1 (tests and debugging only; a global pause then).
 //  6. Sweep lazily (allocating threads) and in the background.
 // In stop-the-world mode (Config::concurrent = false) steps 2-5 happen inside one global stop.
+//
+// Termination (step 4's proof; ragged, so no thread waits for another to prove it). Claim: if a flush
+// round found no white object in any buffer, no object was scanned anywhere between the round's
+// start and its end (Marker::scanned_bytes_so_far unchanged), and at the end the markers are
+// quiescent and no assist holds work, then at the end every object reachable from the mutators is
+// black, and stays so. Argument: with black stacks (roots scanned) the hybrid barrier keeps every
+// reachable white object protected: reachable from a grey object or from an entry in some buffer
+// through white objects. A grey object that existed at the round's start is in a worklist; it would
+// have been scanned before the end (quiescent then), changing the count. So every protector at the
+// start is a buffer entry, and each buffer is flushed at its thread's answer, after the start: a
+// white entry would have been found. A thread that answered may take a white object into its buffer
+// afterwards only by deleting a reference to it, and then it was protected by something existing
+// earlier in the round; following protectors back in time ends at the round's start, where every
+// protector was found or scanned. So none existed, and no reachable object is white. Stable: the
+// barriers can only shade what mutators reach, already black; new objects are black; only a weak
+// read or a pool pop could turn an unreachable white object grey, which 5a sends to 5b.
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -150,6 +186,7 @@ void HeapImpl::finish_sweep() {
 
 void HeapImpl::run_cycle() {
   finish_sweep();
+  TC_DCHECK_SLOW(central_mark_bits_clear(), "tricolor: a swept span carries mark bits into a new cycle");
   if (config.concurrent) run_cycle_concurrent();
   else run_cycle_stop_the_world();
 }
@@ -181,10 +218,31 @@ void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
     if (found != 0) flush_found_.fetch_add(found, std::memory_order_relaxed);
     if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
   }
+  if (actions & kActionMarkDone) {
+    // Step 5c, round 1: every reachable object is black, so what the buffer holds is black too
+    // (each entry was reachable when recorded); the barrier goes off. Allocation stays black: the
+    // spans are still of the marking's generation, whose sweep will read their mark bits.
+    const std::size_t found = flush_barrier(t);
+    TC_DCHECK(found == 0, "tricolor: a thread's barrier buffer held %zu white objects after ragged termination", found);
+    (void)found;
+    t->marking = false;
+    t->assist_debt = 0;
+    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+  }
+  if (actions & kActionAllocateWhite) {
+    // Step 5c, round 2, after the flip: the cached spans (pre-marked, of the old generation) go to
+    // what are now the unswept lists (return_span), and new spans are installed white.
+    TC_DCHECK(!t->marking, "tricolor: allocate-white round before the thread's barrier went off");
+    release_caches(t);
+    t->allocate_black = false;
+    t->roots_scanned = true;
+    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+  }
 }
 
 void HeapImpl::run_cycle_concurrent() {
   const std::uint64_t cycle_start = monotonic_ns();
+  trace_.cycle_start = cycle_start;
   const std::size_t heap_before = pages.in_use_bytes();
   {
     std::lock_guard lock(safepoint.threads_mu());
@@ -195,6 +253,7 @@ void HeapImpl::run_cycle_concurrent() {
     allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
     // relaxed: attach() reads it under threads_mu, which we hold until the root round is over.
     marking_.store(true, std::memory_order_relaxed);
+    mark_gen_.store(sweep_gen(), std::memory_order_relaxed);  // relaxed: see its declaration
     // The process-wide flag first: a thread that answers the round below acquires the poll word the
     // handshake released after this store, so its inline check sees the flag from then on.
     barrier_heap_started();
@@ -223,11 +282,16 @@ void HeapImpl::run_cycle_concurrent() {
   emit(Phase::kMark);
   const std::uint64_t mark_start = cycle_start_mark_;
   trace_.restarts = 0;
+  WeakWork weak;
   for (;;) {
     concurrent_mark_until_quiet();            // step 4
     if (auto hook = before_termination_hook_.load(std::memory_order_acquire)) [[unlikely]]
       hook(before_termination_ctx_);
-    if (try_mark_termination(cycle_start, mark_start, heap_before)) break;  // step 5
+    if (!termination_needs_stop(weak)) {      // step 5a
+      finish_marking_ragged(mark_start, heap_before);  // step 5c
+      break;
+    }
+    if (try_mark_termination(mark_start, heap_before, weak)) break;  // step 5b
     ++trace_.restarts;
     mark_termination_restarts_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -238,18 +302,27 @@ void HeapImpl::concurrent_mark_until_quiet() {
   for (;;) {
     marker.wait_quiescent();
     std::lock_guard lock(safepoint.threads_mu());
+    // Scanning done anywhere during the round shows here (see "Termination" at the top of the file).
+    const std::size_t scanned_before = marker.scanned_bytes_so_far();
     flush_found_.store(0, std::memory_order_relaxed);
     safepoint.handshake(kActionFlush);
     const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (drain_pending_shades(controller_cx_) ? 1 : 0);
     // Quiet only if the round found nothing *and* nothing is held anywhere: markers that took a
     // segment from the pool just before we looked are not idle (the pool being empty is not enough),
-    // and an assist may be holding work it took from the pool.
-    if (found == 0 && marker.quiescent() && assists_in_flight_.load(std::memory_order_acquire) == 0) return;
+    // and an assist may be holding work it took from the pool. And no object was scanned while the
+    // round ran: a grey object that existed when it began (an assist's, or one published by a full
+    // barrier buffer) may have protected a white one that a thread that had already answered then
+    // took into its buffer. The scanned count is read after the two acquires above, which order
+    // every drain that ended before them (each adds its count before it publishes or goes idle).
+    if (found == 0 && marker.quiescent() && assists_in_flight_.load(std::memory_order_acquire) == 0 &&
+        marker.scanned_bytes_so_far() == scanned_before)
+      return;
   }
 }
 
 void HeapImpl::run_cycle_stop_the_world() {
   const std::uint64_t cycle_start = monotonic_ns();
+  trace_.cycle_start = cycle_start;
   const std::size_t heap_before = pages.in_use_bytes();
   std::lock_guard lock(safepoint.threads_mu());
   emit(Phase::kMarkStart);
@@ -257,6 +330,7 @@ void HeapImpl::run_cycle_stop_the_world() {
   marker.reset_cycle_counters();
   allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
   marking_.store(true, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
+  mark_gen_.store(sweep_gen(), std::memory_order_relaxed);  // relaxed: the world is stopped
   for (ThreadState* t : safepoint.threads()) {
     release_caches(t);
     scan_thread_roots(t, controller_cx_);
@@ -268,11 +342,33 @@ void HeapImpl::run_cycle_stop_the_world() {
   emit(Phase::kMark);
   marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
   marker.wait_quiescent();
-  finish_marking_stopped(cycle_start, cycle_start, heap_before, PauseKind::kFullStop, cycle_start);
+  WeakWork weak;
+  finish_marking_stopped(cycle_start, heap_before, PauseKind::kFullStop, cycle_start, weak);
   marker.end_cycle();
 }
 
-bool HeapImpl::try_mark_termination(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before) {
+bool HeapImpl::termination_needs_stop(WeakWork& weak) {
+  marker.merge(controller_cx_);
+  marker.take_weak(weak.slots, weak.ephemerons);
+  if (!weak.ephemerons.empty()) return true;
+  // Marking is complete and stays so (every reachable object is black, and nothing turns a white one
+  // grey again but a weak read or a pool, checked here): a weak slot whose target is marked now needs
+  // no clearing this cycle, and any target a mutator stores into one from now on is reachable, so
+  // marked. relaxed: as the mark bits, the target's value alone is used.
+  for (WeakSlot* w : weak.slots)
+    if (const void* t = w->target.load(std::memory_order_relaxed); t != nullptr && !marker.is_marked(t)) return true;
+  {
+    std::lock_guard lock(finalizers_mu_);
+    if (!weak_sets_.empty()) return true;
+    for (const auto& f : finalizers_)
+      if (!marker.is_marked(f.first)) return true;  // to resurrect and queue, in a stop
+  }
+  std::lock_guard lock(weak_callbacks_mu_);
+  return !weak_callbacks_.empty();  // their contract: they run with the world stopped
+}
+
+bool HeapImpl::try_mark_termination(std::uint64_t mark_start, std::size_t heap_before,
+                                    WeakWork& weak) {
   std::lock_guard lock(safepoint.threads_mu());
   emit(Phase::kMarkTermination);
   const std::uint64_t t0 = monotonic_ns();
@@ -294,15 +390,15 @@ bool HeapImpl::try_mark_termination(std::uint64_t cycle_start, std::uint64_t mar
   }
   TC_DCHECK(assists_in_flight_.load(std::memory_order_relaxed) == 0, "tricolor: an assist runs in the termination stop");
   trace_.drained = monotonic_ns();
-  finish_marking_stopped(cycle_start, mark_start, heap_before, PauseKind::kMarkTermination, t0);
+  finish_marking_stopped(mark_start, heap_before, PauseKind::kMarkTermination, t0, weak);
   return true;
 }
 
-// World stopped, marking complete. Shared tail of both modes.
-void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
-                                      PauseKind pause, std::uint64_t pause_start) {
+// World stopped, marking complete. Shared tail of the stop-the-world mode and step 5b.
+void HeapImpl::finish_marking_stopped(std::uint64_t mark_start, std::size_t heap_before,
+                                      PauseKind pause, std::uint64_t pause_start, WeakWork& weak) {
   if (pause == PauseKind::kFullStop) trace_.stopped = trace_.drained = monotonic_ns();
-  process_weak_references();
+  process_weak_references(weak);
   trace_.weak = monotonic_ns();
   TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after mark termination");
   if (config.verify) verify_marking(*this);
@@ -314,9 +410,53 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     t->roots_scanned = true;
     t->assist_debt = 0;
   }
+  end_marking_and_flip();
+  safepoint.start_the_world();
+  const std::uint64_t end = monotonic_ns();
+  recorder.record(pause, pause_start, end - pause_start);
+  report_cycle(mark_start, heap_before, pause_start, end, pause != PauseKind::kFullStop);
+}
+
+void HeapImpl::finish_marking_ragged(std::uint64_t mark_start, std::size_t heap_before) {
+  std::lock_guard lock(safepoint.threads_mu());
+  emit(Phase::kMarkTermination);
+  const std::uint64_t t0 = monotonic_ns();
+  trace_.stopped = t0;
+  safepoint.handshake(kActionMarkDone);  // round 1: every barrier off
+  trace_.drained = monotonic_ns();
+  TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after ragged mark termination");
+  std::uint64_t stopped_ns = 0;
+  if (config.verify) {
+    // Checking the termination claim needs a still heap: a stop, in verifying builds and tests only.
+    const std::uint64_t v0 = monotonic_ns();
+    safepoint.stop_the_world();
+    verify_marking(*this);
+    safepoint.start_the_world();
+    stopped_ns = monotonic_ns() - v0;
+    recorder.record(PauseKind::kMarkTermination, v0, stopped_ns);
+  }
+  trace_.weak = monotonic_ns();
+  end_marking_and_flip();
+  safepoint.handshake(kActionAllocateWhite);  // round 2: caches back, allocation white
+  const std::uint64_t end = monotonic_ns();
+  report_cycle(mark_start, heap_before, end - stopped_ns, end, true);
+}
+
+void HeapImpl::end_marking_and_flip() {
   const bool was_concurrent = config.concurrent;
   marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   if (was_concurrent) barrier_heap_stopped();
+  // A Global destroyed after the last flush shaded its (black) target into pending_shades_: drop it
+  // before the flip, or the next cycle would shade a pointer that may be freed by then. The store of
+  // false above precedes our roots_mu_ section, so a later unregister_global sees it and adds nothing.
+  {
+    std::lock_guard lock(roots_mu_);
+    for (const void* p : pending_shades_) {
+      TC_DCHECK(marker.is_marked(p), "tricolor: a destroyed Global's target %p is white after termination", p);
+      (void)p;
+    }
+    pending_shades_.clear();
+  }
   // Live heap for pacing: what marking found reachable from the snapshot. Objects allocated black
   // during the cycle are not counted as live but as allocation since the snapshot (heap_live()
   // starts at live + during): counting them as live would let a long cycle under a fast allocator
@@ -324,20 +464,26 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
   const std::size_t allocated = allocated_total_.load(std::memory_order_relaxed);
   const std::size_t during = allocated - allocated_at_mark_start_;
   const std::size_t live = marker.cycle_marked_bytes();
-  const std::size_t heap_at_end = pages.in_use_bytes();
-  // Every in-use span is in a central list now; all become unswept with the flip.
-  sweeper.begin_generation(pages.in_use_spans());
-  // acq_rel: releases the stop's work (begin_generation, the mark bits) to every sweeper that reads the
-  // new generation with sweep_gen()'s acquire; the acquire half keeps later work after the flip.
-  sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
+  trace_.heap_at_end = pages.in_use_bytes();
+  // Every in-use span becomes unswept with the flip: those in central lists at once (the list
+  // indexes flip), those a thread cache still holds when it gives them back (step 5c's round 2).
+  // Under the page heap's lock, so the count and the flip are one moment for span allocation.
+  pages.flip_generation(sweep_gen() + 2, [&](std::size_t in_use_spans) {
+    sweeper.begin_generation(in_use_spans);
+    // acq_rel: releases the termination's work (begin_generation, the mark bits) to every sweeper
+    // that reads the new generation with sweep_gen()'s acquire; the acquire half keeps later work
+    // after the flip.
+    sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
+  });
   allocated_at_termination_.store(allocated_at_mark_start_, std::memory_order_relaxed);
   pacer.end_cycle(live, during);
   pages.set_scavenge_retain(pacer.goal() + pacer.goal() / 10);
   cycle_requested_.store(false, std::memory_order_relaxed);
   trace_.flipped = monotonic_ns();
-  safepoint.start_the_world();
-  const std::uint64_t end = monotonic_ns();
-  recorder.record(pause, pause_start, end - pause_start);
+}
+
+void HeapImpl::report_cycle(std::uint64_t mark_start, std::uint64_t heap_before, std::uint64_t pause_start,
+                            std::uint64_t end, bool concurrent) {
   const double wall_ms = double(end - mark_start) / 1e6;
   const double cpu_ms = double(marker.cycle_cpu_ns()) / 1e6;
   recorder.add_cycle(wall_ms, cpu_ms);
@@ -345,8 +491,8 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     TraceLine line;
     line.cycle = started_.load(std::memory_order_relaxed);
     line.cause = trace_.cause;
-    line.concurrent = pause != PauseKind::kFullStop;
-    line.start_ns = cycle_start;
+    line.concurrent = concurrent;
+    line.start_ns = trace_.cycle_start;
     line.start_phase_ns = line.concurrent ? trace_.start_stop + trace_.start_pause : 0;
     line.mark_ns = line.concurrent ? pause_start - mark_start - std::min(pause_start - mark_start, line.start_phase_ns) : 0;
     line.stop_ns = end - pause_start;
@@ -354,8 +500,8 @@ void HeapImpl::finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t m
     line.marker_cpu_ns = marker.cycle_cpu_ns();
     line.markers = marker.threads();
     line.heap_before = heap_before;
-    line.heap_after = heap_at_end;
-    line.live = live;
+    line.heap_after = trace_.heap_at_end;
+    line.live = marker.cycle_marked_bytes();
     line.goal = pacer.goal();
     const std::string text = recorder.trace_line(line);
     std::fputs(text.c_str(), stderr);

@@ -119,13 +119,18 @@ void HeapImpl::detach(ThreadState* t) {
   delete t;
 }
 
+void HeapImpl::return_span(Span* s, bool has_free) {
+  CentralList& c = s->span_class == kLargeSpanClass ? large : central[s->span_class];
+  // relaxed: the caller owns s, so its generation is stable.
+  c.push_swept(s, s->sweep_gen.load(std::memory_order_relaxed), has_free);
+}
+
 void HeapImpl::release_caches(ThreadState* t) {
-  const std::uint32_t sg = sweep_gen();
   for (std::size_t sc = 0; sc < kNumSpanClasses; ++sc) {
     SlotCount back;
     if (Span* s = t->spans.release(t->cache[sc], sc, &back)) {
       count_allocation(back, false);
-      central[sc].push_swept(s, sg, s->allocated_count() < s->nslots);
+      return_span(s, s->allocated_count() < s->nslots);
     }
   }
 }
@@ -140,7 +145,8 @@ void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t by
   if (t == nullptr) return;
   // Not before this thread's root scan: until the barrier round is over, scanning an object would
   // make it black while another thread may still store into it without a barrier.
-  if (t->allocate_black) assist(t, bytes);
+  // (Nor after its termination round: t->marking is off from then on, and nothing is grey.)
+  if (t->allocate_black && t->marking) assist(t, bytes);
   // With a hard limit, a mutator waits for the collector only at the limit itself
   // (relieve_heap_limit_may_reach_safepoint): below it the heap may run past its goal while
   // bounded assists catch up, as Go's does. Without one, nothing else bounds a heap whose
@@ -286,10 +292,10 @@ void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::siz
     // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
     if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
     SlotCount back;  // none: the span is used up (advance() failed) and nothing is pending
-    if (Span* old = t->spans.release(e, sc, &back)) central[sc].push_swept(old, sweep_gen(), false);
+    if (Span* old = t->spans.release(e, sc, &back)) return_span(old, false);
     count_allocation(back, false);
     if (Span* s = acquire_span(t, sc, sweep_gen())) {
-      count_allocation(t->spans.install(e, sc, s, t->allocate_black), true);
+      count_allocation(t->spans.install(e, sc, s, pre_mark(t, s)), true);
       note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
@@ -348,11 +354,11 @@ void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t b
   t->spans.count_large(s->bytes());
   count_allocation({1, s->bytes()}, true);
   // Allocate black. relaxed: published to markers with the object itself.
-  if (t->allocate_black) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
+  if (pre_mark(t, s)) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
   if (observe_allocations_) [[unlikely]]
     observer_->on_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
-  large.push_swept(s, sweep_gen(), false);
+  return_span(s, false);
   return payload;
 }
 

@@ -57,6 +57,16 @@ class HeapImpl {
   void* allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
   // Gives every cached span back to the central lists (world stopped, or the thread itself).
   void release_caches(ThreadState* t);
+  // A span this thread takes for its cache or a large object is born black (its free slots
+  // pre-marked) iff the thread allocates black and the span is of the marking's generation.
+  bool pre_mark(const ThreadState* t, const Span* s) const {
+    // relaxed (both): the span is this thread's (its generation is stable), and mark_gen_'s comment.
+    return t->allocate_black && s->sweep_gen.load(std::memory_order_relaxed) == mark_gen_.load(std::memory_order_relaxed);
+  }
+  // Gives a span back to its class's list by its own generation: one swept in the current one goes
+  // to the swept lists; one a cache held across the flip is of the previous generation, and goes to
+  // what are now the unswept lists (counted by the flip, so its sweep is awaited like any other).
+  void return_span(Span* s, bool has_free);
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
   // The heap's exact allocation totals (Stats::allocated_objects/bytes): slots a cache took (add) or
   // gave back free (!add), and large objects.
@@ -166,13 +176,31 @@ class HeapImpl {
   void run_cycle_stop_the_world();
   // Step 4 of gc/collector.cpp: concurrent marking and flush rounds until a round finds nothing.
   void concurrent_mark_until_quiet();
-  // Step 5: the termination stop. False when it found late shades and resumed concurrent marking.
-  bool try_mark_termination(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before);
-  void finish_marking_stopped(std::uint64_t cycle_start, std::uint64_t mark_start, std::size_t heap_before,
-                              PauseKind pause, std::uint64_t pause_start);
+  // Weak references, ephemerons and pools the markers recorded (collected across restarts).
+  struct WeakWork {
+    std::vector<WeakSlot*> slots;
+    std::vector<Ephemeron> ephemerons;
+  };
+  // Step 5a: whether termination has weak work to do with the world stopped (then 5b, else 5c).
+  bool termination_needs_stop(WeakWork& weak);
+  // Step 5b: the termination stop. False when it found late shades and resumed concurrent marking.
+  bool try_mark_termination(std::uint64_t mark_start, std::size_t heap_before, WeakWork& weak);
+  void finish_marking_stopped(std::uint64_t mark_start, std::size_t heap_before,
+                              PauseKind pause, std::uint64_t pause_start, WeakWork& weak);
+  // Step 5c: ragged termination, two handshake rounds around the sweep flip and no global stop.
+  void finish_marking_ragged(std::uint64_t mark_start, std::size_t heap_before);
+  // The end of marking shared by 5b and 5c: pacing, the sweep flip, the trace line. threads_mu held;
+  // every thread's barrier is off (5c) or the world is stopped (5b).
+  void end_marking_and_flip();
+  void report_cycle(std::uint64_t mark_start, std::uint64_t heap_before, std::uint64_t pause_start, std::uint64_t end,
+                    bool concurrent);
   void finish_sweep();
   // World stopped, after marking: no worklist, pool or barrier buffer holds a grey object (checks).
   bool no_grey_objects();
+  // Before marking (sweep finished): every span in a central list has all its mark bits clear, so no
+  // object of the new cycle starts out black (a span a cache held across the flip and gave back as
+  // swept would not). A walk: TC_DCHECK_SLOW.
+  bool central_mark_bits_clear();
   void emit(Phase p);
   Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg);
   [[noreturn]] static void fail_allocation();
@@ -182,7 +210,7 @@ class HeapImpl {
   bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
   // Waits, as a blocked thread, until cycle `target` is complete, then finishes its sweep.
   void await_cycle(std::uint64_t target);
-  void process_weak_references();
+  void process_weak_references(WeakWork& weak);
   void assist(ThreadState* t, std::size_t bytes);
   void wait_for_cycle(ThreadState* t);
 
@@ -191,6 +219,13 @@ class HeapImpl {
   // which orders them; the one other reader, unregister_global (under roots_mu_ only), argues its
   // case where it reads (gc/roots.cpp).
   std::atomic<bool> marking_{false};
+  // The sweep generation the current (or last) marking runs in: a span is pre-marked for
+  // allocate-black only if it is of this generation (pre_mark()). Spans born after the flip are of a
+  // newer one and stay white, whatever a thread that has not answered the flip round believes.
+  // relaxed: stored at mark start under threads_mu, before any thread allocates black (each learns
+  // it is to through the root round's handshake, or attach() under threads_mu), constant until the
+  // next mark start.
+  std::atomic<std::uint32_t> mark_gen_{0};
 
   // Bytes allocated since the heap began: a statistic and the pacer's input. relaxed: nothing is
   // published through it (a trigger seen one allocation late starts the cycle one allocation late).
@@ -216,7 +251,8 @@ class HeapImpl {
   std::uint64_t cycle_start_mark_ = 0;  // controller thread only
   // Phase timestamps of the current cycle, for TRICOLOR_GCTRACE (controller thread only).
   struct CycleTrace {
-    std::uint64_t start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
+    std::uint64_t cycle_start = 0, start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
+    std::size_t heap_at_end = 0;
     unsigned restarts = 0;
     TraceLine::Cause cause = TraceLine::Cause::kPaced;
   } trace_;

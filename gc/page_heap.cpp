@@ -258,7 +258,9 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
   if (max_heap_ != 0 && held_bytes() > max_heap_) release_down_to(max_heap_);
   if (const std::size_t soft = soft_limit_.load(std::memory_order_relaxed); soft != 0 && held_bytes() > soft)
     release_down_to(soft);
-  init_span(s, span_class, sweep_gen, large_kind);
+  // Generations only rise by 2 (wrapping after 2^31 cycles: compared by difference).
+  const bool stale = birth_gen_ != 0 && static_cast<std::int32_t>(birth_gen_ - sweep_gen) > 0;
+  init_span(s, span_class, stale ? birth_gen_ : sweep_gen, large_kind);
   set_range(s, s, true);
   const std::size_t now = in_use_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if (now > peak_in_use_bytes_.load(std::memory_order_relaxed)) peak_in_use_bytes_.store(now, std::memory_order_relaxed);

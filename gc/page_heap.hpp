@@ -58,8 +58,21 @@ class PageHeap {
   // large_kind), swept in generation sweep_gen. Null on failure, with *why set if why is not null
   // (kTooLarge for more pages than the reservation holds: any npages is safe to ask for). The heap's
   // allocation paths pass null: whatever the reason, they relieve the limit or fail the same way.
+  // Once flip_generation() has run, a new span is tagged with the generation set there instead of a
+  // smaller sweep_gen: a caller that read the heap's generation just before a flip must not create a
+  // span of the old generation that the flip did not count (gc/collector.cpp, the ragged flip).
   Span* allocate(std::size_t npages, std::uint16_t span_class, std::uint32_t sweep_gen, AllocFailure* why = nullptr,
                  SpanKind large_kind = SpanKind::kScan);
+  // The sweep flip, atomic with respect to allocate() and free(): under the page heap's lock, sets
+  // the generation new spans are born in to new_gen and calls flip(in_use_spans), where the heap
+  // arms its sweeper with the count and publishes new_gen. Every span in use at that moment
+  // (counted) is of an older generation; every span allocated after it is of new_gen.
+  template <class F>
+  void flip_generation(std::uint32_t new_gen, F&& flip) {
+    std::lock_guard lock(mu_);
+    birth_gen_ = new_gen;
+    flip(in_use_spans_.load(std::memory_order_relaxed));
+  }
   void free(Span* s);
 
   // The in-use span covering p, or null (also for p in a free span). acquire: pairs with the release
@@ -147,6 +160,7 @@ class PageHeap {
   std::atomic<std::size_t> peak_in_use_bytes_{0};
   std::atomic<std::size_t> released_bytes_{0};
   std::atomic<std::size_t> in_use_spans_{0};
+  std::uint32_t birth_gen_ = 0;  // under mu_: flip_generation()'s, 0 before the first
   // relaxed (all uses): knobs. A test sets fail_commits_ before the allocation it affects, on the same
   // thread or ordered by the test's own synchronisation; retain_bytes_ and soft_limit_ are targets
   // read under mu_ (a set racing an allocation takes effect at the next one).

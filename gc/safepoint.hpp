@@ -32,6 +32,8 @@ enum Action : std::uint32_t {
   kActionFlush = 1u << 1,
   kActionPark = 1u << 2,
   kActionBarrierOn = 1u << 3,
+  kActionMarkDone = 1u << 4,       // ragged termination, round 1: barrier off (gc/collector.cpp)
+  kActionAllocateWhite = 1u << 5,  // ragged termination, round 2: caches back, allocate white
 };
 
 enum RunState : std::uint32_t { kRunning = 0, kBlocked = 1, kClaimed = 2 };

@@ -12,6 +12,17 @@ bool HeapImpl::no_grey_objects() {
   return true;
 }
 
+bool HeapImpl::central_mark_bits_clear() {
+  bool clear = true;
+  auto check = [&](Span* s) {
+    // relaxed: a check; the lists' mutex orders the sweep that cleared the bits before it.
+    for (std::size_t w = 0; w < s->nwords(); ++w) clear &= s->mark_bits[w].load(std::memory_order_relaxed) == 0;
+  };
+  for (CentralList& c : central) c.for_each_span(check);
+  large.for_each_span(check);
+  return clear;
+}
+
 void verify_marking(HeapImpl& h) {
   HeapWalk walk(h);
   std::size_t bad = SIZE_MAX;

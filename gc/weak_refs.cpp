@@ -20,9 +20,11 @@
 
 namespace tricolor::internal {
 
-void HeapImpl::process_weak_references() {
+void HeapImpl::process_weak_references(WeakWork& weak) {
   std::vector<WeakSlot*> slots;
   std::vector<Ephemeron> pending;
+  slots.swap(weak.slots);
+  pending.swap(weak.ephemerons);
   auto collect_recorded = [&] {
     marker.merge(controller_cx_);
     marker.take_weak(slots, pending);

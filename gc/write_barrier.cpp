@@ -31,9 +31,10 @@
 //  - The old value is loaded with acquire (Member::store, tc_store): it may be an object another
 //    thread allocated white during the barrier round and published with a release store, and a
 //    marker will read its header and fields after this thread hands it over.
-// Termination: when no buffer, local worklist or pool holds a grey object with the world stopped,
-// every reachable object is black. The verifier (gc/verifier.cpp) checks this claim after each cycle
-// in tests.
+// Termination: proven without a stop by a flush round in which nothing was found and nothing was
+// scanned (the argument is at the top of gc/collector.cpp); then every reachable object is black,
+// and every buffer holds only black objects. The verifier (gc/verifier.cpp) checks this claim after
+// each cycle in tests, and ragged termination's round 1 checks the buffers (TC_DCHECK).
 #include "gc/heap_impl.hpp"
 
 namespace tricolor::internal {

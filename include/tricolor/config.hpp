@@ -34,7 +34,7 @@ enum class Phase : std::uint8_t {
   kMarkStart,         // stop-the-world: barrier on, allocate black
   kRootScan,          // handshakes: each thread scans its own roots
   kMark,              // concurrent marking
-  kMarkTermination,   // stop-the-world: confirm no grey object, process weak refs
+  kMarkTermination,   // marking is over: two ragged rounds around the sweep flip, or a stop for weak refs
   kSweep,             // lazy and background sweeping
 };
 

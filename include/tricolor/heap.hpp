@@ -22,7 +22,7 @@ class HeapImpl;
 
 enum class PauseKind : std::uint8_t {
   kMarkStart,        // global stop: heap-wide root callbacks (only when some are registered)
-  kMarkTermination,  // global stop: no grey left, weak refs, sweep flip (or a restart)
+  kMarkTermination,  // global stop, only with weak work (or the verifier): weak refs, sweep flip (or a restart)
   kRootScan,         // one thread's handshake: scanning its own roots
   kHandshake,        // one thread's handshake: flushing its barrier buffer
   kAssist,           // a mutator marking to pay for its allocation
