@@ -29,13 +29,12 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "gc/heap_impl.hpp"
-#include "gc/type_registry.hpp"
-#include "introspect/leak_check.hpp"
+#include "gc/capi_support.hpp"
 #include "tricolor/leak_check.hpp"
 #include "tricolor/tricolor.hpp"
 
@@ -77,7 +76,7 @@ void tc_internal_root_barrier_slow(const void* new_value) { internal::root_barri
 void tc_internal_check_heap_pointer(const void* p, const char* what) {
   internal::ThreadFast* t = internal::tls_thread;
   if (p == nullptr || t == nullptr) return;
-  TC_CHECK(t->heap->contains(p),
+  TC_CHECK(internal::heap_contains(*t->heap, p),
            "%s: %p is not an object of this thread's tricolor heap (not a pointer that tc_alloc, tc_new or "
            "tc_alloc_buffer returned, a pointer into an object rather than to its start, or an object of another "
            "heap)",
@@ -226,8 +225,8 @@ const CType& ctype_checked(tc_type type, const char* what) {
 // A trailing count is a field the program writes, so the trace bounds it by what the object's slot
 // can hold (a count of 10^6 on a 2-slot object would otherwise be traced far past its end). The slot
 // is found through the page table of the object's heap, but a trace function is given no heap:
-// ArenaOwners maps each arena (heaps reserve whole, aligned arenas: gc/page_heap.cpp) to the page
-// heap that last allocated a trailing-pointer object in it.
+// ArenaOwners maps each arena (heaps reserve whole, aligned arenas: internal::kHeapArenaShift) to the
+// heap that last allocated a C object in it.
 // Why the entry read for an object being traced is never a destroyed heap's: tc_alloc writes the
 // entry of a new trailing object's arena before it returns the object, so before any tracer can reach
 // it (a tracer reaches an object only through a store or a handshake that happens after that); an
@@ -236,7 +235,7 @@ const CType& ctype_checked(tc_type type, const char* what) {
 // kRootSize of them), so readers need no lock.
 class ArenaOwners {
  public:
-  const internal::PageHeap* find(const void* p) const {
+  const internal::HeapImpl* find(const void* p) const {
     const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) >> kArenaShift;
     if (a >= kRootSize * kLeafSize) return nullptr;
     // acquire: pairs with the releases in note(), so a leaf's entries are seen initialised.
@@ -245,7 +244,7 @@ class ArenaOwners {
   }
   // Called by the allocating thread before the object at p is published; returns false when p lies
   // above the address range the table covers (not on Linux/x86-64 or AArch64 without a hint to mmap).
-  bool note(const void* p, const internal::PageHeap* owner) {
+  bool note(const void* p, const internal::HeapImpl* owner) {
     const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) >> kArenaShift;
     if (a >= kRootSize * kLeafSize) return false;
     std::atomic<Leaf*>& slot = root_[a / kLeafSize];
@@ -254,37 +253,32 @@ class ArenaOwners {
       auto fresh = std::make_unique<Leaf>();  // value-initialised: every entry null
       if (slot.compare_exchange_strong(leaf, fresh.get(), std::memory_order_acq_rel)) leaf = fresh.release();
     }
-    std::atomic<const internal::PageHeap*>& e = (*leaf)[a % kLeafSize];
+    std::atomic<const internal::HeapImpl*>& e = (*leaf)[a % kLeafSize];
     // release: pairs with the acquire in find(). Usually already ours: one load, no store.
     if (e.load(std::memory_order_relaxed) != owner) e.store(owner, std::memory_order_release);
     return true;
   }
 
  private:
-  static constexpr unsigned kArenaShift = 26;
-  static_assert(std::size_t{1} << kArenaShift == internal::PageHeap::kArenaBytes);
+  static constexpr unsigned kArenaShift = internal::kHeapArenaShift;
   static constexpr std::size_t kLeafSize = 1u << 11;
   static constexpr std::size_t kRootSize = std::size_t{1} << (48 - kArenaShift - 11);  // 48-bit addresses
-  using Leaf = std::array<std::atomic<const internal::PageHeap*>, kLeafSize>;
+  using Leaf = std::array<std::atomic<const internal::HeapImpl*>, kLeafSize>;
   std::atomic<Leaf*> root_[kRootSize] = {};
 };
 
 ArenaOwners g_arena_owners;
 
-// The payload bytes of the slot holding obj (at least what tc_alloc was asked for).
-std::size_t slot_payload_bytes(const internal::Span& s) {
-  return (s.span_class == internal::kLargeSpanClass ? s.bytes() : s.elem_size) - internal::kHeaderSize;
-}
-
 // How many trailing pointers obj's slot holds after the type's fixed part.
 std::size_t trailing_capacity(const CType& ct, const void* obj) {
-  const internal::PageHeap* pages = g_arena_owners.find(obj);
-  const internal::Span* s = pages != nullptr ? pages->span_of(obj) : nullptr;
+  const internal::HeapImpl* heap = g_arena_owners.find(obj);
+  const std::optional<std::size_t> payload =
+      heap != nullptr ? internal::slot_payload_bytes(*heap, obj) : std::nullopt;
   // Cannot fail for an object tc_alloc returned: it noted the object's arena before returning it.
-  TC_CHECK(s != nullptr,
+  TC_CHECK(payload.has_value(),
            "tricolor: C object %p of type \"%s\" with trailing pointers was not allocated by tc_alloc in a live heap",
            obj, internal::type_info(ct.id).name);
-  return (slot_payload_bytes(*s) - ct.size) / ct.stride();
+  return (*payload - ct.size) / ct.stride();
 }
 
 // The trailing count, of whichever width the descriptor gave. relaxed: it is written before the
@@ -511,7 +505,7 @@ const char* desc_problem(const tc_type_desc& d) {
 // ---- Allocation
 
 void check_not_blocking(internal::ThreadFast* t, const char* what) {
-  TC_CHECK(internal::as_state(t)->blocking_depth == 0,
+  TC_CHECK(internal::blocking_depth(t) == 0,
            "%s inside tc_blocking_enter: a blocked thread must not touch the heap (a collection counts it as "
            "stopped); call tc_blocking_leave() first",
            what);
@@ -521,7 +515,7 @@ void check_not_blocking(internal::ThreadFast* t, const char* what) {
 // reservation can never be satisfied: NULL (with tc_last_error) before any arithmetic on it; below
 // that bound, size + header and the core's page rounding are far from SIZE_MAX.
 bool size_fits_heap(internal::ThreadFast* t, std::size_t bytes, const char* what, const char* type) {
-  const std::size_t reserve = t->heap->config.reserve;
+  const std::size_t reserve = internal::heap_config(*t->heap).reserve;
   if (bytes <= reserve) [[likely]]
     return true;
   set_last_error("%s(%s%s%s%zu): larger than the heap's whole reservation (%zu bytes, tc_config.reserve)", what,
@@ -552,14 +546,13 @@ void* allocate(const CType& ct, std::size_t bytes, const char* what) {
   // No safepoint since the allocation: no marker or verifier can have read the object yet. Every C
   // object's arena is noted (usually one load: already ours), so that tc_object_size and the
   // trailing-count bound find its slot from any thread.
-  const internal::PageHeap& pages = t->heap->pages;
-  TC_CHECK(g_arena_owners.note(obj, &pages),
+  TC_CHECK(g_arena_owners.note(obj, t->heap),
            "tc_alloc(\"%s\"): the heap lies above the addresses the trailing-count bound covers (48 bits)",
            internal::type_info(ct.id).name);
   // Zero the whole slot, slack included: the trailing-count bound and trace callbacks bounded by
   // tc_object_size read up to the slot's end, and must find NULLs there, not a former object's
   // pointers.
-  bytes = slot_payload_bytes(*pages.span_of(obj));
+  bytes = *internal::slot_payload_bytes(*t->heap, obj);
   std::memset(obj, 0, bytes);
   return obj;
 }
@@ -629,13 +622,13 @@ std::string describe_root(const internal::RootNode* r, const void* live_from) {
 }
 
 [[noreturn, gnu::cold]] void fail_roots_at_exit(internal::ThreadFast* t, const internal::RootNode* r) {
-  const std::string& thread = internal::as_state(t)->name;
+  const char* thread = internal::thread_name(t);
   internal::fatal(__FILE__, __LINE__,
                   "thread \"%s\" exited attached to a tricolor heap with a root%s still pushed: a thread that "
                   "exits is detached and its roots forgotten, so the object a root holds could be freed while "
                   "something still uses it. Pop every tc_root and TC_FRAME (a return path that skipped "
                   "tc_root_pop / TC_FRAME_POP?), or call tc_thread_detach(), before the thread exits",
-                  thread.empty() ? "unnamed" : thread.c_str(),
+                  *thread == '\0' ? "unnamed" : thread,
                   describe_root(r, nullptr).c_str());  // the thread's function has returned: all of its stack
 }
 
@@ -709,7 +702,8 @@ std::mutex g_heaps_mu;
 std::vector<tc_heap*> g_heaps;
 
 bool is_heap_object(const void* p) {
-  if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && t->heap->contains(p)) return true;
+  if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && internal::heap_contains(*t->heap, p))
+    return true;
   std::lock_guard lock(g_heaps_mu);
   return std::any_of(g_heaps.begin(), g_heaps.end(), [&](tc_heap* h) { return h->heap.contains(p); });
 }
@@ -803,12 +797,7 @@ void tc_heap_destroy(tc_heap* heap) {
   internal::ThreadFast* t = internal::tls_thread;
   TC_CHECK(t == nullptr || t->heap != &heap->heap.impl(),
            "tc_heap_destroy: the calling thread is still attached to this heap: call tc_thread_detach() first");
-  std::size_t attached = 0;
-  {
-    internal::Safepoint& sp = heap->heap.impl().safepoint;
-    std::lock_guard lock(sp.threads_mu());
-    attached = sp.threads().size();
-  }
+  const std::size_t attached = internal::attached_thread_count(heap->heap.impl());
   TC_CHECK(attached == 0,
            "tc_heap_destroy: %zu thread(s) are still attached to this heap: each calls tc_thread_detach() (or "
            "exits) first",
@@ -1089,14 +1078,16 @@ void* tc_alloc_buffer(std::size_t bytes) {
 
 std::size_t tc_object_size(const void* obj) {
   need(obj, "tc_object_size", "obj", "pass an object that tc_alloc returned");
-  const internal::PageHeap* pages = g_arena_owners.find(obj);
-  if (pages == nullptr)
-    if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && t->heap->contains(obj)) pages = &t->heap->pages;
-  const internal::Span* s = pages != nullptr ? pages->span_of(obj) : nullptr;
-  TC_CHECK(s != nullptr,
+  const internal::HeapImpl* heap = g_arena_owners.find(obj);
+  if (heap == nullptr)
+    if (internal::ThreadFast* t = internal::tls_thread; t != nullptr && internal::heap_contains(*t->heap, obj))
+      heap = t->heap;
+  const std::optional<std::size_t> payload =
+      heap != nullptr ? internal::slot_payload_bytes(*heap, obj) : std::nullopt;
+  TC_CHECK(payload.has_value(),
            "tc_object_size(%p): not an object allocated by tc_alloc, tc_new or tc_alloc_trailing in a live heap",
            obj);
-  return slot_payload_bytes(*s);
+  return *payload;
 }
 
 // ---- Tracing
@@ -1412,7 +1403,7 @@ void tc_leak_check_end(tc_leak_check* s) {
 void tc_release(const void* obj) {
   if (obj == nullptr) return;  // a no-op, as free(NULL)
   internal::ThreadFast* t = c_thread("tc_release");
-  TC_CHECK(!internal::leak_state(internal::as_state(t)->impl).find_leak() || t->heap->contains(obj),
+  TC_CHECK(!internal::find_leak_mode(*t->heap) || internal::heap_contains(*t->heap, obj),
            "tc_release(%p): not an object of this thread's heap (not a pointer tc_alloc or tc_new returned, or a "
            "pointer into an object rather than to its start)",
            obj);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <string>
 
 #include "tricolor/heap.hpp"
@@ -315,18 +316,27 @@ bool PageHeap::release_free(Span* s) {
 
 // Largest first (fewest madvise calls for the most memory), among free held spans that pass `pick`,
 // until held memory is at most target. Returns the bytes released.
+// A walk down held_free_ from its end that stops at the target: no copy of the index under the lock
+// (this runs in the allocation path near a limit), and no look at spans it will not release. `next`
+// is the position just past the span considered: releasing that span moves it to released_free_,
+// which invalidates only its own iterator (std::set), so `next` stays valid and its predecessor is
+// then the next smaller span. A span passed over (not picked, or madvise failed) stays, and the walk
+// steps past it. Nothing else changes the index meanwhile (mu_ held), so the spans released, and
+// their order, are those of a largest-first snapshot cut off at the target.
 template <class Pick>
 std::size_t PageHeap::release_largest(std::size_t held, std::size_t target, Pick pick) {
-  std::vector<Span*> candidates;
-  for (auto it = held_free_.rbegin(); it != held_free_.rend(); ++it)
-    if (pick(it->second)) candidates.push_back(it->second);
   std::size_t released = 0;
-  for (Span* s : candidates) {
-    if (held <= target) break;
+  auto next = held_free_.end();
+  while (held > target && next != held_free_.begin()) {
+    const auto at = std::prev(next);
+    Span* s = at->second;
     const std::size_t bytes = s->bytes();
-    if (!release_free(s)) continue;
-    released += bytes;
-    held -= std::min(held, bytes);
+    if (pick(s) && release_free(s)) {
+      released += bytes;
+      held -= std::min(held, bytes);
+    } else {
+      next = at;
+    }
   }
   return released;
 }

@@ -125,6 +125,59 @@ TEST_CASE("the scavenger returns free spans to the OS", "[page_heap]") {
   REQUIRE(reinterpret_cast<unsigned char*>(again->start)[100] == 0);  // released pages read as zero
 }
 
+// Releasing memory down to a target (the scavenger's retain target, the soft and hard limits) takes
+// the largest free held spans first and stops as soon as held memory is at the target: the fewest
+// madvise calls, and no page released that the target does not need. Spans the scavenger must leave
+// (freed too recently) are passed over, and the walk goes on to smaller ones. Released pages read as
+// zero, resident ones keep their bytes: that tells which spans went back to the OS.
+TEST_CASE("memory goes back to the OS largest span first, down to the target and no further", "[page_heap][scavenger]") {
+  PageHeap ph(std::size_t{1} << 30, 0);
+  const std::size_t pages[3] = {16, 8, 4};
+  std::uintptr_t start[3];
+  for (int i = 0; i < 3; ++i) {
+    Span* s = ph.allocate(pages[i], kLargeSpanClass, 2);
+    REQUIRE(ph.allocate(1, kLargeSpanClass, 2) != nullptr);  // a separator: the free spans never coalesce
+    REQUIRE(s != nullptr);
+    start[i] = s->start;
+    std::memset(reinterpret_cast<void*>(s->start), 1, s->bytes());
+  }
+  const auto resident = [&](int i) { return reinterpret_cast<const unsigned char*>(start[i])[100] == 1; };
+  const auto free_span = [&](int i) { ph.free(ph.span_of(reinterpret_cast<void*>(start[i]))); };
+
+  SECTION("a target the largest span meets: only it is released") {
+    for (int i : {2, 0, 1}) free_span(i);  // the order of freeing does not matter
+    const std::size_t held = ph.held_bytes();
+    ph.set_scavenge_retain(held - 16 * kPageSize);
+    REQUIRE(ph.scavenge(monotonic_ns()) == 16 * kPageSize);
+    REQUIRE(!resident(0));
+    REQUIRE(resident(1));
+    REQUIRE(resident(2));
+    REQUIRE(ph.held_bytes() == held - 16 * kPageSize);
+  }
+  SECTION("a soft limit one page past the largest span: the two largest are released") {
+    for (int i : {1, 2, 0}) free_span(i);
+    const std::size_t held = ph.held_bytes(), released = ph.released_bytes();
+    ph.set_soft_limit(held - 17 * kPageSize);
+    REQUIRE(ph.released_bytes() - released == 24 * kPageSize);
+    REQUIRE(!resident(0));
+    REQUIRE(!resident(1));
+    REQUIRE(resident(2));
+  }
+  SECTION("spans freed after the scavenger's cut-off are passed over, smaller ones still released") {
+    free_span(2);
+    const std::uint64_t cut = monotonic_ns();
+    while (monotonic_ns() <= cut) {
+    }  // the two larger spans are freed strictly after the cut-off
+    free_span(0);
+    free_span(1);
+    ph.set_scavenge_retain(0);
+    REQUIRE(ph.scavenge(cut) == 4 * kPageSize);
+    REQUIRE(resident(0));
+    REQUIRE(resident(1));
+    REQUIRE(!resident(2));
+  }
+}
+
 // A span is taken from resident free memory whenever some resident span fits, even when a released
 // one fits better: taking released pages would fault them in again and grow held memory, which near a
 // limit made the page heap release another span, and so on (the quad tree at 2.5x its live heap
