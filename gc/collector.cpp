@@ -285,8 +285,7 @@ void HeapImpl::run_cycle_concurrent() {
   WeakWork weak;
   for (;;) {
     concurrent_mark_until_quiet();            // step 4
-    if (auto hook = before_termination_hook_.load(std::memory_order_acquire)) [[unlikely]]
-      hook(before_termination_ctx_);
+    before_termination_hook_.fire();
     if (!termination_needs_stop(weak)) {      // step 5a
       finish_marking_ragged(mark_start, heap_before);  // step 5c
       break;

@@ -172,7 +172,7 @@ void HeapImpl::wait_for_cycle(ThreadState* t) {
   }
   // acquire: pairs with the controller's release increment, so the cycle's results are visible.
   if (completed_.load(std::memory_order_acquire) >= target) return;
-  on_heap_limit_wait();
+  heap_limit_wait_hook_.fire();
   const std::uint64_t t0 = monotonic_ns();
   {
     WaitAsBlocked blocked(safepoint, t);
@@ -200,7 +200,7 @@ bool HeapImpl::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitR
   const bool wait_only = done == HeapLimitRelief::kNone && in_flight != 0;
   done = wait_only ? HeapLimitRelief::kWaitedForCycle : HeapLimitRelief::kCollected;
   park_allocation(t);
-  on_heap_limit_wait();
+  heap_limit_wait_hook_.fire();
   const std::uint64_t t0 = monotonic_ns();
   if (wait_only) {
     heap_limit_waiters_.fetch_add(1);

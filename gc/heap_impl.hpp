@@ -23,6 +23,7 @@
 #include "gc/safepoint.hpp"
 #include "gc/stats_recorder.hpp"
 #include "gc/sweeper.hpp"
+#include "gc/test_hook.hpp"
 #include "gc/thread_state.hpp"
 #include "tricolor/heap.hpp"
 #include "tricolor/roots.hpp"
@@ -101,15 +102,10 @@ class HeapImpl {
   // acquire: pairs with the acq_rel flip at the end of marking, so a thread that sees the new
   // generation sees the spans' sweep_gen values and the lists the flip made unswept.
   std::uint32_t sweep_gen() const { return sweep_gen_.load(std::memory_order_acquire); }
+  // Test hooks (gc/testing.hpp): a mutator starts a heap-limit wait; the controller ends step 4.
+  void set_heap_limit_wait_hook(TestHook::Fn fn, void* ctx) { heap_limit_wait_hook_.set(fn, ctx); }
+  void set_before_termination_hook(TestHook::Fn fn, void* ctx) { before_termination_hook_.set(fn, ctx); }
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
-  void set_heap_limit_wait_hook(void (*fn)(void*), void* ctx) {
-    heap_limit_wait_ctx_ = ctx;
-    heap_limit_wait_hook_.store(fn, std::memory_order_release);  // pairs with on_heap_limit_wait's acquire
-  }
-  void set_before_termination_hook(void (*fn)(void*), void* ctx) {
-    before_termination_ctx_ = ctx;
-    before_termination_hook_.store(fn, std::memory_order_release);  // pairs with the controller's acquire
-  }
   std::uint64_t mark_termination_restarts() const { return mark_termination_restarts_.load(std::memory_order_relaxed); }
 
   // --- roots (roots.cpp)
@@ -261,16 +257,10 @@ class HeapImpl {
   std::atomic<bool> forced_{false};
   // relaxed: a counter for tests and reports.
   std::atomic<std::uint64_t> mark_termination_restarts_{0};
-  // Test hooks (gc/testing.hpp), set while no cycle runs. release (the setter) / acquire (the caller):
-  // the context is written before the function pointer is published.
-  std::atomic<void (*)(void*)> before_termination_hook_{nullptr};
-  void* before_termination_ctx_ = nullptr;
-  std::atomic<void (*)(void*)> heap_limit_wait_hook_{nullptr};  // test hook: a mutator starts a heap-limit wait
-  void* heap_limit_wait_ctx_ = nullptr;
-  void on_heap_limit_wait() {
-    if (auto hook = heap_limit_wait_hook_.load(std::memory_order_acquire)) [[unlikely]]
-      hook(heap_limit_wait_ctx_);
-  }
+  // Test hooks (gc/testing.hpp): the controller between step 4's last quiet round and step 5; a
+  // mutator about to wait at the hard limit.
+  TestHook before_termination_hook_;
+  TestHook heap_limit_wait_hook_;
 
   std::mutex roots_mu_;
   GlobalNode* globals_ = nullptr;

@@ -222,9 +222,7 @@ void Marker::begin_cycle(std::function<void(MarkContext&)> root_task) {
 }
 
 void Marker::wait_quiescent() {
-  // acquire: pairs with set_wait_hook_for_testing's release (the hook's context comes with it).
-  if (auto hook = wait_hook_.load(std::memory_order_acquire)) [[unlikely]]
-    hook(wait_hook_ctx_);
+  wait_hook_.fire();
   pool_.wait_quiescent();
 }
 

@@ -31,6 +31,7 @@
 
 #include "gc/mark_worklist.hpp"
 #include "gc/page_heap.hpp"
+#include "gc/test_hook.hpp"
 #include "tricolor/object.hpp"
 
 namespace tricolor::internal {
@@ -131,10 +132,7 @@ class Marker {
   void hold_for_testing(bool hold);
   // Test hook (gc/testing.hpp): fn(ctx) runs on the thread that enters wait_quiescent(), before it
   // blocks (null: none).
-  void set_wait_hook_for_testing(void (*fn)(void*), void* ctx) {
-    wait_hook_ctx_ = ctx;
-    wait_hook_.store(fn, std::memory_order_release);  // release: pairs with wait_quiescent's acquire
-  }
+  void set_wait_hook_for_testing(TestHook::Fn fn, void* ctx) { wait_hook_.set(fn, ctx); }
   PageHeap& pages() { return pages_; }
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
 
@@ -153,10 +151,7 @@ class Marker {
   std::function<void(MarkContext&)> root_task_;
   std::atomic<bool> root_task_claimed_{false};
   bool held_ = false;  // guarded by mu_ (test hook)
-  // Test hook (set_wait_hook_for_testing). release/acquire: the store publishes wait_hook_ctx_,
-  // written just before it, to the thread that loads the hook and calls it.
-  std::atomic<void (*)(void*)> wait_hook_{nullptr};
-  void* wait_hook_ctx_ = nullptr;
+  TestHook wait_hook_;  // set_wait_hook_for_testing
 
   std::mutex merge_mu_;
   std::vector<WeakSlot*> weak_slots_;
