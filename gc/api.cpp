@@ -115,9 +115,12 @@ void check_object_pointer(const void* p, const char* what, const HeapImpl* heap)
            what, p);
 }
 
-void register_global(Heap& heap, GlobalNode* node) { heap.impl().register_global(node); }
+void register_global(Heap& heap, GlobalNode* node) {
+  node->heap = &heap.impl();
+  node->heap->roots().register_global(node);
+}
 void unregister_global(GlobalNode* node) {
-  if (node->heap != nullptr) node->heap->unregister_global(node);
+  if (node->heap != nullptr) node->heap->roots().unregister_global(node);
 }
 
 void* make_buffer_impl(std::size_t bytes, bool may_fail) {
@@ -339,8 +342,8 @@ std::size_t Heap::set_soft_limit(std::size_t bytes) {
   return old;
 }
 const Config& Heap::config() const { return impl_->config; }
-std::uint64_t Heap::add_roots(RootCallback cb, void* ctx, const char* name) { return impl_->add_heap_roots(cb, ctx, name); }
-void Heap::remove_roots(std::uint64_t id) { impl_->remove_heap_roots(id); }
+std::uint64_t Heap::add_roots(RootCallback cb, void* ctx, const char* name) { return impl_->roots().add_heap_roots(cb, ctx, name); }
+void Heap::remove_roots(std::uint64_t id) { impl_->roots().remove_heap_roots(id); }
 bool Heap::contains(const void* p) const { return impl_->contains(p); }
 void Heap::set_finalizer(void* obj, void (*fn)(void*, void*), void* ctx) { impl_->set_finalizer(obj, fn, ctx); }
 std::size_t Heap::run_finalizers(std::size_t max) { return impl_->run_finalizers(max); }

@@ -259,11 +259,7 @@ void HeapImpl::run_cycle_concurrent() {
     barrier_heap_started();
     safepoint.handshake(kActionBarrierOn);  // step 2
     trace_.start_stop = monotonic_ns() - t0;
-    bool stopped = false;
-    {
-      std::lock_guard roots_lock(roots_mu_);
-      stopped = !heap_callbacks_.empty();
-    }
+    const bool stopped = roots_.has_heap_callbacks();
     const std::uint64_t stop0 = monotonic_ns();
     if (stopped) safepoint.stop_the_world();
     scan_heap_callbacks(controller_cx_);
@@ -445,17 +441,14 @@ void HeapImpl::end_marking_and_flip() {
   const bool was_concurrent = config.concurrent;
   marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   if (was_concurrent) barrier_heap_stopped();
-  // A Global destroyed after the last flush shaded its (black) target into pending_shades_: drop it
-  // before the flip, or the next cycle would shade a pointer that may be freed by then. The store of
-  // false above precedes our roots_mu_ section, so a later unregister_global sees it and adds nothing.
-  {
-    std::lock_guard lock(roots_mu_);
-    for (const void* p : pending_shades_) {
-      TC_DCHECK(marker.is_marked(p), "tricolor: a destroyed Global's target %p is white after termination", p);
-      (void)p;
-    }
-    pending_shades_.clear();
-  }
+  // A Global destroyed after the last flush shaded its (black) target into the root set's pending
+  // shades: drop it before the flip, or the next cycle would shade a pointer that may be freed by
+  // then. The store of false above precedes discard_pending_shades's section under the root set's
+  // lock, so a later unregister_global sees it and adds nothing.
+  roots_.discard_pending_shades([&](const void* p) {
+    TC_DCHECK(marker.is_marked(p), "tricolor: a destroyed Global's target %p is white after termination", p);
+    (void)p;
+  });
   // Live heap for pacing: what marking found reachable from the snapshot. Objects allocated black
   // during the cycle are not counted as live but as allocation since the snapshot (heap_live()
   // starts at live + during): counting them as live would let a long cycle under a fast allocator

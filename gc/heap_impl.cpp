@@ -57,12 +57,11 @@ HeapImpl::~HeapImpl() {
              "of this heap first",
              safepoint.threads().size());
   }
-  {
-    std::lock_guard lock(roots_mu_);
-    TC_CHECK(globals_ == nullptr,
+  roots_.for_each_global([](const GlobalNode* g) {  // any Global left is misuse (the newest is named)
+    TC_CHECK(false,
              "tricolor::Heap destroyed while a tricolor::Global (\"%s\") still refers to it: destroy Globals first",
-             globals_ && globals_->name ? globals_->name : "unnamed");
-  }
+             g->name ? g->name : "unnamed");
+  });
   // Every object still allocated dies with the heap: run the destructors that are due.
   sweeper.finish(sweep_gen());
   std::vector<Span*> spans;

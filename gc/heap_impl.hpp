@@ -1,7 +1,8 @@
 // The heap: owns the page heap, the central lists, the marker team, the sweeper, the pacer, the
 // thread registry (safepoints) and the roots; runs the collector's controller thread.
 // Methods are defined by concept: allocation and threads in heap_impl.cpp, the cycle in collector.cpp,
-// roots in roots.cpp, the write barrier in write_barrier.cpp, verification in verifier.cpp.
+// root scanning in roots.cpp (the registry of Globals and heap callbacks is a RootSet, gc/root_set.hpp),
+// the write barrier in write_barrier.cpp, verification in verifier.cpp.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -20,6 +21,7 @@
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
 #include "gc/page_heap.hpp"
+#include "gc/root_set.hpp"
 #include "gc/safepoint.hpp"
 #include "gc/stats_recorder.hpp"
 #include "gc/sweeper.hpp"
@@ -108,26 +110,13 @@ class HeapImpl {
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
   std::uint64_t mark_termination_restarts() const { return mark_termination_restarts_.load(std::memory_order_relaxed); }
 
-  // --- roots (roots.cpp)
+  // --- roots: the registry (gc/root_set.hpp) and its scanning (roots.cpp)
+  RootSet& roots() { return roots_; }
   void scan_thread_roots(ThreadState* t, MarkContext& cx);
   void scan_globals(MarkContext& cx);
   void scan_heap_callbacks(MarkContext& cx);
-  void register_global(GlobalNode* g);
-  void unregister_global(GlobalNode* g);
-  std::uint64_t add_heap_roots(RootCallback fn, void* ctx, const char* name);
-  void remove_heap_roots(std::uint64_t id);
-  // Drains values shaded by threads that are not mutators (a Global destroyed during marking).
+  // Shades the targets of Globals destroyed during marking (queued by RootSet::unregister_global).
   bool drain_pending_shades(MarkContext& cx);
-  template <class F>
-  void for_each_global(F&& f) {
-    std::lock_guard lock(roots_mu_);
-    for (GlobalNode* g = globals_; g != nullptr; g = g->next) f(g);
-  }
-  template <class F>
-  void for_each_heap_callback(F&& f) {
-    std::lock_guard lock(roots_mu_);
-    for (auto& e : heap_callbacks_) f(e);
-  }
 
   // --- write barrier (write_barrier.cpp)
   // Marks what the thread's barrier buffer holds and publishes the grey objects; returns how many
@@ -212,9 +201,11 @@ class HeapImpl {
 
   std::atomic<std::uint32_t> sweep_gen_{2};
   // This heap marks. relaxed everywhere: the controller's stores and attach()'s load hold threads_mu,
-  // which orders them; the one other reader, unregister_global (under roots_mu_ only), argues its
-  // case where it reads (gc/roots.cpp).
+  // which orders them; the one other reader, RootSet::unregister_global (under the root set's lock
+  // only), argues its case where it reads (gc/root_set.cpp).
   std::atomic<bool> marking_{false};
+  // Globals, heap-wide root callbacks, pending shades, and their lock. After marking_, which it reads.
+  RootSet roots_{marking_};
   // The sweep generation the current (or last) marking runs in: a span is pre-marked for
   // allocate-black only if it is of this generation (pre_mark()). Spans born after the flip are of a
   // newer one and stay white, whatever a thread that has not answered the flip round believes.
@@ -262,11 +253,6 @@ class HeapImpl {
   TestHook before_termination_hook_;
   TestHook heap_limit_wait_hook_;
 
-  std::mutex roots_mu_;
-  GlobalNode* globals_ = nullptr;
-  std::vector<RootCallbackEntry> heap_callbacks_;
-  std::vector<const void*> pending_shades_;
-  std::uint64_t next_roots_id_ = 1;
   std::uint64_t next_thread_ordinal_ = 1;
 
   std::thread controller_;

@@ -85,12 +85,12 @@ void HeapWalk::run(const std::function<bool(const void* obj)>& on_object, const 
     for (const RootCallbackEntry& e : t->root_callbacks)
       if (begin_root(RootKind::kThreadCallback, e.name, t)) e.fn(tracer, e.context);
   }
-  h_.for_each_global([&](GlobalNode* g) {
+  h_.roots().for_each_global([&](GlobalNode* g) {
     // relaxed: the world is stopped, as for visit_ephemeron above.
     if (const void* p = g->ptr.load(std::memory_order_relaxed))
       if (begin_root(RootKind::kGlobal, g->name, nullptr)) tracer.visit(p, nullptr, Tracer::kNoIndex);
   });
-  h_.for_each_heap_callback([&](RootCallbackEntry& e) {
+  h_.roots().for_each_heap_callback([&](RootCallbackEntry& e) {
     if (begin_root(RootKind::kHeapCallback, e.name, nullptr)) e.fn(tracer, e.context);
   });
   h_.for_each_ready_finalizer([&](const void* p) {

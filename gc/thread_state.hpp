@@ -9,19 +9,13 @@
 #include <vector>
 
 #include "gc/marker.hpp"
+#include "gc/root_set.hpp"
 #include "gc/thread_cache.hpp"
 #include "tricolor/heap.hpp"
 
 namespace tricolor::internal {
 
 class HeapImpl;
-
-struct RootCallbackEntry {
-  std::uint64_t id;
-  RootCallback fn;
-  void* context;
-  const char* name;
-};
 
 // Pointers shaded by the write barrier, recorded without any atomic read-modify-write; marked and
 // pushed in bulk when full or when the collector asks (flush handshake).

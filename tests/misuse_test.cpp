@@ -56,6 +56,24 @@ TEST_CASE("storing into a Global from an unattached thread is refused", "[misuse
   REQUIRE_DEATH("store into a Global from a thread that is not attached", { g = nullptr; });
 }
 
+TEST_CASE("destroying a heap while a Global refers to it names the Global", "[misuse][roots]") {
+  REQUIRE_DEATH("a tricolor::Global (\"settings\") still refers to it: destroy Globals first", {
+    auto* heap = new Heap(tctest::test_config());
+    new Global<Node>(*heap, nullptr, "older");
+    new Global<Node>(*heap, nullptr, "settings");  // the newest is named
+    delete heap;
+  });
+}
+
+TEST_CASE("removing a heap root callback twice is refused", "[misuse][roots]") {
+  REQUIRE_DEATH("Heap::remove_roots: no root callback with id", {
+    Heap heap(tctest::test_config());
+    const std::uint64_t id = heap.add_roots([](Tracer&, void*) {}, nullptr, "r");
+    heap.remove_roots(id);
+    heap.remove_roots(id);
+  });
+}
+
 #if TC_DCHECK_IS_ON
 TEST_CASE("debug: a pointer that is not a heap object stored in a Member is refused", "[misuse]") {
   tctest::TestHeap h;
