@@ -125,7 +125,15 @@ void HeapWalk::run(const std::function<bool(const void* obj)>& on_object, const 
 
 std::string HeapWalk::RootInfo::thread_name() const {
   if (thread == nullptr) return {};
-  return "#" + std::to_string(thread->ordinal) + (thread->name.empty() ? "" : " \"" + thread->name + "\"");
+  // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict on the chained operator+.
+  std::string s = "#";
+  s += std::to_string(thread->ordinal);
+  if (!thread->name.empty()) {
+    s += " \"";
+    s += thread->name;
+    s += '"';
+  }
+  return s;
 }
 
 std::string HeapWalk::RootInfo::description() const {
@@ -154,7 +162,8 @@ std::string HeapWalk::path_to(std::size_t node) const {
       if (n.index != Tracer::kNoIndex) r += "[" + std::to_string(n.index) + "]";
       parts.push_front(r);
     } else {
-      std::string f = "." + std::string(n.field ? n.field : "?");
+      std::string f = ".";  // appended, not "." + string: see thread_name()
+      f += n.field ? n.field : "?";
       if (n.index != Tracer::kNoIndex) f += "[" + std::to_string(n.index) + "]";
       parts.push_front(f + " -> " + s);
     }
