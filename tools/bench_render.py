@@ -278,9 +278,9 @@ def render_table(report):
         lines.append("")
         lines.append(scaling_caption(sec))
         lines.extend(text_table(SCALING_HEAD, scaling_rows(sec)))
-        lines.append("mark ms: marking wall time per collection (tricolor: start of the mark-start pause to the "
-                     "end of the termination pause; Boehm: GC_EVENT_MARK_START..END, world stopped). STW ms/GC: "
-                     "global pauses per collection.")
+        lines.append("mark ms: marking wall time per collection (tricolor: start of the barrier round to the end "
+                     "of termination, handshake rounds, not pauses; Boehm: GC_EVENT_MARK_START..END, world "
+                     "stopped). STW ms/GC: global pauses per collection.")
     sec = report.get("rss_return")
     if sec:
         lines.append("")

@@ -45,8 +45,8 @@ void mark_scaling_run(const Options& o, Record& rec, gc::Runtime& rt) {
   rec.mark("warm-up collection");
 
   // mark_wall_ms: tricolor: Stats::mark_wall_ms's delta, which runs from the start of the cycle's
-  // barrier round (mark start is a ragged handshake, not a pause) to the end of its termination stop,
-  // or over the one full stop in stop-the-world mode; Boehm: GC_EVENT_MARK_START to MARK_END. Kept
+  // barrier round to the end of its termination (both handshake rounds, not pauses), or over the one
+  // full stop in stop-the-world mode; Boehm: GC_EVENT_MARK_START to MARK_END. Kept
   // under both names for the report's older readers.
   Record::Series& rows = rec.add_series(
       "collections", {"collect_ms", "mark_wall_ms", "mark_cpu_ms", "live_bytes", "cycles", "global_pause_ms",
