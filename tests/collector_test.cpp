@@ -335,12 +335,14 @@ TEST_CASE("a thread that has not answered the termination round does not stop th
   Heap heap(c);
   Mutator main_thread(heap, "main");
   heap.collect();
+  Root<Node> keep(make<Node>(7));
+  keep->left = make<Node>(8);
   RoundHolder held(heap, internal::kActionMarkDone);
   const std::uint64_t cycles_at_start = heap.impl().cycles_completed();
   heap.impl().request_cycle();
   // This thread answers every round, the termination's first included, and keeps allocating: with
   // a termination stop it would park until the held thread answered, which it does not before release.
-  Root<Node> keep(make<Node>(7));
+  // (Any allocation may answer several rounds at once: the loop may run no iteration at all.)
   while ((!held.holding() || state_of_this_thread()->marking) && heap.impl().cycles_completed() == cycles_at_start) {
     keep->left = make<Node>(8);
     safepoint();
