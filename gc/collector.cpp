@@ -397,13 +397,11 @@ void HeapImpl::finish_marking_stopped(std::uint64_t mark_start, std::size_t heap
   trace_.weak = monotonic_ns();
   TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after mark termination");
   if (config.verify) verify_marking(*this);
+  // Both of step 5c's rounds at once, with the world stopped: before the flip, which is all the
+  // order they need when no thread runs in between.
   for (ThreadState* t : safepoint.threads()) {
     TC_DCHECK(t->barrier.n == 0, "tricolor: a barrier buffer holds shades after termination");
-    release_caches(t);
-    t->marking = false;
-    t->allocate_black = false;
-    t->roots_scanned = true;
-    t->assist_debt = 0;
+    perform(t, kActionMarkDone | kActionAllocateWhite, true);
   }
   end_marking_and_flip();
   safepoint.start_the_world();

@@ -74,8 +74,8 @@ Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
     s->mark_bits[w].store(0, std::memory_order_relaxed);  // relaxed: published by the release below
   }
   objects_freed_.fetch_add(freed, std::memory_order_relaxed);
-  // release: pairs with the acquire of whoever reads the span's generation next (put_back_stale,
-  // the next generation's claim), so it sees the new bitmaps. A thread that takes the span from a
+  // release: pairs with the acquire of whoever reads the span's generation next (the next
+  // generation's claim), so it sees the new bitmaps. A thread that takes the span from a
   // list is ordered by the list's mutex as well, and the next marking by finish() (unswept_).
   s->sweep_gen.store(sg, std::memory_order_release);
   if (live == 0) {
@@ -100,21 +100,15 @@ void Sweeper::finished_one() {
   if (unswept_.fetch_sub(1, std::memory_order_release) == 1) unswept_.notify_all();
 }
 
-void Sweeper::put_back(Span* s, Result r, std::uint32_t sg) {
-  if (r == Result::kFreed) return;
-  CentralList& c = s->span_class == kLargeSpanClass ? h_.large : h_.central[s->span_class];
-  c.push_swept(s, sg, r == Result::kPartial);
+void Sweeper::put_back(Span* s, Result r) {
+  if (r != Result::kFreed) h_.return_span(s, r == Result::kPartial);  // by the generation just swept
 }
 
 // A caller that read the sweep generation before a flip pops from what is now a swept list: the
-// span is already swept in the newer generation. Put it back where it belongs.
-void Sweeper::put_back_stale(Span* s) {
-  // acquire: pairs with sweep_span's release, for allocated_count() below (the list's mutex orders
-  // it too).
-  const std::uint32_t gen = s->sweep_gen.load(std::memory_order_acquire);
-  CentralList& c = s->span_class == kLargeSpanClass ? h_.large : h_.central[s->span_class];
-  c.push_swept(s, gen, s->allocated_count() < s->nslots);
-}
+// span is already swept in the newer generation. Put it back where it belongs, by its generation.
+// (return_span reads it relaxed; the list's mutex the span was popped under orders the sweep that
+// set it, and its bitmaps, before us.)
+void Sweeper::put_back_stale(Span* s) { h_.return_span(s, s->allocated_count() < s->nslots); }
 
 Span* Sweeper::sweep_for_allocation(std::size_t sc, std::uint32_t sg) {
   CentralList& c = h_.central[sc];
@@ -128,7 +122,7 @@ Span* Sweeper::sweep_for_allocation(std::size_t sc, std::uint32_t sg) {
       finished_one();
       return s;
     }
-    put_back(s, r, sg);
+    put_back(s, r);
     finished_one();
   }
   return nullptr;
@@ -146,7 +140,7 @@ bool Sweeper::sweep_one(std::uint32_t sg) {
         return false;
       }
       const Result r = sweep_span(s, sg);
-      put_back(s, r, sg);
+      put_back(s, r);
       finished_one();
       return true;
     }

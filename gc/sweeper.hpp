@@ -51,7 +51,7 @@ class Sweeper {
 
  private:
   class DestructorScope;
-  void put_back(Span* s, Result r, std::uint32_t sg);
+  void put_back(Span* s, Result r);
   void put_back_stale(Span* s);
   void finished_one();
   void background_main();
