@@ -729,6 +729,7 @@ void tc_config_init(tc_config* c) {
   c->find_leak = nullptr;
   c->reserve = d.reserve;
   c->collect_every = d.collect_every;
+  c->mark_cpu_percent = d.mark_cpu_percent;
 }
 
 // The most any reservation can get: the user address space of x86-64 and AArch64 (47/48 bits; mmap
@@ -756,6 +757,7 @@ tc_heap* tc_heap_create(const tc_config* config) {
   cc.find_leak = c.find_leak != nullptr ? c.find_leak : "";
   cc.reserve = c.reserve;
   cc.collect_every = c.collect_every;
+  cc.mark_cpu_percent = c.mark_cpu_percent;
   if (c.on_event != nullptr) {
     cc.on_event = [fn = c.on_event, ctx = c.event_context](const tricolor::Event& e) {
       const tc_event ce{static_cast<tc_phase>(e.phase), e.cycle, e.time_ns, e.heap_bytes};

@@ -272,6 +272,8 @@ Config& Config::apply_env() {
     reserve = env_bytes("TRICOLOR_RESERVE", v, internal::PageHeap::kArenaBytes, internal::PageHeap::kMaxReserveBytes);
   if (const char* v = std::getenv("TRICOLOR_MARKERS"))
     marker_threads = static_cast<unsigned>(env_integer("TRICOLOR_MARKERS", v, 0, kMaxMarkerThreads, " (0: half the cores)"));
+  if (const char* v = std::getenv("TRICOLOR_MARK_CPU"))
+    mark_cpu_percent = static_cast<unsigned>(env_integer("TRICOLOR_MARK_CPU", v, 0, 100, " (0: no cap)"));
   if (const char* v = std::getenv("TRICOLOR_CONCURRENT")) concurrent = env_flag("TRICOLOR_CONCURRENT", v);
   if (const char* v = std::getenv("TRICOLOR_VERIFY")) verify = env_flag("TRICOLOR_VERIFY", v);
   if (const char* v = std::getenv("TRICOLOR_GCTRACE")) gctrace = env_flag("TRICOLOR_GCTRACE", v);
@@ -295,6 +297,8 @@ const Config& internal::checked_config(const Config& c) {
   TC_CHECK(c.marker_threads <= Config::kMaxMarkerThreads,
            "Config::marker_threads = %u: at most %u marker threads (0: half the cores)", c.marker_threads,
            Config::kMaxMarkerThreads);
+  TC_CHECK(c.mark_cpu_percent <= 100,
+           "Config::mark_cpu_percent = %u: a share of the cores in percent, 1 to 100 (0: no cap)", c.mark_cpu_percent);
   return c;
 }
 

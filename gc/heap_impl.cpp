@@ -11,11 +11,6 @@
 
 namespace tricolor::internal {
 
-static unsigned default_markers() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return std::max(1u, n / 2);
-}
-
 ThreadState::ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_name)
     : impl(h), name(thread_name ? thread_name : ""), mark(pool) {
   heap = &h;
@@ -28,7 +23,7 @@ HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
                                                             256u << 20))
                 : c.reserve,
             c.max_heap),
-      marker(pages, c.marker_threads != 0 ? c.marker_threads : default_markers()),
+      marker(pages, mark_team(c.marker_threads, c.mark_cpu_percent, std::thread::hardware_concurrency())),
       pacer(c),
       safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
       sweeper(*this),

@@ -1,5 +1,7 @@
 #include "gc/mark_worklist.hpp"
 
+#include <chrono>
+
 namespace tricolor::internal {
 
 namespace {
@@ -112,10 +114,18 @@ bool MarkWorklist::reserve(bool leave_idle) {
 
 Segment* MarkWorklist::take(unsigned home) { return reserve(false) ? claim(home) : nullptr; }
 
-Segment* MarkWorklist::take_or_wait(unsigned home) {
+Segment* MarkWorklist::take_or_wait(unsigned home, std::uint64_t rest_ns) {
   // acq_rel: release publishes what this marker did before going idle (its merge()) to the controller,
   // which acquires in quiescent()/wait_quiescent().
   if (state_.fetch_add(kIdleOne, std::memory_order_acq_rel) + kIdleOne == quiescent_state()) notify_quiescent();
+  if (rest_ns != 0) {
+    // Resting counts as idle: the marker holds no grey object (Marker::thread_main published its
+    // local work first), so quiescence -- and with it termination -- need not wait for the rest.
+    std::unique_lock lock(sleep_mu_);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(rest_ns);
+    // relaxed: stop_ is written under sleep_mu_, held here.
+    rest_cv_.wait_until(lock, until, [&] { return stop_.load(std::memory_order_relaxed); });
+  }
   for (;;) {
     if (reserve(true)) return claim(home);
     std::unique_lock lock(sleep_mu_);
@@ -149,6 +159,7 @@ void MarkWorklist::stop_waiting() {
     stop_.store(true, std::memory_order_relaxed);  // relaxed: under sleep_mu_, as every read
   }
   sleep_cv_.notify_all();
+  rest_cv_.notify_all();
 }
 
 void MarkWorklist::reset_round() {

@@ -61,8 +61,10 @@ class MarkWorklist {
   // A published segment (home's own newest first, then the others' oldest), or null if none is.
   Segment* take(unsigned home);
   // For team member `home`, idle: blocks until it has taken a segment, or returns null after
-  // stop_waiting(). While it waits it counts as idle.
-  Segment* take_or_wait(unsigned home);
+  // stop_waiting(). While it waits it counts as idle. A marker over its CPU share (Marker's
+  // MarkDuty) first rests for rest_ns: idle, holding nothing, and deaf to publications (others,
+  // assists included, take that work meanwhile), until the time is up or stop_waiting().
+  Segment* take_or_wait(unsigned home, std::uint64_t rest_ns = 0);
   void stop_waiting();
   void reset_round();
 
@@ -126,6 +128,9 @@ class MarkWorklist {
   // Idle markers sleep here; sleepers_ lets a publisher skip the notify (and its lock) when none does.
   alignas(64) std::mutex sleep_mu_;
   std::condition_variable sleep_cv_;
+  // Resting markers wait here (a cv of their own, so a publisher's notify_one always reaches a
+  // marker that can take the segment); only stop_waiting() notifies it.
+  std::condition_variable rest_cv_;
   std::atomic<std::uint32_t> sleepers_{0};
   std::atomic<bool> stop_{false};  // written under sleep_mu_
 

@@ -1,5 +1,7 @@
 #include "gc/marker.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <ctime>
 
 #include "gc/background_thread.hpp"
@@ -26,8 +28,21 @@ void MarkingTracer::visit_ephemeron(WeakSlot* key, std::atomic<const void*>* val
   else cx_.ephemerons.emplace_back(key, value_slot);
 }
 
-Marker::Marker(PageHeap& pages, unsigned threads) : pages_(pages), pool_(threads == 0 ? 1 : threads) {
-  if (threads == 0) threads = 1;
+MarkTeam mark_team(unsigned marker_threads, unsigned cpu_percent, unsigned cores) {
+  cores = std::max(1u, cores);
+  if (cpu_percent == 0) return {marker_threads != 0 ? marker_threads : std::max(1u, cores / 2), MarkDuty{}};
+  const double share = double(cores) * double(std::min(cpu_percent, 100u)) / 100.0;  // in CPUs
+  const unsigned threads =
+      marker_threads != 0 ? marker_threads : std::max(1u, static_cast<unsigned>(std::ceil(share - 1e-9)));
+  MarkDuty duty;
+  duty.duty = std::min(1.0, share / double(threads));
+  return {threads, duty};
+}
+
+Marker::Marker(PageHeap& pages, MarkTeam team)
+    : pages_(pages), duty_(team.duty), pool_(team.threads == 0 ? 1 : team.threads) {
+  TC_CHECK(duty_.duty > 0.0, "tricolor: a marker duty of %g", duty_.duty);
+  const unsigned threads = team.threads == 0 ? 1 : team.threads;
   for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
 }
 
@@ -245,14 +260,28 @@ void Marker::thread_main(unsigned index) {
       ++running_;
     }
     std::uint64_t cpu0 = thread_cpu_ns();
+    // For the CPU share (MarkDuty): this cycle's start and the marking CPU used since.
+    const std::uint64_t woke = monotonic_ns();
+    std::uint64_t used = 0;
     // acq_rel: the winner reads root_task_, written under mu_ before the cycle began.
     if (!root_task_claimed_.exchange(true, std::memory_order_acq_rel) && root_task_) root_task_(cx);
     for (;;) {
-      drain(cx);
+      std::uint64_t rest = 0;
+      if (!duty_.capped()) {
+        drain(cx);
+      } else {
+        // In slices, checking the share after each (a thread CPU clock read per slice).
+        while (drain(cx, kDutySliceBytes) >= kDutySliceBytes &&
+               (rest = duty_.rest_ns(used + thread_cpu_ns() - cpu0, monotonic_ns() - woke)) == 0) {
+        }
+        cx.work.publish();  // a resting (idle) marker holds no grey object: the pool's invariant
+        if (rest != 0) rests_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter
+      }
       merge(cx);  // before going idle: quiescence implies every count is in
       const std::uint64_t cpu1 = thread_cpu_ns();
       cycle_cpu_ns_.fetch_add(cpu1 - cpu0, std::memory_order_relaxed);
-      Segment* s = pool_.take_or_wait(index);
+      used += cpu1 - cpu0;
+      Segment* s = pool_.take_or_wait(index, rest);
       if (s == nullptr) break;  // end_cycle()
       cx.work.adopt(s);
       cpu0 = thread_cpu_ns();  // idle time is not marking time

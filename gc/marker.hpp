@@ -65,9 +65,37 @@ struct MarkContext {
         obj, slot_object);
 }
 
+// Background marking's CPU share (Config::mark_cpu_percent, Go's 25% dedicated mark workers made
+// fractional). Each marker may use `duty` of the wall time since it woke for the cycle (1: no cap),
+// plus a burst allowance, so a short cycle runs uncapped. Past that it rests: it publishes its local
+// work and waits, counted idle (MarkWorklist::take_or_wait), until its CPU time is back at the
+// share. Nothing is lost meanwhile: the scan falls behind the pacer's schedule, so allocating threads
+// assist (gc/pacer.hpp) and take the published work; the controller's quiescence test is exact either
+// way, because a resting marker holds no grey object.
+struct MarkDuty {
+  double duty = 1.0;
+  std::uint64_t burst_ns = 1'000'000;
+  bool capped() const { return duty < 1.0; }
+  // How long to rest after using cpu_ns of CPU over elapsed_ns of wall time: 0 while within the
+  // share plus the burst, else until cpu_ns is exactly the share of the time passed.
+  std::uint64_t rest_ns(std::uint64_t cpu_ns, std::uint64_t elapsed_ns) const {
+    if (!capped() || double(cpu_ns) <= duty * double(elapsed_ns) + double(burst_ns)) return 0;
+    return static_cast<std::uint64_t>(double(cpu_ns) / duty) - elapsed_ns;
+  }
+};
+
+// The marker team for a heap: how many threads and at what duty. marker_threads 0 means as many as
+// the share needs (at least one); cpu_percent 0 means no cap: half the cores, each at full speed (or
+// marker_threads, at full speed). With both given, each of the threads runs at its part of the share.
+struct MarkTeam {
+  unsigned threads;
+  MarkDuty duty;
+};
+MarkTeam mark_team(unsigned marker_threads, unsigned cpu_percent, unsigned cores);
+
 class Marker {
  public:
-  Marker(PageHeap& pages, unsigned threads);
+  Marker(PageHeap& pages, MarkTeam team);
   ~Marker();
   Marker(const Marker&) = delete;
   Marker& operator=(const Marker&) = delete;
@@ -135,11 +163,18 @@ class Marker {
   void set_wait_hook_for_testing(TestHook::Fn fn, void* ctx) { wait_hook_.set(fn, ctx); }
   PageHeap& pages() { return pages_; }
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
+  const MarkDuty& duty() const { return duty_; }
+  // Rests taken by markers over their CPU share, since the heap began (tests, reports). relaxed: a
+  // counter.
+  std::uint64_t rests() const { return rests_.load(std::memory_order_relaxed); }
 
  private:
+  // A capped marker checks its share after each slice of this much scanning (about 0.1 ms).
+  static constexpr std::size_t kDutySliceBytes = 256u << 10;
   void thread_main(unsigned index);
 
   PageHeap& pages_;
+  const MarkDuty duty_;
   MarkWorklist pool_;
   std::vector<std::thread> threads_;
 
@@ -163,6 +198,7 @@ class Marker {
   std::atomic<std::size_t> cycle_marked_bytes_{0};
   std::atomic<std::size_t> scanned_bytes_{0};
   std::atomic<std::uint64_t> cycle_cpu_ns_{0};
+  std::atomic<std::uint64_t> rests_{0};
 };
 
 // The Tracer that marks: every traced pointer is shaded into the context's worklist. It lends trace()

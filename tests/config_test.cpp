@@ -107,6 +107,9 @@ TEST_CASE("integer and flag variables accept their whole range", "[config]") {
   REQUIRE(with_env("TRICOLOR_GC_PERCENT", "1000000").gc_percent == 1000000);
   REQUIRE(with_env("TRICOLOR_MARKERS", "0").marker_threads == 0);
   REQUIRE(with_env("TRICOLOR_MARKERS", "1024").marker_threads == 1024);
+  REQUIRE(with_env("TRICOLOR_MARK_CPU", "0").mark_cpu_percent == 0);
+  REQUIRE(with_env("TRICOLOR_MARK_CPU", "25").mark_cpu_percent == 25);
+  REQUIRE(with_env("TRICOLOR_MARK_CPU", "100").mark_cpu_percent == 100);
   REQUIRE(with_env("TRICOLOR_PERIODIC_GC_MS", "0").periodic_gc_ms == 0);
   REQUIRE(with_env("TRICOLOR_PERIODIC_GC_MS", "86400000").periodic_gc_ms == 86400000u);
   REQUIRE(with_env("TRICOLOR_SCAVENGE_MS", "86400000").scavenge_delay_ms == 86400000u);

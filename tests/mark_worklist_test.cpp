@@ -126,6 +126,25 @@ TEST_CASE("a publication wakes a sleeping marker; stop_waiting releases it", "[m
   REQUIRE(released_empty.load());
 }
 
+TEST_CASE("a resting marker counts as idle, leaves publications to others, and stop_waiting ends its rest",
+          "[mark_worklist]") {
+  MarkWorklist pool(1);
+  std::atomic<bool> released_empty{false};
+  // An hour's rest: only stop_waiting() can end it within the test.
+  std::thread marker([&] { released_empty.store(pool.take_or_wait(0, std::uint64_t{3600} * 1'000'000'000) == nullptr); });
+  pool.wait_quiescent();  // resting is idle: quiescence does not wait for the rest to end
+  LocalWorklist outside(pool);
+  outside.push(item(7), 8);
+  outside.publish();
+  REQUIRE_FALSE(pool.quiescent());  // published work, and the resting marker does not take it ...
+  LocalWorklist assist(pool);
+  REQUIRE(assist.pop().obj == item(7));  // ... an assist does
+  REQUIRE(pool.quiescent());
+  pool.stop_waiting();
+  marker.join();
+  REQUIRE(released_empty.load());
+}
+
 // A binary tree of item ids (k's children are 2k+1 and 2k+2 below n) marked by a team of markers that
 // share and steal, while outside threads publish more roots and an "assist" takes bounded slices from
 // the pool and publishes its leftovers, as mutators do. Every id must be scanned exactly once, and

@@ -2,15 +2,20 @@
 // once in the live bytes, whatever the shape -- a 10^6-node quad tree (siblings share mark-bit words:
 // the batched atomic), a 10^6-long list (deep), one object with 10^5 fields (wide: more fields than the
 // tracer's buffer, duplicates side by side), a random graph with sharing and cycles -- with 1, 2 and 4
-// markers, and in stop-the-world mode. Each node counts its own trace() calls; with the verifier off and
+// markers, and in stop-the-world mode; and with the markers capped to a CPU share (MarkDuty), resting
+// part of the time. Each node counts its own trace() calls; with the verifier off and
 // no automatic cycles, only the markers call it.
 #include "gc/marker.hpp"
 
+#include "gc/heap_impl.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "tricolor/tricolor.hpp"
@@ -296,3 +301,58 @@ TEST_CASE("marker threads run as SCHED_BATCH", "[marker]") {
   REQUIRE(batch_threads() - before >= 3);
 }
 #endif
+
+TEST_CASE("the marker team for a CPU share: threads and duty", "[marker]") {
+  using internal::mark_team;
+  // No cap: half the cores (at least one) or marker_threads, each at full speed.
+  CHECK(mark_team(0, 0, 2).threads == 1);
+  CHECK(mark_team(0, 0, 16).threads == 8);
+  CHECK(mark_team(0, 0, 1).threads == 1);
+  CHECK(mark_team(3, 0, 2).threads == 3);
+  CHECK_FALSE(mark_team(0, 0, 2).duty.capped());
+  // Go's 25% of 2 cores is half a CPU: one marker, running half the time.
+  CHECK(mark_team(0, 25, 2).threads == 1);
+  CHECK(mark_team(0, 25, 2).duty.duty == Approx(0.5));
+  // 25% of 16 cores: four markers at full speed; of 10 cores: three at 2.5/3 each.
+  CHECK(mark_team(0, 25, 16).threads == 4);
+  CHECK_FALSE(mark_team(0, 25, 16).duty.capped());
+  CHECK(mark_team(0, 25, 10).threads == 3);
+  CHECK(mark_team(0, 25, 10).duty.duty == Approx(2.5 / 3));
+  // Both given: the threads share the budget; never more than full speed.
+  CHECK(mark_team(4, 25, 2).duty.duty == Approx(0.125));
+  CHECK_FALSE(mark_team(1, 100, 2).duty.capped());
+  // An unknown core count (hardware_concurrency() == 0) counts as one core.
+  CHECK(mark_team(0, 50, 0).threads == 1);
+  CHECK(mark_team(0, 50, 0).duty.duty == Approx(0.5));
+}
+
+TEST_CASE("a capped marker rests only past its share and its burst, back to exactly the share", "[marker]") {
+  internal::MarkDuty d;
+  d.duty = 0.25;
+  d.burst_ns = 1'000'000;
+  CHECK(d.rest_ns(0, 0) == 0);
+  CHECK(d.rest_ns(1'000'000, 0) == 0);          // the burst: a short cycle runs uncapped
+  CHECK(d.rest_ns(3'500'000, 10'000'000) == 0);  // 2.5 ms share + 1 ms burst
+  // 4 ms of CPU over 10 ms: rest until 16 ms, where 4 ms is 25% again.
+  CHECK(d.rest_ns(4'000'000, 10'000'000) == 6'000'000);
+  internal::MarkDuty full;
+  CHECK(full.rest_ns(100'000'000, 1) == 0);  // uncapped never rests
+}
+
+TEST_CASE("markers capped to a small CPU share rest, and still scan every node exactly once", "[marker]") {
+  for (unsigned markers : {1u, 2u}) {
+    CAPTURE(markers);
+    Config c = marking_config(markers);
+    // A tenth of a core per marker (at least 1% of the cores): capped on any machine under 100 cores.
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    c.mark_cpu_percent = std::max(1u, 10 * markers / cores);
+    Fixture f(c);
+    Root<TNode> root(f.quad(500'000));
+    f.heap.collect();  // this thread waits: the markers alone scan, resting when over their share
+    REQUIRE(f.all_traced(1));
+    REQUIRE(f.heap.stats().live_bytes == f.nodes.size() * kNodeBytes);
+    // Scanning 500,000 nodes takes more than the 1 ms burst on any machine, so they rested.
+    REQUIRE(f.heap.impl().marker.duty().capped());
+    REQUIRE(f.heap.impl().marker.rests() > 0);
+  }
+}

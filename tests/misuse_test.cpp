@@ -114,6 +114,8 @@ TEST_CASE("every TRICOLOR_* variable is range-checked and named with its range",
       {"TRICOLOR_RESERVE", "32TiB", "TRICOLOR_RESERVE=32TiB: out of range"},
       {"TRICOLOR_MARKERS", "100000", "TRICOLOR_MARKERS=100000: out of range: expected an integer from 0 to 1024"},
       {"TRICOLOR_MARKERS", "-1", "TRICOLOR_MARKERS=-1: out of range"},
+      {"TRICOLOR_MARK_CPU", "101", "TRICOLOR_MARK_CPU=101: out of range: expected an integer from 0 to 100"},
+      {"TRICOLOR_MARK_CPU", "25%", "TRICOLOR_MARK_CPU=25%: expected an integer from 0 to 100"},
       {"TRICOLOR_CONCURRENT", "2", "TRICOLOR_CONCURRENT=2: expected 0 or 1"},
       {"TRICOLOR_VERIFY", "yes", "TRICOLOR_VERIFY=yes: expected 0 or 1"},
       {"TRICOLOR_GCTRACE", "11", "TRICOLOR_GCTRACE=11: expected 0 or 1"},
@@ -135,6 +137,14 @@ TEST_CASE("too many marker threads in a Config is refused by name", "[misuse][co
   REQUIRE_DEATH("Config::marker_threads = 5000: at most 1024", {
     Config c = tctest::test_config();
     c.marker_threads = 5000;
+    Heap heap(c);
+  });
+}
+
+TEST_CASE("a background-marking CPU share above 100% is refused by name", "[misuse][config]") {
+  REQUIRE_DEATH("Config::mark_cpu_percent = 250: a share of the cores in percent, 1 to 100 (0: no cap)", {
+    Config c = tctest::test_config();
+    c.mark_cpu_percent = 250;
     Heap heap(c);
   });
 }

@@ -10,6 +10,7 @@
 //   TRICOLOR_INITIAL_HEAP  heap size at which the first cycle starts (up to 16 TiB)
 //   TRICOLOR_RESERVE       virtual address space reserved for the heap (64 MiB to 16 TiB; default 64 GiB)
 //   TRICOLOR_MARKERS       background marker threads (0 = half the cores, at least one; at most 1024)
+//   TRICOLOR_MARK_CPU      CPU share of background marking, in percent of the cores (0 = no cap; 1-100)
 //   TRICOLOR_CONCURRENT    0: mark with the world stopped; 1: concurrent (default)
 //   TRICOLOR_VERIFY        1: re-trace after every mark and abort on an unmarked reachable object
 //   TRICOLOR_GCTRACE       1: one line per cycle on stderr (format: README, "The trace line")
@@ -54,6 +55,11 @@ struct TRICOLOR_API Config {
   std::size_t max_heap = 0;
   std::size_t soft_limit = 0;
   unsigned marker_threads = 0;
+  // The share of the machine's cores background marking may use, in percent (Go's collector uses
+  // 25): the markers rest when over it, and allocating threads assist for what they leave undone.
+  // 0: no cap (marker_threads markers, or half the cores, each at full speed). With marker_threads 0
+  // the team is as many threads as the share needs (at least one), the last running part-time.
+  unsigned mark_cpu_percent = 0;
   bool concurrent = true;
   bool verify = false;
   bool gctrace = false;

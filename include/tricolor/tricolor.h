@@ -98,6 +98,9 @@ typedef struct tc_config {
   /* Called on the collector's thread at each phase change; must not allocate or block. */
   void (*on_event)(const tc_event* event, void* context);
   void* event_context;
+  /* CPU share of background marking, percent of the cores (Go: 25); markers rest over it and
+   * allocating threads assist. 0: no cap. TRICOLOR_MARK_CPU. */
+  unsigned mark_cpu_percent;
 } tc_config;
 
 TRICOLOR_API void tc_config_init(tc_config* config);
