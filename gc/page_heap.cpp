@@ -149,12 +149,12 @@ void PageHeap::set_range(Span* s, Span* value, bool whole) {
 
 void PageHeap::insert_free(Span* s) {
   s->state = SpanState::kFree;
-  free_index(s).emplace(s->npages, s);
+  free_index(s).insert(s);
   set_range(s, s, false);
 }
 
 void PageHeap::remove_free(Span* s) {
-  free_index(s).erase({s->npages, s});
+  free_index(s).erase(s);
   set_range(s, nullptr, false);
 }
 
@@ -298,46 +298,40 @@ void PageHeap::free(Span* s) {
 }
 
 Span* PageHeap::best_fit(std::size_t npages) {
-  const std::pair<std::uint32_t, Span*> key{static_cast<std::uint32_t>(npages), nullptr};
-  if (auto it = held_free_.lower_bound(key); it != held_free_.end()) return it->second;
-  if (auto it = released_free_.lower_bound(key); it != released_free_.end()) return it->second;
-  return nullptr;
+  if (Span* s = held_free_.best_fit(npages)) return s;
+  return released_free_.best_fit(npages);
 }
 
 bool PageHeap::release_free(Span* s) {
   TC_DCHECK(s->state == SpanState::kFree && !s->scavenged, "page heap: releasing a span that is not free and held");
   if (madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_DONTNEED) != 0) return false;
-  held_free_.erase({s->npages, s});
+  held_free_.erase(s);
   s->scavenged = true;
-  released_free_.emplace(s->npages, s);
+  released_free_.insert(s);
   released_bytes_.fetch_add(s->bytes(), std::memory_order_relaxed);
   return true;
 }
 
 // Largest first (fewest madvise calls for the most memory), among free held spans that pass `pick`,
 // until held memory is at most target. Returns the bytes released.
-// A walk down held_free_ from its end that stops at the target: no copy of the index under the lock
-// (this runs in the allocation path near a limit), and no look at spans it will not release. `next`
-// is the position just past the span considered: releasing that span moves it to released_free_,
-// which invalidates only its own iterator (std::set), so `next` stays valid and its predecessor is
-// then the next smaller span. A span passed over (not picked, or madvise failed) stays, and the walk
-// steps past it. Nothing else changes the index meanwhile (mu_ held), so the spans released, and
-// their order, are those of a largest-first snapshot cut off at the target.
+// A walk of held_free_ largest first that stops at the target: no copy of the index under the lock
+// (this runs in the allocation path near a limit), and no look at spans it will not release.
+// Releasing a span moves it to released_free_, which FreeIndex's walk allows for the span it is
+// visiting; a span passed over (not picked, or madvise failed) stays, and the walk steps past it.
+// Nothing else changes the index meanwhile (mu_ held), so the spans released, and their order, are
+// those of a largest-first snapshot cut off at the target.
 template <class Pick>
 std::size_t PageHeap::release_largest(std::size_t held, std::size_t target, Pick pick) {
   std::size_t released = 0;
-  auto next = held_free_.end();
-  while (held > target && next != held_free_.begin()) {
-    const auto at = std::prev(next);
-    Span* s = at->second;
+  held_free_.for_each_largest_first([&](Span* s) {
+    if (held <= target) return false;
     const std::size_t bytes = s->bytes();
     if (pick(s) && release_free(s)) {
       released += bytes;
       held -= std::min(held, bytes);
-    } else {
-      next = at;
     }
-  }
+    return true;
+  });
   return released;
 }
 

@@ -25,11 +25,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <set>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "gc/free_index.hpp"
 #include "gc/span.hpp"
 
 namespace tricolor::internal {
@@ -137,7 +137,6 @@ class PageHeap {
   // Free spans by (npages, span), best fit: the resident ones and the released ones apart, so an
   // allocation takes resident memory whenever a resident span fits (no page fault, no growth of held
   // memory) and released memory only when none does.
-  using FreeIndex = std::set<std::pair<std::uint32_t, Span*>>;
   FreeIndex held_free_;
   FreeIndex released_free_;
   FreeIndex& free_index(const Span* s) { return s->scavenged ? released_free_ : held_free_; }

@@ -67,6 +67,8 @@ class Safepoint {
   // naming the thread and the fix (default 1 s; 0 turns it off).
   void set_warn_after_ns(std::uint64_t ns) { warn_after_ns_ = ns; }
   std::uint64_t warnings_printed() const { return warnings_.load(std::memory_order_relaxed); }
+  // Wake-up system calls made (tests: a thread that answers or blocks while nobody waits makes none).
+  std::uint64_t wakes_for_testing() const { return wakes_.load(std::memory_order_relaxed); }
 
  private:
   void wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed);
@@ -80,10 +82,14 @@ class Safepoint {
   // while it is unchanged, so a change it missed has bumped the count (no lost wake-up), and once it
   // sees the bump its re-check sees the change (the acquire pairs with the bump's release).
   std::atomic<std::uint32_t> progress_{0};
+  // Threads sleeping on progress_ (wait_progress): notify_progress() wakes only if there are any.
+  std::atomic<std::uint32_t> waiters_{0};
+  void wait_progress(std::uint32_t seen, std::uint64_t timeout_ns);
   // Bumped by start_the_world (release); parked threads wait on it with acquire (see there).
   std::atomic<std::uint32_t> resume_epoch_{0};
   std::uint64_t warn_after_ns_ = 1'000'000'000;  // collector side, under threads_mu
-  std::atomic<std::uint64_t> warnings_{0};  // relaxed (all uses): a counter for tests
+  std::atomic<std::uint64_t> warnings_{0};
+  std::atomic<std::uint64_t> wakes_{0};  // relaxed (all uses): a counter for tests  // relaxed (all uses): a counter for tests
 };
 
 // The collector's own waits on a mutator's behalf (a collection it asked for, a heap-limit wait, a

@@ -1,5 +1,6 @@
 // Threads: handshakes with several mutators, blocking scopes, threads that exit without detaching.
 #include "gc/safepoint.hpp"
+#include "gc/heap_impl.hpp"
 #include "test_heap.hpp"
 
 #include <thread>
@@ -135,4 +136,24 @@ TEST_CASE("handshakes count on every thread and record per-thread pauses", "[thr
   for (const Pause& p : s.pauses) saw_root_scan |= p.kind == PauseKind::kRootScan;
   REQUIRE(saw_root_scan);
   REQUIRE(s.thread_pauses.count > 0);
+}
+
+// A thread that enters and leaves blocking scopes, or answers handshakes, while the collector is not
+// asleep waiting for it makes no wake-up system call (Safepoint::notify_progress). Here no cycle runs
+// (gc_percent off), so nobody ever sleeps on the progress count.
+TEST_CASE("blocking scopes with no collector waiting make no wake-up calls", "[threads]") {
+  Config c = tctest::test_config();
+  c.gc_percent = -1;
+  c.periodic_gc_ms = 0;
+  Heap heap(c);
+  Mutator m(heap, "blocker");
+  const std::uint64_t before = heap.impl().safepoint.wakes_for_testing();
+  for (int i = 0; i < 1000; ++i) {
+    BlockingScope blocked;
+  }
+  CHECK(heap.impl().safepoint.wakes_for_testing() == before);
+  // And a collection, whose controller does wait, still completes: the waits are woken.
+  Root<Node> keep(chain(100, 7));
+  heap.collect();
+  CHECK(check_chain(keep.get()) == 100);
 }
