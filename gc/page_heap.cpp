@@ -96,10 +96,13 @@ Span* PageHeap::new_span_record() {
   return s;
 }
 
-// Records of coalesced spans go back to malloc beyond a small reserve: a heap that shrinks from 1 GB
-// to 10 MB would otherwise keep ~40 MB of span records resident forever.
+// Records of coalesced spans go back to malloc beyond a reserve: a heap that shrinks from 1 GB to
+// 10 MB would otherwise keep ~40 MB of span records resident forever. The reserve grows with the
+// memory the heap holds (a record per 8 held pages, under 0.5% of it), because a heap whose spans
+// all die at once (a sweep that frees everything) coalesces and then splits them again, and with a
+// fixed 256 that churned thousands of records through malloc per cycle.
 void PageHeap::delete_span_record(Span* s) {
-  if (spare_records_.size() < kSpareRecords) {
+  if (spare_records_.size() < std::max(kSpareRecords, held_bytes() / kPageSize / 8)) {
     spare_records_.push_back(s);
     return;
   }
