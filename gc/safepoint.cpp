@@ -39,8 +39,9 @@ inline void cpu_relax() {
   asm volatile("yield");
 #endif
 }
-// About 20-60 us of pause instructions (their latency varies 10x between CPU generations).
-constexpr unsigned kSpinLimit = 2000;
+// How long wait_for looks again before it sleeps, in time rather than pause instructions (whose
+// latency varies 10x between CPU generations: 19 ns on this project's 2-core machine).
+constexpr std::uint64_t kSpinNs = 30'000;
 bool multi_core() {
   static const bool multi = std::thread::hardware_concurrency() > 1;
   return multi;
@@ -78,6 +79,7 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
   const std::uint64_t start = monotonic_ns();
   bool warned = warn_after_ns_ == 0;
   unsigned spins = 0;
+  bool spinning = true;
   for (;;) {
     // Read the progress count before checking, so a change after the check wakes the wait below.
     // acquire: see progress_ in the header.
@@ -107,11 +109,11 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
     // A running thread answers at its next poll, usually within microseconds: look again for a
     // little while before sleeping, which on a busy machine costs a wake-up and then a wait for a
     // core (measured: 30 context switches per cycle of a small heap). Bounded, so a descheduled
-    // thread costs at most kSpinLimit pauses of this thread's CPU per wait; not with a single core, where the
+    // thread costs at most kSpinNs of this thread's CPU per wait; not with a single core, where the
     // spin would hold up the very thread it waits for.
-    if (spins < kSpinLimit && multi_core()) {
-      ++spins;
+    if (spinning && multi_core()) {
       cpu_relax();
+      if ((++spins & 31) == 0 && monotonic_ns() - start >= kSpinNs) spinning = false;
       continue;
     }
     if (warned) {
