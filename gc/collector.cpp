@@ -353,8 +353,11 @@ bool HeapImpl::termination_needs_stop(WeakWork& weak) {
   for (WeakSlot* w : weak.slots)
     if (const void* t = w->target.load(std::memory_order_relaxed); t != nullptr && !marker.is_marked(t)) return true;
   {
-    std::lock_guard lock(finalizers_mu_);
+    std::lock_guard lock(weak_sets_mu_);
     if (!weak_sets_.empty()) return true;
+  }
+  {
+    std::lock_guard lock(finalizers_mu_);
     for (const auto& f : finalizers_)
       if (!marker.is_marked(f.first)) return true;  // to resurrect and queue, in a stop
   }

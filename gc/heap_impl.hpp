@@ -284,7 +284,13 @@ class HeapImpl {
   mutable std::mutex finalizers_mu_;
   std::unordered_map<const void*, Finalizer> finalizers_;
   std::deque<std::pair<const void*, Finalizer>> ready_finalizers_;
-  std::vector<WeakSlotSet*> weak_sets_;  // guarded by finalizers_mu_
+  // Pools (gc/weak_refs.cpp). A lock of their own: no reader looks at the list together with the
+  // finalizers, each needs only the list to stay put while it looks. termination_needs_stop reads its
+  // emptiness, a snapshot as under a shared lock (a pool registered after it holds only objects some
+  // mutator reached, black once termination's claim holds); process_weak_references sweeps each set
+  // with the world stopped; WeakSlotSet's constructor and destructor add and remove one.
+  std::mutex weak_sets_mu_;
+  std::vector<WeakSlotSet*> weak_sets_;  // guarded by weak_sets_mu_
   // Moves unmarked finalizable objects to the ready queue and shades them; true if any.
   bool queue_finalizers(MarkContext& cx);
  public:

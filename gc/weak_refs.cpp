@@ -70,7 +70,7 @@ void HeapImpl::process_weak_references(WeakWork& weak) {
     slots.clear();
     pending.clear();
     {
-      std::lock_guard lock(finalizers_mu_);
+      std::lock_guard lock(weak_sets_mu_);
       for (WeakSlotSet* set : weak_sets_) set->sweep([&](const void* p) { return marker.is_marked(p); });
     }
     // 3. Finalizers resurrect; process what they bring back.
@@ -145,12 +145,12 @@ std::size_t WeakSlotSet::size() {
 }
 
 void HeapImpl::register_weak_set(WeakSlotSet* s) {
-  std::lock_guard lock(finalizers_mu_);
+  std::lock_guard lock(weak_sets_mu_);
   weak_sets_.push_back(s);
 }
 
 void HeapImpl::unregister_weak_set(WeakSlotSet* s) {
-  std::lock_guard lock(finalizers_mu_);
+  std::lock_guard lock(weak_sets_mu_);
   std::erase(weak_sets_, s);
 }
 
