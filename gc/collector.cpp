@@ -356,11 +356,8 @@ bool HeapImpl::termination_needs_stop(WeakWork& weak) {
     std::lock_guard lock(weak_sets_mu_);
     if (!weak_sets_.empty()) return true;
   }
-  {
-    std::lock_guard lock(finalizers_mu_);
-    for (const auto& f : finalizers_)
-      if (!marker.is_marked(f.first)) return true;  // to resurrect and queue, in a stop
-  }
+  // White finalizable objects, to resurrect and queue, in a stop.
+  if (finalizers_.has_unmarked([&](const void* p) { return marker.is_marked(p); })) return true;
   std::lock_guard lock(weak_callbacks_mu_);
   return !weak_callbacks_.empty();  // their contract: they run with the world stopped
 }

@@ -1,15 +1,15 @@
 // The heap: owns the page heap, the central lists, the marker team, the sweeper, the pacer, the
-// thread registry (safepoints) and the roots; runs the collector's controller thread.
-// Methods are defined by concept: allocation and threads in heap_impl.cpp, the cycle in collector.cpp,
-// root scanning in roots.cpp (the registry of Globals and heap callbacks is a RootSet, gc/root_set.hpp),
-// the write barrier in write_barrier.cpp, verification in verifier.cpp.
+// thread registry (safepoints), the roots and the finalizers; runs the collector's controller thread.
+// Methods are defined by concept: allocation, threads and running finalizers in heap_impl.cpp, the
+// cycle in collector.cpp, root scanning in roots.cpp (the registry of Globals and heap callbacks is a
+// RootSet, gc/root_set.hpp), the write barrier in write_barrier.cpp, verification in verifier.cpp.
+// The registered and ready finalizers are a FinalizerQueue (gc/finalizer_queue.hpp), which the
+// collector drives with the marker's is_marked and shade.
 #pragma once
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gc/central_list.hpp"
+#include "gc/finalizer_queue.hpp"
 #include "gc/heap_observer.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
@@ -206,6 +207,8 @@ class HeapImpl {
   std::atomic<bool> marking_{false};
   // Globals, heap-wide root callbacks, pending shades, and their lock. After marking_, which it reads.
   RootSet roots_{marking_};
+  // Registered and ready finalizers, and their lock; set_finalizer accepts this heap's objects only.
+  FinalizerQueue finalizers_{[this](const void* p) { return contains(p); }};
   // The sweep generation the current (or last) marking runs in: a span is pre-marked for
   // allocate-black only if it is of this generation (pre_mark()). Spans born after the flip are of a
   // newer one and stay white, whatever a thread that has not answered the flip round believes.
@@ -276,14 +279,6 @@ class HeapImpl {
   std::vector<WeakSlot*> weak_slots_;
   std::vector<Ephemeron> ephemerons_;
 
-  // Finalizers (gc/finalizer_queue.cpp). Registered ones are not roots; ready ones are, until run.
-  struct Finalizer {
-    FinalizerFn fn;
-    void* context;
-  };
-  mutable std::mutex finalizers_mu_;
-  std::unordered_map<const void*, Finalizer> finalizers_;
-  std::deque<std::pair<const void*, Finalizer>> ready_finalizers_;
   // Pools (gc/weak_refs.cpp). A lock of their own: no reader looks at the list together with the
   // finalizers, each needs only the list to stay put while it looks. termination_needs_stop reads its
   // emptiness, a snapshot as under a shared lock (a pool registered after it holds only objects some
@@ -291,18 +286,15 @@ class HeapImpl {
   // with the world stopped; WeakSlotSet's constructor and destructor add and remove one.
   std::mutex weak_sets_mu_;
   std::vector<WeakSlotSet*> weak_sets_;  // guarded by weak_sets_mu_
-  // Moves unmarked finalizable objects to the ready queue and shades them; true if any.
-  bool queue_finalizers(MarkContext& cx);
+
  public:
-  void set_finalizer(const void* obj, FinalizerFn fn, void* ctx);
+  // --- finalizers (gc/finalizer_queue.hpp); Heap's calls forward here
+  FinalizerQueue& finalizers() { return finalizers_; }
+  void set_finalizer(const void* obj, FinalizerFn fn, void* ctx) { finalizers_.set_finalizer(obj, fn, ctx); }
+  // On an attached thread of this heap; each object is rooted on it while its finalizer runs.
   std::size_t run_finalizers(std::size_t max);
-  std::size_t pending_finalizers() const;
-  void scan_ready_finalizers(MarkContext& cx);
-  template <class F>
-  void for_each_ready_finalizer(F&& f) {
-    std::lock_guard lock(finalizers_mu_);
-    for (auto& e : ready_finalizers_) f(e.first);
-  }
+  std::size_t pending_finalizers() const { return finalizers_.pending_finalizers(); }
+
   void register_weak_set(WeakSlotSet* s);
   void unregister_weak_set(WeakSlotSet* s);
 

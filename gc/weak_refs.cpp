@@ -74,7 +74,9 @@ void HeapImpl::process_weak_references(WeakWork& weak) {
       for (WeakSlotSet* set : weak_sets_) set->sweep([&](const void* p) { return marker.is_marked(p); });
     }
     // 3. Finalizers resurrect; process what they bring back.
-    if (!queue_finalizers(controller_cx_)) break;
+    if (!finalizers_.queue_finalizers([&](const void* p) { return marker.is_marked(p); },
+                                      [&](const void* p) { marker.shade(p, controller_cx_); }))
+      break;
     drain_here();
   }
   // 4.
