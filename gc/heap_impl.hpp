@@ -1,10 +1,13 @@
 // The heap: owns the page heap, the central lists, the marker team, the sweeper, the pacer, the
-// thread registry (safepoints), the roots and the finalizers; runs the collector's controller thread.
+// thread registry (safepoints), the roots, the finalizers and the weak registry; runs the collector's
+// controller thread.
 // Methods are defined by concept: allocation, threads and running finalizers in heap_impl.cpp, the
-// cycle in collector.cpp, root scanning in roots.cpp (the registry of Globals and heap callbacks is a
-// RootSet, gc/root_set.hpp), the write barrier in write_barrier.cpp, verification in verifier.cpp.
-// The registered and ready finalizers are a FinalizerQueue (gc/finalizer_queue.hpp), which the
-// collector drives with the marker's is_marked and shade.
+// cycle in collector.cpp, root scanning in roots.cpp, weak processing in weak_refs.cpp, the write
+// barrier in write_barrier.cpp, verification in verifier.cpp. Registries that need no more of the
+// heap than what they are given are classes of their own, which the heap holds and the collector
+// drives: the Globals and heap root callbacks (RootSet, gc/root_set.hpp), the registered and ready
+// finalizers (FinalizerQueue, gc/finalizer_queue.hpp), the weak callbacks and pools (WeakRegistry,
+// gc/weak_registry.hpp).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +31,7 @@
 #include "gc/sweeper.hpp"
 #include "gc/test_hook.hpp"
 #include "gc/thread_state.hpp"
+#include "gc/weak_registry.hpp"
 #include "tricolor/heap.hpp"
 #include "tricolor/roots.hpp"
 #include "tricolor/weak.hpp"
@@ -209,6 +213,8 @@ class HeapImpl {
   RootSet roots_{marking_};
   // Registered and ready finalizers, and their lock; set_finalizer accepts this heap's objects only.
   FinalizerQueue finalizers_{[this](const void* p) { return contains(p); }};
+  // Weak callbacks and pools, each list with its lock.
+  WeakRegistry weak_registry_;
   // The sweep generation the current (or last) marking runs in: a span is pre-marked for
   // allocate-black only if it is of this generation (pre_mark()). Spans born after the flip are of a
   // newer one and stay white, whatever a thread that has not answered the flip round believes.
@@ -279,14 +285,6 @@ class HeapImpl {
   std::vector<WeakSlot*> weak_slots_;
   std::vector<Ephemeron> ephemerons_;
 
-  // Pools (gc/weak_refs.cpp). A lock of their own: no reader looks at the list together with the
-  // finalizers, each needs only the list to stay put while it looks. termination_needs_stop reads its
-  // emptiness, a snapshot as under a shared lock (a pool registered after it holds only objects some
-  // mutator reached, black once termination's claim holds); process_weak_references sweeps each set
-  // with the world stopped; WeakSlotSet's constructor and destructor add and remove one.
-  std::mutex weak_sets_mu_;
-  std::vector<WeakSlotSet*> weak_sets_;  // guarded by weak_sets_mu_
-
  public:
   // --- finalizers (gc/finalizer_queue.hpp); Heap's calls forward here
   FinalizerQueue& finalizers() { return finalizers_; }
@@ -295,12 +293,8 @@ class HeapImpl {
   std::size_t run_finalizers(std::size_t max);
   std::size_t pending_finalizers() const { return finalizers_.pending_finalizers(); }
 
-  void register_weak_set(WeakSlotSet* s);
-  void unregister_weak_set(WeakSlotSet* s);
-
-  // Weak callbacks (gc/weak_refs.cpp): run after weak processing, world stopped.
-  std::uint64_t add_weak_callback(void (*fn)(void*), void* ctx);
-  void remove_weak_callback(std::uint64_t id);
+  // --- weak callbacks and pools (gc/weak_registry.hpp), processed in weak_refs.cpp
+  WeakRegistry& weak_registry() { return weak_registry_; }
 
   // Stress mode (Config::collect_every). relaxed: a knob read per allocation; a thread that sees a
   // stale value collects one allocation early or late.
@@ -312,17 +306,7 @@ class HeapImpl {
   void stress_collect(ThreadState* t);
 
  private:
-  struct WeakCallback {
-    std::uint64_t id;
-    void (*fn)(void*);
-    void* ctx;
-  };
-  // Held while the callbacks run (so removal waits out a call in progress).
-  std::mutex weak_callbacks_mu_;
-  std::vector<WeakCallback> weak_callbacks_;
-  std::uint64_t next_weak_callback_id_ = 1;
   std::atomic<std::size_t> stress_allocs_{0};
-  void run_weak_callbacks();
 };
 
 }  // namespace tricolor::internal
