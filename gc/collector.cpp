@@ -352,14 +352,10 @@ bool HeapImpl::termination_needs_stop(WeakWork& weak) {
   // marked. relaxed: as the mark bits, the target's value alone is used.
   for (WeakSlot* w : weak.slots)
     if (const void* t = w->target.load(std::memory_order_relaxed); t != nullptr && !marker.is_marked(t)) return true;
-  {
-    std::lock_guard lock(finalizers_mu_);
-    if (!weak_sets_.empty()) return true;
-    for (const auto& f : finalizers_)
-      if (!marker.is_marked(f.first)) return true;  // to resurrect and queue, in a stop
-  }
-  std::lock_guard lock(weak_callbacks_mu_);
-  return !weak_callbacks_.empty();  // their contract: they run with the world stopped
+  if (weak_registry_.has_weak_sets()) return true;
+  // White finalizable objects, to resurrect and queue, in a stop.
+  if (finalizers_.has_unmarked([&](const void* p) { return marker.is_marked(p); })) return true;
+  return weak_registry_.has_weak_callbacks();  // their contract: they run with the world stopped
 }
 
 bool HeapImpl::try_mark_termination(std::uint64_t mark_start, std::size_t heap_before,

@@ -1,4 +1,5 @@
-// HeapImpl: construction and teardown, thread attach/detach, and the allocation slow paths.
+// HeapImpl: construction and teardown, thread attach/detach, running finalizers on a mutator, and the
+// allocation slow paths.
 #include "gc/heap_impl.hpp"
 #include "gc/poison.hpp"
 
@@ -111,6 +112,16 @@ void HeapImpl::detach(ThreadState* t) {
   }
   if (tls_thread == t) tls_thread = nullptr;
   delete t;
+}
+
+std::size_t HeapImpl::run_finalizers(std::size_t max) {
+  ThreadFast* t = current_thread("run_finalizers()");
+  TC_CHECK(t->heap == this, "Heap::run_finalizers: this thread is attached to another heap");
+  return finalizers_.run_finalizers(max, [](const void* obj, const FinalizerQueue::Finalizer& f) {
+    // Rooted while its finalizer runs (it is no longer in the ready queue).
+    Root<const char> keep(static_cast<const char*>(obj), "<object being finalized>");
+    f.fn(const_cast<void*>(obj), f.context);
+  });
 }
 
 void HeapImpl::return_span(Span* s, bool has_free) {

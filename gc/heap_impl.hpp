@@ -1,15 +1,18 @@
 // The heap: owns the page heap, the central lists, the marker team, the sweeper, the pacer, the
-// thread registry (safepoints) and the roots; runs the collector's controller thread.
-// Methods are defined by concept: allocation and threads in heap_impl.cpp, the cycle in collector.cpp,
-// root scanning in roots.cpp (the registry of Globals and heap callbacks is a RootSet, gc/root_set.hpp),
-// the write barrier in write_barrier.cpp, verification in verifier.cpp.
+// thread registry (safepoints), the roots, the finalizers and the weak registry; runs the collector's
+// controller thread.
+// Methods are defined by concept: allocation, threads and running finalizers in heap_impl.cpp, the
+// cycle in collector.cpp, root scanning in roots.cpp, weak processing in weak_refs.cpp, the write
+// barrier in write_barrier.cpp, verification in verifier.cpp. Registries that need no more of the
+// heap than what they are given are classes of their own, which the heap holds and the collector
+// drives: the Globals and heap root callbacks (RootSet, gc/root_set.hpp), the registered and ready
+// finalizers (FinalizerQueue, gc/finalizer_queue.hpp), the weak callbacks and pools (WeakRegistry,
+// gc/weak_registry.hpp).
 #pragma once
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "gc/central_list.hpp"
+#include "gc/finalizer_queue.hpp"
 #include "gc/heap_observer.hpp"
 #include "gc/marker.hpp"
 #include "gc/pacer.hpp"
@@ -27,6 +31,7 @@
 #include "gc/sweeper.hpp"
 #include "gc/test_hook.hpp"
 #include "gc/thread_state.hpp"
+#include "gc/weak_registry.hpp"
 #include "tricolor/heap.hpp"
 #include "tricolor/roots.hpp"
 #include "tricolor/weak.hpp"
@@ -206,6 +211,10 @@ class HeapImpl {
   std::atomic<bool> marking_{false};
   // Globals, heap-wide root callbacks, pending shades, and their lock. After marking_, which it reads.
   RootSet roots_{marking_};
+  // Registered and ready finalizers, and their lock; set_finalizer accepts this heap's objects only.
+  FinalizerQueue finalizers_{[this](const void* p) { return contains(p); }};
+  // Weak callbacks and pools, each list with its lock.
+  WeakRegistry weak_registry_;
   // The sweep generation the current (or last) marking runs in: a span is pre-marked for
   // allocate-black only if it is of this generation (pre_mark()). Spans born after the flip are of a
   // newer one and stay white, whatever a thread that has not answered the flip round believes.
@@ -276,33 +285,16 @@ class HeapImpl {
   std::vector<WeakSlot*> weak_slots_;
   std::vector<Ephemeron> ephemerons_;
 
-  // Finalizers (gc/finalizer_queue.cpp). Registered ones are not roots; ready ones are, until run.
-  struct Finalizer {
-    FinalizerFn fn;
-    void* context;
-  };
-  mutable std::mutex finalizers_mu_;
-  std::unordered_map<const void*, Finalizer> finalizers_;
-  std::deque<std::pair<const void*, Finalizer>> ready_finalizers_;
-  std::vector<WeakSlotSet*> weak_sets_;  // guarded by finalizers_mu_
-  // Moves unmarked finalizable objects to the ready queue and shades them; true if any.
-  bool queue_finalizers(MarkContext& cx);
  public:
-  void set_finalizer(const void* obj, FinalizerFn fn, void* ctx);
+  // --- finalizers (gc/finalizer_queue.hpp); Heap's calls forward here
+  FinalizerQueue& finalizers() { return finalizers_; }
+  void set_finalizer(const void* obj, FinalizerFn fn, void* ctx) { finalizers_.set_finalizer(obj, fn, ctx); }
+  // On an attached thread of this heap; each object is rooted on it while its finalizer runs.
   std::size_t run_finalizers(std::size_t max);
-  std::size_t pending_finalizers() const;
-  void scan_ready_finalizers(MarkContext& cx);
-  template <class F>
-  void for_each_ready_finalizer(F&& f) {
-    std::lock_guard lock(finalizers_mu_);
-    for (auto& e : ready_finalizers_) f(e.first);
-  }
-  void register_weak_set(WeakSlotSet* s);
-  void unregister_weak_set(WeakSlotSet* s);
+  std::size_t pending_finalizers() const { return finalizers_.pending_finalizers(); }
 
-  // Weak callbacks (gc/weak_refs.cpp): run after weak processing, world stopped.
-  std::uint64_t add_weak_callback(void (*fn)(void*), void* ctx);
-  void remove_weak_callback(std::uint64_t id);
+  // --- weak callbacks and pools (gc/weak_registry.hpp), processed in weak_refs.cpp
+  WeakRegistry& weak_registry() { return weak_registry_; }
 
   // Stress mode (Config::collect_every). relaxed: a knob read per allocation; a thread that sees a
   // stale value collects one allocation early or late.
@@ -314,17 +306,7 @@ class HeapImpl {
   void stress_collect(ThreadState* t);
 
  private:
-  struct WeakCallback {
-    std::uint64_t id;
-    void (*fn)(void*);
-    void* ctx;
-  };
-  // Held while the callbacks run (so removal waits out a call in progress).
-  std::mutex weak_callbacks_mu_;
-  std::vector<WeakCallback> weak_callbacks_;
-  std::uint64_t next_weak_callback_id_ = 1;
   std::atomic<std::size_t> stress_allocs_{0};
-  void run_weak_callbacks();
 };
 
 }  // namespace tricolor::internal

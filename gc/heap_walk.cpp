@@ -93,7 +93,7 @@ void HeapWalk::run(const std::function<bool(const void* obj)>& on_object, const 
   h_.roots().for_each_heap_callback([&](RootCallbackEntry& e) {
     if (begin_root(RootKind::kHeapCallback, e.name, nullptr)) e.fn(tracer, e.context);
   });
-  h_.for_each_ready_finalizer([&](const void* p) {
+  h_.finalizers().for_each_ready_finalizer([&](const void* p) {
     if (begin_root(RootKind::kFinalizerQueue, nullptr, nullptr)) tracer.visit(p, nullptr, Tracer::kNoIndex);
   });
   for (std::size_t i = 0;;) {

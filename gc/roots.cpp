@@ -1,5 +1,6 @@
-// Root scanning: each thread's Root list and root callbacks, and what the heap's RootSet holds (the
-// Globals, heap-wide root callbacks, targets of Globals destroyed during marking).
+// Root scanning: each thread's Root list and root callbacks, what the heap's RootSet holds (the
+// Globals, heap-wide root callbacks, targets of Globals destroyed during marking), and the objects
+// whose finalizers are ready to run (the FinalizerQueue's ready queue).
 #include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 
@@ -33,7 +34,8 @@ void HeapImpl::scan_heap_callbacks(MarkContext& cx) {
     roots_.for_each_heap_callback([&](const RootCallbackEntry& e) { e.fn(tracer, e.context); });
   }
   tracer.flush();
-  scan_ready_finalizers(cx);
+  // Ready finalizers are roots until run; shaded under the queue's lock.
+  finalizers_.for_each_ready_finalizer([&](const void* p) { marker.shade(p, cx); });
 }
 
 bool HeapImpl::drain_pending_shades(MarkContext& cx) {

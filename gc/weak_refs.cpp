@@ -9,13 +9,14 @@
 //     ephemerons found in what this resurrects go through 1 and 2 again.
 //  4. Weak callbacks (add_weak_callback): the embedder's weak tables turn the entries whose key was
 //     just cleared into tombstones, or prune them. Last, so they see every clearing of this cycle.
+// The pools and the weak callbacks are registered in the heap's WeakRegistry (gc/weak_registry.hpp),
+// the finalizers in its FinalizerQueue (gc/finalizer_queue.hpp).
 // All of it runs on the controller with the world stopped, so mutators never see a dead target.
 // relaxed (every weak slot and ephemeron access here): the stop orders them. Each mutator's stores
 // before it parked (or blocked) reach us through the stop's handshake (its release clear or run-state
 // store, our acquire), and our clears reach it through start_the_world's release (its acquire of the
 // resume epoch or of the run state). Marker threads only read these slots (visit_ephemeron), and
 // are idle whenever we clear them (drain_here ends with wait_quiescent).
-#include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 
 namespace tricolor::internal {
@@ -69,57 +70,31 @@ void HeapImpl::process_weak_references(WeakWork& weak) {
     }
     slots.clear();
     pending.clear();
-    {
-      std::lock_guard lock(finalizers_mu_);
-      for (WeakSlotSet* set : weak_sets_) set->sweep([&](const void* p) { return marker.is_marked(p); });
-    }
+    weak_registry_.sweep_weak_sets([&](const void* p) { return marker.is_marked(p); });
     // 3. Finalizers resurrect; process what they bring back.
-    if (!queue_finalizers(controller_cx_)) break;
+    if (!finalizers_.queue_finalizers([&](const void* p) { return marker.is_marked(p); },
+                                      [&](const void* p) { marker.shade(p, controller_cx_); }))
+      break;
     drain_here();
   }
   // 4.
-  run_weak_callbacks();
+  weak_registry_.run_weak_callbacks();
 }
-
-void HeapImpl::run_weak_callbacks() {
-  std::lock_guard lock(weak_callbacks_mu_);
-  if (weak_callbacks_.empty()) return;
-  // A callback is collector work: it must not allocate or collect (both would wait for this cycle).
-  CollectorWorkScope scope(kInWeakCallback);
-  for (const WeakCallback& cb : weak_callbacks_) cb.fn(cb.ctx);
-}
-
-std::uint64_t HeapImpl::add_weak_callback(void (*fn)(void*), void* ctx) {
-  std::lock_guard lock(weak_callbacks_mu_);
-  const std::uint64_t id = next_weak_callback_id_++;
-  weak_callbacks_.push_back(WeakCallback{id, fn, ctx});
-  return id;
-}
-
-void HeapImpl::remove_weak_callback(std::uint64_t id) {
-  std::lock_guard lock(weak_callbacks_mu_);  // waits out a call in progress
-  const std::size_t removed = std::erase_if(weak_callbacks_, [&](const WeakCallback& cb) { return cb.id == id; });
-  TC_CHECK(removed == 1,
-           "tricolor::remove_weak_callback: %llu is not an id that add_weak_callback returned for this heap (or "
-           "it was removed already)",
-           static_cast<unsigned long long>(id));
-}
-
 
 }  // namespace tricolor::internal
 
 namespace tricolor {
 std::uint64_t add_weak_callback(Heap& heap, WeakCallbackFn fn, void* context) {
   TC_CHECK(fn != nullptr, "tricolor::add_weak_callback: fn is null: pass the function that prunes the table");
-  return heap.impl().add_weak_callback(fn, context);
+  return heap.impl().weak_registry().add_weak_callback(fn, context);
 }
-void remove_weak_callback(Heap& heap, std::uint64_t id) { heap.impl().remove_weak_callback(id); }
+void remove_weak_callback(Heap& heap, std::uint64_t id) { heap.impl().weak_registry().remove_weak_callback(id); }
 }  // namespace tricolor
 
 namespace tricolor::internal {
 
-WeakSlotSet::WeakSlotSet(Heap& heap) : heap_(heap) { heap.impl().register_weak_set(this); }
-WeakSlotSet::~WeakSlotSet() { heap_.impl().unregister_weak_set(this); }
+WeakSlotSet::WeakSlotSet(Heap& heap) : heap_(heap) { heap.impl().weak_registry().register_weak_set(this); }
+WeakSlotSet::~WeakSlotSet() { heap_.impl().weak_registry().unregister_weak_set(this); }
 
 void WeakSlotSet::push(const void* p) {
   std::lock_guard lock(mu_);
@@ -142,16 +117,6 @@ const void* WeakSlotSet::pop() {
 std::size_t WeakSlotSet::size() {
   std::lock_guard lock(mu_);
   return items_.size();
-}
-
-void HeapImpl::register_weak_set(WeakSlotSet* s) {
-  std::lock_guard lock(finalizers_mu_);
-  weak_sets_.push_back(s);
-}
-
-void HeapImpl::unregister_weak_set(WeakSlotSet* s) {
-  std::lock_guard lock(finalizers_mu_);
-  std::erase(weak_sets_, s);
 }
 
 }  // namespace tricolor::internal
