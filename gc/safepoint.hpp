@@ -88,8 +88,8 @@ class Safepoint {
   // Bumped by start_the_world (release); parked threads wait on it with acquire (see there).
   std::atomic<std::uint32_t> resume_epoch_{0};
   std::uint64_t warn_after_ns_ = 1'000'000'000;  // collector side, under threads_mu
-  std::atomic<std::uint64_t> warnings_{0};
-  std::atomic<std::uint64_t> wakes_{0};  // relaxed (all uses): a counter for tests  // relaxed (all uses): a counter for tests
+  std::atomic<std::uint64_t> warnings_{0};  // relaxed (all uses): a counter of watchdog lines
+  std::atomic<std::uint64_t> wakes_{0};     // relaxed (all uses): a counter for tests
 };
 
 // The collector's own waits on a mutator's behalf (a collection it asked for, a heap-limit wait, a
