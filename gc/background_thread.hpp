@@ -10,6 +10,11 @@
 // Measured and rejected: the controller as SCHED_BATCH too (it runs the handshakes and the final
 // stop: termination came late, the heap grew and GCBench ran 10-25% longer), and lower priority
 // for the markers (nice 5-19: marking fell behind, and assists and heap-limit waits grew).
+// Also measured and rejected: a short EEVDF slice for the controller (sched_setattr, sched_runtime
+// 0.1 ms), so that its wake-up after a round's last answer preempts a mutator. On GCBench with two
+// threads and the CPU-bound probe, the controller's lateness after the last answer was 40-60 ms of
+// the run's 370-650 ms in handshake rounds; the rest was waiting for preempted mutators to answer,
+// which no policy of the collector's own threads shortens (wall and RSS unchanged, 2 runs each).
 // Elsewhere, or if the call is refused, the thread keeps the default policy.
 #pragma once
 

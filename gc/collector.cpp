@@ -247,6 +247,7 @@ void HeapImpl::run_cycle_concurrent() {
   {
     std::lock_guard lock(safepoint.threads_mu());
     emit(Phase::kMarkStart);
+    trace_.rounds_at_start = safepoint.round_totals();
     const std::uint64_t t0 = monotonic_ns();
     cycle_start_mark_ = t0;  // marking time counts from the barrier round
     marker.reset_cycle_counters();
@@ -321,6 +322,7 @@ void HeapImpl::run_cycle_stop_the_world() {
   const std::size_t heap_before = pages.in_use_bytes();
   std::lock_guard lock(safepoint.threads_mu());
   emit(Phase::kMarkStart);
+  trace_.rounds_at_start = safepoint.round_totals();
   safepoint.stop_the_world();
   marker.reset_cycle_counters();
   allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
@@ -483,6 +485,10 @@ void HeapImpl::report_cycle(std::uint64_t mark_start, std::uint64_t heap_before,
     line.mark_ns = line.concurrent ? pause_start - mark_start - std::min(pause_start - mark_start, line.start_phase_ns) : 0;
     line.stop_ns = end - pause_start;
     line.restarts = trace_.restarts;
+    // threads_mu is held by every caller (the end of 5b, 5c and the stop-the-world cycle).
+    const Safepoint::RoundTotals rounds = safepoint.round_totals();
+    line.rounds = rounds.rounds - trace_.rounds_at_start.rounds;
+    line.round_ns = rounds.wall_ns - trace_.rounds_at_start.wall_ns;
     line.marker_cpu_ns = marker.cycle_cpu_ns();
     line.markers = marker.threads();
     line.heap_before = heap_before;

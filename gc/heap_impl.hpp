@@ -250,6 +250,7 @@ class HeapImpl {
     std::uint64_t cycle_start = 0, start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
     std::size_t heap_at_end = 0;
     unsigned restarts = 0;
+    Safepoint::RoundTotals rounds_at_start;  // read under threads_mu, at the cycle's start
     TraceLine::Cause cause = TraceLine::Cause::kPaced;
   } trace_;
   // Set by collect() (explicit and emergency collections), taken by the controller when a cycle

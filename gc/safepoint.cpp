@@ -71,8 +71,11 @@ void Safepoint::wait_progress(std::uint32_t seen, std::uint64_t timeout_ns) {
 void Safepoint::handshake(std::uint32_t action) {
   // seq_cst: step 1 of the protocol (header); also a release: pairs with poll_slow's acquire, so the
   // thread sees what we set up before posting.
+  const std::uint64_t start = monotonic_ns();
   for (ThreadState* t : threads_) t->poll.fetch_or(action, std::memory_order_seq_cst);
   for (ThreadState* t : threads_) wait_for(t, action, false);
+  ++rounds_.rounds;
+  rounds_.wall_ns += monotonic_ns() - start;
 }
 
 void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed) {

@@ -67,6 +67,14 @@ class Safepoint {
   // naming the thread and the fix (default 1 s; 0 turns it off).
   void set_warn_after_ns(std::uint64_t ns) { warn_after_ns_ = ns; }
   std::uint64_t warnings_printed() const { return warnings_.load(std::memory_order_relaxed); }
+  // Handshake rounds run so far and their summed wall time, posting to the last answer (the trace
+  // line reports each cycle's share: on an oversubscribed machine a round lasts until every thread
+  // has been scheduled once, and this is where a long cycle's time goes). Under threads_mu().
+  struct RoundTotals {
+    std::uint64_t rounds = 0;
+    std::uint64_t wall_ns = 0;
+  };
+  RoundTotals round_totals() const { return rounds_; }
   // Wake-up system calls made (tests: a thread that answers or blocks while nobody waits makes none).
   std::uint64_t wakes_for_testing() const { return wakes_.load(std::memory_order_relaxed); }
 
@@ -88,6 +96,7 @@ class Safepoint {
   // Bumped by start_the_world (release); parked threads wait on it with acquire (see there).
   std::atomic<std::uint32_t> resume_epoch_{0};
   std::uint64_t warn_after_ns_ = 1'000'000'000;  // collector side, under threads_mu
+  RoundTotals rounds_;                            // collector side, under threads_mu
   std::atomic<std::uint64_t> warnings_{0};  // relaxed (all uses): a counter of watchdog lines
   std::atomic<std::uint64_t> wakes_{0};     // relaxed (all uses): a counter for tests
 };

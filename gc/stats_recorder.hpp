@@ -28,6 +28,8 @@ struct TraceLine {
   std::uint64_t mark_ns = 0;         // concurrent marking, root round and restarted terminations included
   std::uint64_t stop_ns = 0;         // the final stop: mark termination, or the whole stop-the-world cycle
   unsigned restarts = 0;             // termination stops that resumed marking
+  std::uint64_t rounds = 0;          // handshake rounds this cycle (gc/safepoint.hpp)
+  std::uint64_t round_ns = 0;        // their summed wall time, each from posting to the last answer
   std::uint64_t marker_cpu_ns = 0;   // the marker threads' CPU time this cycle
   unsigned markers = 0;
   std::size_t heap_before = 0, heap_after = 0, live = 0, goal = 0;
@@ -43,7 +45,8 @@ class StatsRecorder {
   void fill(Stats& s) const;
 
   // The gctrace line of a cycle just added (add_cycle), with its newline:
-  //   gc N @T s P%: A+B+C ms clock, M+S/I ms cpu, H0->H1->L MB, G MB goal, K markers[, R restarts][ (cause)]
+  //   gc N @T s P%: A+B+C ms clock, M+S/I ms cpu, H0->H1->L MB, G MB goal, K markers[, N rounds in W ms]
+  //   [, R restarts][ (cause)]
   // (README, "The trace line"). P is cumulative: the collector's CPU time (markers, assists, global
   // stops) over the CPU time available since the program started (elapsed x cores); S is this
   // cycle's assists (those recorded since the previous line); I is the markers' idle time.

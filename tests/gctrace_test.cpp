@@ -67,6 +67,13 @@ TEST_CASE("the trace line's format", "[gctrace]") {
   c.goal = SIZE_MAX / 2;  // collection off: the pacer's "no goal"
   const std::string forced = StatsRecorder::format_trace_line(c, 2.3154, 3.4, 1.25);
   REQUIRE(forced.find("MB, no goal, 2 markers, 1 restart (forced)\n") != std::string::npos);
+  c.rounds = 5;
+  c.round_ns = 812400;  // 0.8124 ms
+  const std::string rounds = StatsRecorder::format_trace_line(c, 2.3154, 3.4, 1.25);
+  REQUIRE(rounds.find("MB, no goal, 2 markers, 5 rounds in 0.812 ms, 1 restart (forced)\n") != std::string::npos);
+  c.rounds = 1;
+  REQUIRE(StatsRecorder::format_trace_line(c, 2.3154, 3.4, 1.25).find(", 1 round in ") != std::string::npos);
+  c.rounds = 0;
   c.cause = TraceLine::Cause::kPeriodic;
   c.concurrent = false;
   c.markers = 1;
@@ -78,7 +85,8 @@ TEST_CASE("the trace line's format", "[gctrace]") {
 TEST_CASE("a heap with gctrace prints one line per cycle", "[gctrace]") {
   const std::regex line(
       R"(gc [0-9]+ @[0-9]+\.[0-9]{3}s [0-9]+%: [0-9.]+\+[0-9.]+\+[0-9.]+ ms clock, [0-9.]+\+[0-9.]+/[0-9.]+ ms cpu, )"
-      R"([0-9.]+->[0-9.]+->[0-9.]+ MB, ([0-9.]+ MB goal|no goal), [0-9]+ markers?(, [0-9]+ restarts?)?)"
+      R"([0-9.]+->[0-9.]+->[0-9.]+ MB, ([0-9.]+ MB goal|no goal), [0-9]+ markers?(, ([0-9]+) rounds? in [0-9.]+ ms)?)"
+      R"((, [0-9]+ restarts?)?)"
       R"(( \(stop-the-world\))?( \((forced|periodic)\))?)");
   SECTION("paced and forced cycles") {
     Config c = tctest::test_config();
@@ -97,8 +105,13 @@ TEST_CASE("a heap with gctrace prints one line per cycle", "[gctrace]") {
     for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1) {
       const std::string l = out.substr(at, nl - at);
       INFO(l);
-      REQUIRE(std::regex_match(l, line));
+      std::smatch m;
+      REQUIRE(std::regex_match(l, m, line));
       ++lines;
+      // A concurrent cycle without weak work runs at least five rounds: barrier, roots, a flush
+      // that proves termination, and 5c's two (gc/collector.cpp).
+      REQUIRE(m[3].matched);
+      REQUIRE(std::stoul(m[3].str()) >= 5);
       if (l.find("(forced)") != std::string::npos) ++forced;
     }
     REQUIRE(lines == cycles);
@@ -123,5 +136,6 @@ TEST_CASE("a heap with gctrace prints one line per cycle", "[gctrace]") {
     REQUIRE(std::regex_match(out.substr(0, out.size() - 1), line));
     REQUIRE(out.find("no goal, ") != std::string::npos);
     REQUIRE(out.find("(stop-the-world) (forced)\n") != std::string::npos);
+    REQUIRE(out.find(" round") == std::string::npos);  // a stop-the-world cycle runs no handshake round
   }
 }
