@@ -2,17 +2,9 @@
 
 #include <chrono>
 
-namespace tricolor::internal {
+#include "gc/cpu_relax.hpp"
 
-namespace {
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-}  // namespace
+namespace tricolor::internal {
 
 MarkWorklist::MarkWorklist(unsigned team_size)
     : team_(team_size == 0 ? 1 : team_size), shelves_(new Shelf[team_ + 1]) {}

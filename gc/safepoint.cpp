@@ -10,6 +10,7 @@
 #include <ctime>
 #include <thread>
 
+#include "gc/cpu_relax.hpp"
 #include "gc/thread_state.hpp"
 
 namespace tricolor::internal {
@@ -32,13 +33,6 @@ void futex_wake_all(std::atomic<std::uint32_t>* word) {
 }
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 // How long wait_for looks again before it sleeps, in time rather than pause instructions (whose
 // latency varies 10x between CPU generations: 19 ns on this project's 2-core machine).
 constexpr std::uint64_t kSpinNs = 30'000;
