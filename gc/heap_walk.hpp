@@ -70,7 +70,7 @@ class HeapWalk {
     auto it = index_.find(obj);
     return it == index_.end() ? kRoot : it->second;
   }
-  // "Global \"cache\" -> Cache @0x... .table -> Table @0x..." (the verifier's format).
+  // "Global \"cache\" -> Cache @0x1000.table -> Table @0x2000" (the verifier's format).
   std::string path_to(std::size_t node) const;
   // The same path as structured steps, for reports.
   RetentionPath retention_path(std::size_t node) const;
