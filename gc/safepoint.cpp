@@ -69,9 +69,9 @@ void Safepoint::wait_progress(std::uint32_t seen, std::uint64_t timeout_ns) {
 // 0.8-1.5 ms on average and up to 25 ms: a pause the collector would cause, where the pause targets
 // are 1 ms.
 void Safepoint::handshake(std::uint32_t action) {
+  const std::uint64_t start = monotonic_ns();
   // seq_cst: step 1 of the protocol (header); also a release: pairs with poll_slow's acquire, so the
   // thread sees what we set up before posting.
-  const std::uint64_t start = monotonic_ns();
   for (ThreadState* t : threads_) t->poll.fetch_or(action, std::memory_order_seq_cst);
   for (ThreadState* t : threads_) wait_for(t, action, false);
   ++rounds_.rounds;
