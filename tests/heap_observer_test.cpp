@@ -124,7 +124,8 @@ class RecordingObserver final : public HeapObserver {
     ++log_.death_calls;
     log_.dead_not_allocated += static_cast<std::size_t>(__builtin_popcountll(dead & ~s->alloc_bits[word]));
     // relaxed: marking is over; the sweeper reads these bits the same way.
-    log_.dead_marked += static_cast<std::size_t>(__builtin_popcountll(dead & s->mark_bits[word].load(std::memory_order_relaxed)));
+    const std::uint64_t marked = s->mark_bits[word].load(std::memory_order_relaxed);
+    log_.dead_marked += static_cast<std::size_t>(__builtin_popcountll(dead & marked));
     for (std::uint64_t m = dead; m != 0; m &= m - 1) {
       const std::size_t i = word * 64 + static_cast<std::size_t>(__builtin_ctzll(m));
       log_.deaths.push_back(s->slot_address(i));
@@ -234,7 +235,8 @@ TEST_CASE("heap observer: with allocations asked, each allocation is shown once,
   for (int i = 0; i < 3000; ++i) {
     made.push_back({make<Plain>(), internal::type_id<Plain>(), small_slot_bytes<Plain>(), small_span_class<Plain>()});
     if (i % 3 == 0) {
-      made.push_back({make<Tracked>(), internal::type_id<Tracked>(), small_slot_bytes<Tracked>(), small_span_class<Tracked>()});
+      made.push_back(
+          {make<Tracked>(), internal::type_id<Tracked>(), small_slot_bytes<Tracked>(), small_span_class<Tracked>()});
       ++n_tracked;
     }
     if (i % 500 == 0) {
@@ -257,7 +259,8 @@ TEST_CASE("heap observer: with allocations asked, each allocation is shown once,
       wrong_class += a.span_class != m.span_class;
       outside += !a.slot_in_span || a.span->slot_address(a.span->slot_index(m.payload)) != a.slot;
       // The header was written after the call (small objects): the object is the one announced.
-      wrong_header += internal::header_of(m.payload)->type_id != m.type || internal::header_of(m.payload)->epoch != epoch;
+      const internal::ObjectHeader* header = internal::header_of(m.payload);
+      wrong_header += header->type_id != m.type || header->epoch != epoch;
     }
     CHECK(wrong_slot == 0);
     CHECK(wrong_bytes == 0);
@@ -349,7 +352,8 @@ TEST_CASE("heap observer: with deaths asked, a collection shows each unreachable
   CHECK(log.dead_marked == 0);
   CHECK(log.dead_already_destroyed == 0);
   REQUIRE(log.deaths.size() >= dropped.size());
-  const std::vector<const void*> second(log.deaths.begin() + static_cast<std::ptrdiff_t>(dropped.size()), log.deaths.end());
+  const std::vector<const void*> second(log.deaths.begin() + static_cast<std::ptrdiff_t>(dropped.size()),
+                                       log.deaths.end());
   std::set<const void*> expected = kept;
   expected.insert(keeps.begin(), keeps.end());
   CHECK(second.size() == expected.size());
