@@ -29,8 +29,9 @@ HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
       safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
       sweeper(*this),
       observer_(make_observer ? make_observer(*this) : nullptr),
-      observe_allocations_(observer_ != nullptr && observer_->interests().allocations),
-      observe_deaths_(observer_ != nullptr && observer_->interests().deaths),
+      interests_(observer_ != nullptr ? observer_->interests() : HeapObserver::Interests{}),
+      observe_allocations_(interests_.allocations),
+      observe_deaths_(interests_.deaths),
       controller_cx_(marker.pool()) {
   pages.set_soft_limit(config.soft_limit);  // the soft limit bounds held memory too (page_heap.hpp)
   controller_ = std::thread([this] { controller_main(); });

@@ -155,6 +155,8 @@ class HeapImpl {
  private:
   // Declared after the sweeper: destroyed before it, once ~HeapImpl has swept for the last time.
   std::unique_ptr<HeapObserver> observer_;
+  // The observer's answer, asked once (gc/heap_observer.hpp); none without an observer.
+  const HeapObserver::Interests interests_;
   const bool observe_allocations_;
   const bool observe_deaths_;
 
