@@ -63,18 +63,8 @@ struct Big : Object<Big> {
   void trace(Tracer&) const {}
 };
 
-// Keeps objects alive: a Member array in one object.
-template <class T>
-struct Keep : Object<Keep<T>> {
-  explicit Keep(std::size_t count) : n(count) {}
-  std::size_t n;
-  Member<T> items[1];
-  void trace(Tracer& t) const { t.trace_array(items, n, "items"); }
-};
-template <class T>
-Keep<T>* make_keep(std::size_t n) {
-  return make_with_trailing<Keep<T>>(n * sizeof(Member<T>), n);
-}
+using tctest::Keep;
+using tctest::make_keep;
 
 // The epoch the observer hands a thread: distinct per thread and never 0 (the default).
 constexpr std::uint32_t kEpochBase = 0x5000;

@@ -62,19 +62,8 @@ struct BigPlain : Object<BigPlain> {
   void trace(Tracer&) const {}
 };
 
-// Keeps objects alive: a Member array in one object.
-template <class T>
-struct Keep : Object<Keep<T>> {
-  explicit Keep(std::size_t count) : n(count) {}
-  std::size_t n;
-  Member<T> items[1];
-  void trace(Tracer& t) const { t.trace_array(items, n, "items"); }
-};
-
-template <class T>
-Keep<T>* make_keep(std::size_t n) {
-  return make_with_trailing<Keep<T>>(n * sizeof(Member<T>), n);
-}
+using tctest::Keep;
+using tctest::make_keep;
 
 Config sweeper_config() {
   Config c = tctest::test_config();

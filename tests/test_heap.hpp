@@ -95,4 +95,17 @@ struct Counted : tricolor::Object<Counted> {
   void trace(tricolor::Tracer& t) const { t.trace(next, "next"); }
 };
 
+// Keeps objects alive: one object holding n Members, as a trailing array (make_keep<T>(n)).
+template <class T>
+struct Keep : tricolor::Object<Keep<T>> {
+  explicit Keep(std::size_t count) : n(count) {}
+  std::size_t n;
+  tricolor::Member<T> items[1];
+  void trace(tricolor::Tracer& t) const { t.trace_array(items, n, "items"); }
+};
+template <class T>
+Keep<T>* make_keep(std::size_t n) {
+  return tricolor::make_with_trailing<Keep<T>>(n * sizeof(tricolor::Member<T>), n);
+}
+
 }  // namespace tctest
