@@ -30,8 +30,6 @@ HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
       sweeper(*this),
       observer_(make_observer ? make_observer(*this) : nullptr),
       interests_(observer_ != nullptr ? observer_->interests() : HeapObserver::Interests{}),
-      observe_allocations_(interests_.allocations),
-      observe_deaths_(interests_.deaths),
       controller_cx_(marker.pool()) {
   pages.set_soft_limit(config.soft_limit);  // the soft limit bounds held memory too (page_heap.hpp)
   controller_ = std::thread([this] { controller_main(); });
@@ -314,7 +312,7 @@ void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::siz
     // An observed heap (and stress mode) keep the window empty, so every allocation comes here
     // (gc/heap_observer.hpp). Slots left in pending_ after stress mode was turned off drain here too.
     void* slot = t->spans.take_sampled(e, sc);
-    if (observe_allocations_) observer_->on_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
+    if (interests_.allocations) observer_->on_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
     return slot;
   }
   // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
@@ -362,7 +360,7 @@ void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t b
   // Allocate black. relaxed: published to markers with the object itself.
   if (pre_mark(t, s)) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
-  if (observe_allocations_) [[unlikely]]
+  if (interests_.allocations) [[unlikely]]
     observer_->on_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
   return_span(s, false);
   return payload;

@@ -145,8 +145,8 @@ class HeapImpl {
   // --- the observer (gc/heap_observer.hpp): null, or the tools plugged in at construction.
   HeapObserver* observer() const { return observer_.get(); }
   // Constant for the heap's life: read with no ordering by every thread.
-  bool observes_allocations() const { return observe_allocations_; }
-  bool observes_deaths() const { return observe_deaths_; }
+  bool observes_allocations() const { return interests_.allocations; }
+  bool observes_deaths() const { return interests_.deaths; }
 
   // --- stop-the-world for the tools (gc/safepoint.hpp, Safepoint::with_world_stopped): runs f with
   // every mutator stopped; the calling thread, if attached here, counts as blocked meanwhile.
@@ -157,8 +157,6 @@ class HeapImpl {
   std::unique_ptr<HeapObserver> observer_;
   // The observer's answer, asked once (gc/heap_observer.hpp); none without an observer.
   const HeapObserver::Interests interests_;
-  const bool observe_allocations_;
-  const bool observe_deaths_;
 
  private:
   friend class Sweeper;
@@ -304,7 +302,7 @@ class HeapImpl {
   std::atomic<std::size_t> collect_every_{config.collect_every};
   // Allocation slow paths: every allocation reaches them while sampling sites or stressing.
   bool keeps_windows_empty() const {
-    return observe_allocations_ || collect_every_.load(std::memory_order_relaxed) != 0;
+    return interests_.allocations || collect_every_.load(std::memory_order_relaxed) != 0;
   }
   void stress_collect(ThreadState* t);
 
