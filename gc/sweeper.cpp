@@ -44,7 +44,7 @@ class Sweeper::DestructorScope {
   ThreadState* parked_ = nullptr;
 };
 
-Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
+Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead, bool keep_empty) {
   std::size_t freed = 0;
   std::size_t live = 0;
   // The heap's observer sees every dead object while it asks to (gc/heap_observer.hpp).
@@ -79,6 +79,7 @@ Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead) {
   // list is ordered by the list's mutex as well, and the next marking by finish() (unswept_).
   s->sweep_gen.store(sg, std::memory_order_release);
   if (live == 0) {
+    if (keep_empty) return Result::kEmpty;
     h_.pages.free(s);
     return Result::kFreed;
   }
@@ -101,6 +102,7 @@ void Sweeper::finished_one() {
 }
 
 void Sweeper::put_back(Span* s, Result r) {
+  TC_DCHECK(r != Result::kEmpty, "tricolor: an empty span kept by its sweeper was put back");
   if (r != Result::kFreed) h_.return_span(s, r == Result::kPartial);  // by the generation just swept
 }
 
@@ -117,8 +119,8 @@ Span* Sweeper::sweep_for_allocation(std::size_t sc, std::uint32_t sg) {
       put_back_stale(s);
       return nullptr;
     }
-    const Result r = sweep_span(s, sg);
-    if (r == Result::kPartial) {
+    const Result r = sweep_span(s, sg, false, /*keep_empty=*/true);
+    if (r == Result::kPartial || r == Result::kEmpty) {
       finished_one();
       return s;
     }

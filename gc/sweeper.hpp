@@ -3,7 +3,12 @@
 // sweeper thread, and by whoever must finish the sweep (the next cycle's start, Heap::collect()).
 //
 // Sweeping a span: run the destructors of allocated, unmarked objects that have one, then
-// alloc_bits = alloc_bits & mark_bits; mark_bits = 0. An empty span goes back to the page heap.
+// alloc_bits = alloc_bits & mark_bits; mark_bits = 0. An empty span goes back to the page heap,
+// unless the sweep was for an allocation of its class (sweep_for_allocation): then the allocating
+// thread takes it as it is, as Go's mcentral keeps a span it swept to allocate from. Freeing it and
+// taking a span of the same size back from the page heap would cost two page-heap locks, a coalesce
+// and a split; on binary-trees, whose short-lived trees leave most spans empty, that lock was the
+// most contended of the run (a third of its futex calls).
 // Invariant: the next cycle's marking starts only after every span of the previous one is swept
 // (unswept_ == 0), so mark bits are all clear when marking begins.
 #pragma once
@@ -22,7 +27,9 @@ class HeapImpl;
 
 class Sweeper {
  public:
-  enum class Result { kFreed, kFull, kPartial };
+  // kEmpty: no live object, and the span is still the caller's (keep_empty); kFreed: no live object,
+  // and the span went back to the page heap.
+  enum class Result { kFreed, kEmpty, kFull, kPartial };
 
   explicit Sweeper(HeapImpl& h) : h_(h) {}
   ~Sweeper() { stop(); }
@@ -30,7 +37,8 @@ class Sweeper {
   Sweeper& operator=(const Sweeper&) = delete;
 
   // The first unswept span of span class sc that has a free slot after sweeping (swept and owned by
-  // the caller), or null. Spans swept on the way that turn out full go back to the central list.
+  // the caller; possibly empty), or null. Spans swept on the way that turn out full go back to the
+  // central list.
   Span* sweep_for_allocation(std::size_t sc, std::uint32_t sg);
   // Sweeps one unswept span of any class; false when none is left to claim.
   bool sweep_one(std::uint32_t sg);
@@ -46,8 +54,9 @@ class Sweeper {
   std::uint64_t objects_freed() const { return objects_freed_.load(std::memory_order_relaxed); }
   std::size_t scavenged_bytes() const { return scavenged_bytes_.load(std::memory_order_relaxed); }
 
-  // Sweeps one claimed span; exposed for heap teardown (everything dead) and tests.
-  Result sweep_span(Span* s, std::uint32_t sg, bool all_dead = false);
+  // Sweeps one claimed span; exposed for heap teardown (everything dead) and tests. An empty span
+  // goes back to the page heap (kFreed) unless keep_empty (kEmpty).
+  Result sweep_span(Span* s, std::uint32_t sg, bool all_dead = false, bool keep_empty = false);
 
  private:
   class DestructorScope;

@@ -2,7 +2,8 @@
 // any fresh span, no marked (live) slot is freed or handed out, each dead object's destructor runs
 // exactly once (and a finalizer once, before it), in spans with and without destructors and for large
 // objects; concurrent lazy sweeping (allocating threads and the background sweeper racing for spans)
-// runs every destructor once.
+// runs every destructor once; a span an allocating thread sweeps and finds empty stays its own
+// (Go's preserve), not freed to the page heap and taken back.
 #include "gc/sweeper.hpp"
 
 #include <array>
@@ -263,4 +264,39 @@ TEST_CASE("sweeper: concurrent lazy sweeping runs every destructor exactly once"
   for (std::size_t id = 0; id < total; ++id)
     if (g_destroyed[id].load() != 1) FAIL_CHECK("object " << id << " destroyed " << g_destroyed[id].load() << " times");
   CHECK(heap.stats().cycles >= 2);
+}
+
+TEST_CASE("sweeper: an empty span swept for allocation stays with the allocating thread", "[sweeper]") {
+  reset_counts();
+  Config c = sweeper_config();
+  c.background_sweeper = false;  // spans stay unswept until an allocating thread (or collect()) sweeps them
+  tctest::TestHeap h(c);
+  internal::HeapImpl& hi = impl(h);
+  std::set<Span*> spans;  // every one full of garbage once the loop ends (nothing is rooted)
+  for (std::size_t i = 0; i < 3000; ++i) spans.insert(hi.pages.span_of(make<Plain>()));
+  REQUIRE(spans.size() >= 3);
+  const std::size_t sc = (*spans.begin())->span_class;
+  // One cycle, its sweep left lazy (collect() would finish it): requested, and answered by polling.
+  const std::uint64_t before = hi.cycles_completed();
+  hi.request_cycle();
+  while (hi.cycles_completed() == before) safepoint();
+  const std::uint32_t sg = hi.sweep_gen();
+  const std::size_t in_use = hi.pages.in_use_bytes();
+  Span* s = hi.sweeper.sweep_for_allocation(sc, sg);
+  // Without keeping it, the sweep frees every empty span it meets and finds nothing to return.
+  REQUIRE(s != nullptr);
+  CHECK(spans.count(s) == 1);
+  CHECK(s->state == internal::SpanState::kInUse);
+  CHECK(s->allocated_count() == 0);
+  for (std::size_t w = 0; w < s->nwords(); ++w) CHECK(s->mark_bits[w].load() == 0);
+  CHECK(s->sweep_gen.load() == sg);
+  CHECK(hi.pages.in_use_bytes() == in_use);  // not given to the page heap and taken back
+  hi.return_span(s, true);  // every slot free: back as a swept partial span
+  // The next allocations of the class take it, before any fresh span.
+  std::set<Plain*> handed;
+  for (std::size_t k = 0; k < 4 * s->nslots; ++k) handed.insert(make<Plain>());
+  std::size_t from_kept = 0;
+  for (Plain* p : handed) from_kept += hi.pages.span_of(p) == s;
+  CHECK(from_kept == s->nslots);
+  h.collect_now();
 }
