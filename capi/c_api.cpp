@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "gc/capi_support.hpp"
+#include "introspect/capi_support.hpp"
 #include "tricolor/leak_check.hpp"
 #include "tricolor/tricolor.hpp"
 

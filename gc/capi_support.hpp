@@ -1,6 +1,7 @@
 // What the C API (capi/) needs of the library's internals, and nothing more. capi/ is built on the
 // public C++ API (include/tricolor/, with its internal/ part for the inline fast paths and the
-// barrier) and on this header; it includes no other header of gc/ or introspect/ (README, "Layout").
+// barrier), on this header and on introspect/capi_support.hpp (what it asks of the leak checks); it
+// includes no other header of gc/ or introspect/ (README, "Layout").
 // What is here answers questions the C API asks in its own terms (its own messages, its own bounds on
 // sizes a C caller passes as data) that the public API leaves unanswered.
 //
@@ -40,11 +41,5 @@ std::optional<std::size_t> slot_payload_bytes(const HeapImpl& h, const void* p);
 // The collector's state of attached thread t.
 std::uint32_t blocking_depth(const ThreadFast* t);  // > 0 inside a BlockingScope
 const char* thread_name(const ThreadFast* t);       // as attached; "" when unnamed
-
-// ---- Answered by introspection (introspect/leak_check.cpp; the core never calls it)
-
-// h runs in find-leak mode (Config::find_leak), where release() checks that its argument is an
-// object of the heap.
-bool find_leak_mode(HeapImpl& h);
 
 }  // namespace tricolor::internal

@@ -7,7 +7,7 @@
 #include <exception>
 #include <map>
 
-#include "gc/capi_support.hpp"
+#include "introspect/capi_support.hpp"
 #include "gc/heap_impl.hpp"
 #include "gc/heap_walk.hpp"
 #include "gc/type_registry.hpp"
@@ -147,7 +147,7 @@ void LeakState::release(const void* obj) {
   if (tracked(header_of(obj)->type_id)) released_.insert(obj);
 }
 
-// For the C API (gc/capi_support.hpp): tc_release checks its argument in C terms first.
+// For the C API (introspect/capi_support.hpp): tc_release checks its argument in C terms first.
 bool find_leak_mode(HeapImpl& h) { return leak_state(h).find_leak(); }
 
 std::string format_bytes(std::size_t bytes) {
