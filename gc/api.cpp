@@ -58,7 +58,7 @@ void park_allocation(ThreadState* t) { t->spans.park_windows(t->cache); }
 void unpark_allocation(ThreadState* t) {
   // While allocations are observed (or stressed), the window slots live in pending_ anyway
   // (gc/thread_cache.hpp).
-  if (!t->impl.keeps_windows_empty()) t->spans.unpark_windows(t->cache);
+  if (!t->impl.allocator.keeps_windows_empty()) t->spans.unpark_windows(t->cache);
 }
 
 void fail_not_attached(const char* what) {
@@ -83,12 +83,12 @@ void fail_root_order(const RootNode* node) {
 }
 
 void* allocate_small_slow_may_reach_safepoint(ThreadFast* t, std::size_t sc, bool may_fail) {
-  return as_state(t)->impl.allocate_small_slow_may_reach_safepoint(as_state(t), sc, may_fail);
+  return as_state(t)->impl.allocator.small_slow_may_reach_safepoint(as_state(t), sc, may_fail);
 }
 
 void* allocate_large_may_reach_safepoint(ThreadFast* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
                                          bool may_fail) {
-  return as_state(t)->impl.allocate_large_may_reach_safepoint(as_state(t), bytes, type_id, noscan, may_fail);
+  return as_state(t)->impl.allocator.large_may_reach_safepoint(as_state(t), bytes, type_id, noscan, may_fail);
 }
 
 void safepoint_slow(ThreadFast* t) { as_state(t)->impl.safepoint.poll_slow(as_state(t)); }
@@ -317,8 +317,7 @@ void Heap::collect() {
   if (park != nullptr) internal::unpark_allocation(park);
 }
 void Heap::start_collection() { impl_->request_cycle(); }
-// relaxed: a knob (collect_every_'s declaration, gc/heap_impl.hpp).
-void Heap::set_collect_every(std::size_t n) { impl_->collect_every_.store(n, std::memory_order_relaxed); }
+void Heap::set_collect_every(std::size_t n) { impl_->allocator.set_collect_every(n); }
 Stats Heap::stats() const { return impl_->stats(); }
 
 // The knobs change only the pacer's inputs (it recomputes under its own lock) and the scavenger's

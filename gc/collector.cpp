@@ -205,7 +205,7 @@ void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
     TC_DCHECK(t->marking, "tricolor: root scan before the barrier round");
     // Step 3: from now on every span this thread takes is pre-marked (allocate black); the spans it
     // cached before were installed white, so give them back first.
-    release_caches(t);
+    allocator.release_caches(t);
     t->allocate_black = true;
     scan_thread_roots(t, t->mark);
     t->roots_scanned = true;
@@ -233,7 +233,7 @@ void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
     // Step 5c, round 2, after the flip: the cached spans (pre-marked, of the old generation) go to
     // what are now the unswept lists (return_span), and new spans are installed white.
     TC_DCHECK(!t->marking, "tricolor: allocate-white round before the thread's barrier went off");
-    release_caches(t);
+    allocator.release_caches(t);
     t->allocate_black = false;
     t->roots_scanned = true;
     if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
@@ -329,7 +329,7 @@ void HeapImpl::run_cycle_stop_the_world() {
   marking_.store(true, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
   mark_gen_.store(sweep_gen(), std::memory_order_relaxed);  // relaxed: the world is stopped
   for (ThreadState* t : safepoint.threads()) {
-    release_caches(t);
+    allocator.release_caches(t);
     scan_thread_roots(t, controller_cx_);
   }
   scan_heap_callbacks(controller_cx_);

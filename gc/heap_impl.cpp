@@ -1,10 +1,9 @@
-// HeapImpl: construction and teardown, thread attach/detach, running finalizers on a mutator, and the
-// allocation slow paths.
+// HeapImpl: construction and teardown, thread attach/detach, running finalizers on a mutator, and what
+// the allocator's slow paths (gc/allocator.cpp) ask of the cycle: pacing, assists, heap-limit relief.
 #include "gc/heap_impl.hpp"
 #include "gc/poison.hpp"
 
 #include <algorithm>
-#include <new>
 #include <tuple>
 
 #include "gc/collector_work.hpp"
@@ -28,6 +27,7 @@ HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
       pacer(c),
       safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
       sweeper(*this),
+      allocator(*this, c.collect_every),
       observer_(make_observer ? make_observer(*this) : nullptr),
       interests_(observer_ != nullptr ? observer_->interests() : HeapObserver::Interests{}),
       controller_cx_(marker.pool()) {
@@ -60,8 +60,7 @@ HeapImpl::~HeapImpl() {
   // Every object still allocated dies with the heap: run the destructors that are due.
   sweeper.finish(sweep_gen());
   std::vector<Span*> spans;
-  for (auto& c : central) c.for_each_span([&](Span* s) { spans.push_back(s); });
-  large.for_each_span([&](Span* s) { spans.push_back(s); });
+  allocator.for_each_listed_span([&](Span* s) { spans.push_back(s); });
   for (Span* s : spans) {
     if (!s->has_destructors) continue;
     for (std::size_t i = 0; i < s->nslots; ++i)
@@ -105,7 +104,7 @@ void HeapImpl::detach(ThreadState* t) {
     // Holding threads_mu excludes every handshake, so nothing acts on our state meanwhile.
     std::lock_guard lock(safepoint.threads_mu());
     if (t->marking) flush_barrier(t);
-    release_caches(t);
+    allocator.release_caches(t);
     auto& v = safepoint.threads();
     v.erase(std::remove(v.begin(), v.end(), t), v.end());
   }
@@ -121,22 +120,6 @@ std::size_t HeapImpl::run_finalizers(std::size_t max) {
     Root<const char> keep(static_cast<const char*>(obj), "<object being finalized>");
     f.fn(const_cast<void*>(obj), f.context);
   });
-}
-
-void HeapImpl::return_span(Span* s, bool has_free) {
-  CentralList& c = s->span_class == kLargeSpanClass ? large : central[s->span_class];
-  // relaxed: the caller owns s, so its generation is stable.
-  c.push_swept(s, s->sweep_gen.load(std::memory_order_relaxed), has_free);
-}
-
-void HeapImpl::release_caches(ThreadState* t) {
-  for (std::size_t sc = 0; sc < kNumSpanClasses; ++sc) {
-    SlotCount back;
-    if (Span* s = t->spans.release(t->cache[sc], sc, &back)) {
-      count_allocation(back, false);
-      return_span(s, s->allocated_count() < s->nslots);
-    }
-  }
 }
 
 void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes) {
@@ -258,114 +241,6 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
   recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 
-Span* HeapImpl::acquire_span(ThreadState*, std::size_t sc, std::uint32_t sg) {
-  if (Span* s = central[sc].pop_swept_partial(sg)) return s;
-  if (Span* s = sweeper.sweep_for_allocation(sc, sg)) return s;
-  const std::size_t cls = class_of_span_class(sc);
-  return pages.allocate(kClasses.pages[cls], static_cast<std::uint16_t>(sc), sg);
-}
-
-// The embedder asked for the throwing variant (make<T>): the heap stays consistent, nothing was
-// allocated. (try_make returns null instead.)
-void HeapImpl::fail_allocation() { throw std::bad_alloc(); }
-
-// Config::collect_every: counts the heap's allocations and runs a full collection on every Nth,
-// before the slot is taken (so the new object cannot be lost by it: it does not exist yet).
-void HeapImpl::stress_collect(ThreadState* t) {
-  const std::size_t n = collect_every_.load(std::memory_order_relaxed);
-  if (n == 0) return;
-  // relaxed: a counter; which thread's allocation triggers the collection does not matter.
-  if (stress_allocs_.fetch_add(1, std::memory_order_relaxed) + 1 < n) return;
-  stress_allocs_.store(0, std::memory_order_relaxed);
-  park_allocation(t);
-  collect();
-  unpark_allocation(t);
-}
-
-void* HeapImpl::allocate_small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail) {
-  // Parked windows send every allocation of a thread that must not allocate here.
-  if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
-    refuse_allocation(t);
-  CacheEntry& e = t->cache[sc];
-  if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
-    stress_collect(t);
-  // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
-  // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
-  for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
-    if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
-    // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
-    if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
-    SlotCount back;  // none: the span is used up (advance() failed) and nothing is pending
-    if (Span* old = t->spans.release(e, sc, &back)) return_span(old, false);
-    count_allocation(back, false);
-    if (Span* s = acquire_span(t, sc, sweep_gen())) {
-      count_allocation(t->spans.install(e, sc, s, pre_mark(t, s)), true);
-      note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
-      continue;
-    }
-    if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
-    if (may_fail) return nullptr;
-    fail_allocation();
-  }
-  if (keeps_windows_empty() || t->spans.pending(sc) != 0) [[unlikely]] {
-    poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
-    // An observed heap (and stress mode) keep the window empty, so every allocation comes here
-    // (gc/heap_observer.hpp). Slots left in pending_ after stress mode was turned off drain here too.
-    void* slot = t->spans.take_sampled(e, sc);
-    if (interests_.allocations) observer_->on_allocation(t->spans, t->spans.span(sc), slot, class_size(class_of_span_class(sc)));
-    return slot;
-  }
-  // ASan builds: the window's free slots were poisoned when swept (gc/poison.hpp); the fast path
-  // hands them out until the next slow path.
-  poison::reused_slots(e.window, kClasses.size[class_of_span_class(sc)], e.free_mask | t->spans.pending(sc));
-  return pop_slot(e.free_mask, e.window, kClasses.size[class_of_span_class(sc)]);
-}
-
-// The single size check of every allocation entry point: make<T>, make_with_trailing, make_buffer
-// (and their try_ forms, make_buffer_of) and the C API send every request above kMaxSmallSize here,
-// with its byte count saturated at SIZE_MAX rather than wrapped (internal::slot_bytes in
-// include/tricolor/object.hpp). A request that no state of this heap could hold (more than the
-// reservation or the hard limit) fails here, before any accounting, emergency collection or page
-// arithmetic: null for try_, std::bad_alloc otherwise, and nothing allocated. Below the bound,
-// npages fits the page heap's 32-bit page counts and no sum below can wrap.
-void* HeapImpl::allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail) {
-  if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
-    refuse_allocation(t);
-  if (bytes > pages.max_span_bytes()) [[unlikely]] {
-    if (may_fail) return nullptr;
-    fail_allocation();
-  }
-  const std::size_t npages = (bytes + kPageSize - 1) / kPageSize;
-  if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
-    stress_collect(t);
-  // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
-  // until it is returned to the caller, who roots it.
-  note_allocated_may_reach_safepoint(t, npages * kPageSize);
-  if (t->poll.load(std::memory_order_relaxed) != 0) safepoint.poll_slow(t);
-  Span* s = nullptr;
-  for (HeapLimitRelief relief = HeapLimitRelief::kNone;;) {
-    const SpanKind kind = noscan                                    ? SpanKind::kNoScan
-                          : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
-                                                                  : SpanKind::kScan;
-    s = pages.allocate(npages, kLargeSpanClass, sweep_gen(), nullptr, kind);
-    if (s != nullptr) break;
-    if (relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
-    if (may_fail) return nullptr;
-    fail_allocation();
-  }
-  poison::reused_region(reinterpret_cast<void*>(s->start), s->bytes());
-  s->alloc_bits[0] = 1;
-  t->spans.count_large(s->bytes());
-  count_allocation({1, s->bytes()}, true);
-  // Allocate black. relaxed: published to markers with the object itself.
-  if (pre_mark(t, s)) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
-  void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
-  if (interests_.allocations) [[unlikely]]
-    observer_->on_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());
-  return_span(s, false);
-  return payload;
-}
-
 void HeapImpl::with_world_stopped(const std::function<void()>& f) {
   ThreadState* self = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
   safepoint.with_world_stopped(self, f);
@@ -387,8 +262,8 @@ Stats HeapImpl::stats() const {
   s.heap_peak_bytes = pages.peak_in_use_bytes();
   std::tie(s.committed_bytes, s.released_bytes) = pages.committed_and_released();
   s.live_bytes = pacer.last_live();
-  s.allocated_objects = allocated_objects_.load(std::memory_order_relaxed);  // relaxed: statistics
-  s.allocated_bytes = allocated_slot_bytes_.load(std::memory_order_relaxed);
+  s.allocated_objects = allocator.allocated_objects();
+  s.allocated_bytes = allocator.allocated_slot_bytes();
   s.heap_goal = pacer.goal();
   s.objects_freed = sweeper.objects_freed();
   return s;

@@ -1,9 +1,10 @@
-// The heap: owns the page heap, the central lists, the marker team, the sweeper, the pacer, the
-// thread registry (safepoints), the roots, the finalizers and the weak registry; runs the collector's
-// controller thread.
-// Methods are defined by concept: allocation, threads and running finalizers in heap_impl.cpp, the
-// cycle in collector.cpp, root scanning in roots.cpp, weak processing in weak_refs.cpp, the write
-// barrier in write_barrier.cpp, verification in verifier.cpp. Registries that need no more of the
+// The heap: owns the page heap, the allocator (central lists and slow paths, gc/allocator.hpp), the
+// marker team, the sweeper, the pacer, the thread registry (safepoints), the roots, the finalizers
+// and the weak registry; runs the collector's controller thread.
+// Methods are defined by concept: threads, running finalizers and the allocator's calls into the
+// cycle (pacing, assists, heap-limit relief) in heap_impl.cpp, the cycle in collector.cpp, root
+// scanning in roots.cpp, weak processing in weak_refs.cpp, the write barrier in write_barrier.cpp,
+// verification in verifier.cpp. Registries that need no more of the
 // heap than what they are given are classes of their own, which the heap holds and the collector
 // drives: the Globals and heap root callbacks (RootSet, gc/root_set.hpp), the registered and ready
 // finalizers (FinalizerQueue, gc/finalizer_queue.hpp), the weak callbacks and pools (WeakRegistry,
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "gc/allocator.hpp"
 #include "gc/central_list.hpp"
 #include "gc/finalizer_queue.hpp"
 #include "gc/heap_observer.hpp"
@@ -60,33 +62,20 @@ class HeapImpl {
   ThreadState* attach(const char* name);
   void detach(ThreadState* t);
 
-  // --- allocation (heap_impl.cpp)
-  void* allocate_small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail);
-  void* allocate_large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan, bool may_fail);
-  // Gives every cached span back to the central lists (world stopped, or the thread itself).
-  void release_caches(ThreadState* t);
+  // --- what the allocator (gc/allocator.hpp) asks of the cycle (heap_impl.cpp)
   // A span this thread takes for its cache or a large object is born black (its free slots
   // pre-marked) iff the thread allocates black and the span is of the marking's generation.
   bool pre_mark(const ThreadState* t, const Span* s) const {
     // relaxed (both): the span is this thread's (its generation is stable), and mark_gen_'s comment.
     return t->allocate_black && s->sweep_gen.load(std::memory_order_relaxed) == mark_gen_.load(std::memory_order_relaxed);
   }
-  // Gives a span back to its class's list by its own generation: one swept in the current one goes
-  // to the swept lists; one a cache held across the flip is of the previous generation, and goes to
-  // what are now the unswept lists (counted by the flip, so its sweep is awaited like any other).
-  void return_span(Span* s, bool has_free);
+  // bytes were taken for t (null: by no thread): the pacer's input. May start a cycle, make t assist
+  // (bounded slices), or make it wait for the cycle at twice the goal when no hard limit is set.
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
-  // The heap's exact allocation totals (Stats::allocated_objects/bytes): slots a cache took (add) or
-  // gave back free (!add), and large objects.
-  void count_allocation(SlotCount c, bool add) {
-    if (add) {
-      allocated_objects_.fetch_add(c.objects, std::memory_order_relaxed);
-      allocated_slot_bytes_.fetch_add(c.bytes, std::memory_order_relaxed);
-    } else {
-      allocated_objects_.fetch_sub(c.objects, std::memory_order_relaxed);
-      allocated_slot_bytes_.fetch_sub(c.bytes, std::memory_order_relaxed);
-    }
-  }
+  // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
+  // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
+  enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
+  bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
   // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const {
     return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
@@ -134,13 +123,12 @@ class HeapImpl {
 
   Config config;
   PageHeap pages;
-  CentralList central[kNumSpanClasses];
-  CentralList large;
   Marker marker;
   Pacer pacer;
   Safepoint safepoint;
   Sweeper sweeper;
   StatsRecorder recorder;
+  Allocator allocator;
 
   // --- the observer (gc/heap_observer.hpp): null, or the tools plugged in at construction.
   HeapObserver* observer() const { return observer_.get(); }
@@ -158,8 +146,6 @@ class HeapImpl {
   // The observer's answer, asked once (gc/heap_observer.hpp); none without an observer.
   const HeapObserver::Interests interests_;
 
- private:
-  friend class Sweeper;
   void controller_main();
   void run_cycle();
   void run_cycle_concurrent();
@@ -192,12 +178,6 @@ class HeapImpl {
   // swept would not). A walk: TC_DCHECK_SLOW.
   bool central_mark_bits_clear();
   void emit(Phase p);
-  Span* acquire_span(ThreadState* t, std::size_t sc, std::uint32_t sg);
-  [[noreturn]] static void fail_allocation();
-  // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
-  // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
-  enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
-  bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
   // Waits, as a blocked thread, until cycle `target` is complete, then finishes its sweep.
   void await_cycle(std::uint64_t target);
   void process_weak_references(WeakWork& weak);
@@ -226,10 +206,6 @@ class HeapImpl {
   // Bytes allocated since the heap began: a statistic and the pacer's input. relaxed: nothing is
   // published through it (a trigger seen one allocation late starts the cycle one allocation late).
   std::atomic<std::size_t> allocated_total_{0};
-  // Stats::allocated_objects/bytes: slots taken with spans less those given back free, and large
-  // objects (gc/thread_cache.hpp). relaxed: counters, read for statistics only.
-  std::atomic<std::uint64_t> allocated_objects_{0};
-  std::atomic<std::uint64_t> allocated_slot_bytes_{0};
   // allocated_total_ at the last termination, for heap_live(). relaxed: written in the termination
   // stop, read as a pacing input like allocated_total_.
   std::atomic<std::size_t> allocated_at_termination_{0};
@@ -296,18 +272,6 @@ class HeapImpl {
 
   // --- weak callbacks and pools (gc/weak_registry.hpp), processed in weak_refs.cpp
   WeakRegistry& weak_registry() { return weak_registry_; }
-
-  // Stress mode (Config::collect_every). relaxed: a knob read per allocation; a thread that sees a
-  // stale value collects one allocation early or late.
-  std::atomic<std::size_t> collect_every_{config.collect_every};
-  // Allocation slow paths: every allocation reaches them while sampling sites or stressing.
-  bool keeps_windows_empty() const {
-    return interests_.allocations || collect_every_.load(std::memory_order_relaxed) != 0;
-  }
-  void stress_collect(ThreadState* t);
-
- private:
-  std::atomic<std::size_t> stress_allocs_{0};
 };
 
 }  // namespace tricolor::internal

@@ -5,7 +5,7 @@
 //    is non-canonical and faults; an integer read from it is conspicuous in a debugger);
 //  - AddressSanitizer builds also poison the whole freed slot (header included), so any read or
 //    write of it is reported with the stack of the access; a slot is unpoisoned when it is handed to
-//    an allocation window (gc/heap_impl.cpp, allocate_small_slow) or a large object is allocated.
+//    an allocation window (gc/allocator.cpp, small_slow_may_reach_safepoint) or a large object is allocated.
 // Both happen in one place of the sweeper (sweep_span, after the dead objects' destructors ran) and
 // cost nothing in release builds without ASan.
 //

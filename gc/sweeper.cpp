@@ -103,17 +103,17 @@ void Sweeper::finished_one() {
 
 void Sweeper::put_back(Span* s, Result r) {
   TC_DCHECK(r != Result::kEmpty, "tricolor: an empty span kept by its sweeper was put back");
-  if (r != Result::kFreed) h_.return_span(s, r == Result::kPartial);  // by the generation just swept
+  if (r != Result::kFreed) h_.allocator.return_span(s, r == Result::kPartial);  // by the generation just swept
 }
 
 // A caller that read the sweep generation before a flip pops from what is now a swept list: the
 // span is already swept in the newer generation. Put it back where it belongs, by its generation.
 // (return_span reads it relaxed; the list's mutex the span was popped under orders the sweep that
 // set it, and its bitmaps, before us.)
-void Sweeper::put_back_stale(Span* s) { h_.return_span(s, s->allocated_count() < s->nslots); }
+void Sweeper::put_back_stale(Span* s) { h_.allocator.return_span(s, s->allocated_count() < s->nslots); }
 
 Span* Sweeper::sweep_for_allocation(std::size_t sc, std::uint32_t sg) {
-  CentralList& c = h_.central[sc];
+  CentralList& c = h_.allocator.list(sc);
   while (Span* s = c.pop_unswept(sg)) {
     if (!claim(s, sg)) {
       put_back_stale(s);
@@ -134,7 +134,7 @@ bool Sweeper::sweep_one(std::uint32_t sg) {
   const std::size_t start = next_class_.load(std::memory_order_relaxed);
   for (std::size_t k = 0; k <= kNumSpanClasses; ++k) {
     const std::size_t sc = (start + k) % (kNumSpanClasses + 1);
-    CentralList& c = sc == kNumSpanClasses ? h_.large : h_.central[sc];
+    CentralList& c = h_.allocator.list(sc);
     if (Span* s = c.pop_unswept(sg)) {
       next_class_.store(sc, std::memory_order_relaxed);
       if (!claim(s, sg)) {

@@ -10,6 +10,7 @@
 
 #include "gc/marker.hpp"
 #include "gc/root_set.hpp"
+#include "gc/safepoint.hpp"  // RunState
 #include "gc/thread_cache.hpp"
 #include "tricolor/heap.hpp"
 

@@ -18,8 +18,7 @@ bool HeapImpl::central_mark_bits_clear() {
     // relaxed: a check; the lists' mutex orders the sweep that cleared the bits before it.
     for (std::size_t w = 0; w < s->nwords(); ++w) clear &= s->mark_bits[w].load(std::memory_order_relaxed) == 0;
   };
-  for (CentralList& c : central) c.for_each_span(check);
-  large.for_each_span(check);
+  allocator.for_each_listed_span(check);
   return clear;
 }
 

@@ -37,7 +37,7 @@ HeapSnapshot count_objects_stopped(HeapImpl& h) {
   // A cycle may have ended between the caller's collection and the stop: finish its sweep, so that
   // alloc_bits hold only objects that survived it. Holding threads_mu, no other cycle can end.
   h.sweeper.finish(h.sweep_gen());
-  for (ThreadState* t : h.safepoint.threads()) h.release_caches(t);
+  for (ThreadState* t : h.safepoint.threads()) h.allocator.release_caches(t);
   std::vector<std::pair<std::size_t, std::size_t>> by_type;  // type id -> (count, bytes)
   auto visit = [&](Span* s) {
     for (std::size_t w = 0; w < s->nwords(); ++w)
@@ -49,8 +49,7 @@ HeapSnapshot count_objects_stopped(HeapImpl& h) {
         by_type[type].second += s->elem_size;
       }
   };
-  for (CentralList& c : h.central) c.for_each_span(visit);
-  h.large.for_each_span(visit);
+  h.allocator.for_each_listed_span(visit);
   HeapSnapshot snap;
   for (std::size_t id = 0; id < by_type.size(); ++id) {
     if (by_type[id].first == 0) continue;

@@ -291,7 +291,7 @@ TEST_CASE("sweeper: an empty span swept for allocation stays with the allocating
   for (std::size_t w = 0; w < s->nwords(); ++w) CHECK(s->mark_bits[w].load() == 0);
   CHECK(s->sweep_gen.load() == sg);
   CHECK(hi.pages.in_use_bytes() == in_use);  // not given to the page heap and taken back
-  hi.return_span(s, true);  // every slot free: back as a swept partial span
+  hi.allocator.return_span(s, true);  // every slot free: back as a swept partial span
   // The next allocations of the class take it, before any fresh span.
   std::set<Plain*> handed;
   for (std::size_t k = 0; k < 4 * s->nslots; ++k) handed.insert(make<Plain>());

@@ -130,7 +130,7 @@ T* construct_at_slot(ThreadFast* t, void* payload, std::size_t bytes, Args&&... 
 //    kFixed fixed payload bytes and the header. The small path is one compare against it, folded
 //    for fixed sizes.
 //  - slot_bytes(): payload + header for the large path, saturated at SIZE_MAX. allocate_large_*()
-//    (gc/heap_impl.cpp) is the one place that refuses a size no heap could hold, and SIZE_MAX is
+//    (gc/allocator.cpp) is the one place that refuses a size no heap could hold, and SIZE_MAX is
 //    always such a size.
 template <std::size_t kFixed>
 constexpr std::size_t small_extra_bytes() {

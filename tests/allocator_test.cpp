@@ -1,5 +1,5 @@
-// Exact allocation counters (tricolor::allocated_objects/allocated_bytes, Stats::allocated_objects/
-// bytes): counted per span refill and corrected by the slots still free in the thread's cache
+// The allocator (gc/allocator.*): its exact allocation counters (tricolor::allocated_objects/
+// allocated_bytes, Stats::allocated_objects/bytes), counted per span refill and corrected by the slots still free in the thread's cache
 // (gc/thread_cache.hpp), they must equal the allocations made, across refills, collections (which
 // take the caches back), parked windows, allocation sampling and large objects.
 #include "gc/heap_impl.hpp"
