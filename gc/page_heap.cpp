@@ -224,7 +224,7 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
     if (why != nullptr) *why = AllocFailure::kTooLarge;
     return nullptr;
   }
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   const std::size_t bytes = npages * kPageSize;
   if (max_heap_ != 0 && in_use_bytes_.load(std::memory_order_relaxed) + bytes > max_heap_) {
     if (why != nullptr) *why = AllocFailure::kHeapLimit;
@@ -253,6 +253,7 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
     insert_free(rest);
     s->npages = static_cast<std::uint32_t>(npages);
   }
+  const bool untouched = s->scavenged;
   if (s->scavenged) released_bytes_.fetch_sub(s->bytes(), std::memory_order_relaxed);
   s->scavenged = false;
   // s is held now (taking released pages makes them so, and a coalesced span may have over-counted):
@@ -269,6 +270,19 @@ Span* PageHeap::allocate(std::size_t npages, std::uint16_t span_class, std::uint
   const std::size_t now = in_use_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if (now > peak_in_use_bytes_.load(std::memory_order_relaxed)) peak_in_use_bytes_.store(now, std::memory_order_relaxed);
   in_use_spans_.fetch_add(1, std::memory_order_relaxed);
+  lock.unlock();
+  // A small span's slots are all about to be written (each allocation writes its header), so its
+  // untouched pages (never used, or released by the scavenger) are populated in one call instead of
+  // one page fault each; outside the lock, which only the span's bookkeeping needs. On this 2-core
+  // VM a fault is mostly trap overhead: GCBench with two threads spent 11% of its time faulting in
+  // make<>, and populating cut its system time 0.27 -> 0.09 s and its wall time to 0.83x (paired
+  // medians of 5, tricolor-bench --workload gcbench-mt --no-probe --no-cpu-probe), RSS unchanged.
+  // Large spans are left to fault: a large buffer may be used sparsely. Kernels before 5.14 refuse
+  // the advice, and the pages fault in as before.
+#if defined(MADV_POPULATE_WRITE)
+  if (untouched && span_class != kLargeSpanClass)
+    (void)madvise(reinterpret_cast<void*>(s->start), s->bytes(), MADV_POPULATE_WRITE);
+#endif
   return s;
 }
 
