@@ -339,6 +339,7 @@ void HeapImpl::run_cycle_stop_the_world() {
   emit(Phase::kMark);
   marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
   marker.wait_quiescent();
+  emit(Phase::kMarkTermination);  // inside the one stop (on_event neither allocates nor blocks)
   WeakWork weak;
   finish_marking_stopped(cycle_start, heap_before, PauseKind::kFullStop, cycle_start, weak);
   marker.end_cycle();

@@ -35,7 +35,8 @@ enum class Phase : std::uint8_t {
   kMarkStart,         // stop-the-world: barrier on, allocate black
   kRootScan,          // handshakes: each thread scans its own roots
   kMark,              // concurrent marking
-  kMarkTermination,   // marking is over: two ragged rounds around the sweep flip, or a stop for weak refs
+  kMarkTermination,   // marking is over: two ragged rounds around the sweep flip, or a stop for weak
+                      // refs (a stop-the-world cycle announces it inside its one stop)
   kSweep,             // lazy and background sweeping
 };
 
