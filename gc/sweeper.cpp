@@ -44,17 +44,17 @@ class Sweeper::DestructorScope {
   ThreadState* parked_ = nullptr;
 };
 
-Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool all_dead, bool keep_empty) {
+Sweeper::Result Sweeper::sweep_span(Span* s, std::uint32_t sg, bool keep_empty) {
   std::size_t freed = 0;
   std::size_t live = 0;
   // The heap's observer sees every dead object while it asks to (gc/heap_observer.hpp).
-  const bool observe = h_.observes_deaths() && !all_dead;
+  const bool observe = h_.observes_deaths();
   DestructorScope destructors(h_);
   for (std::size_t w = 0; w < s->nwords(); ++w) {
     const std::uint64_t alloc = s->alloc_bits[w];
     // relaxed: marking is over. The caller learnt sg from sweep_gen() (acquire), which pairs with the
     // flip after termination, and termination waited for every marker and handshake first.
-    const std::uint64_t mark = all_dead ? 0 : s->mark_bits[w].load(std::memory_order_relaxed);
+    const std::uint64_t mark = s->mark_bits[w].load(std::memory_order_relaxed);
     std::uint64_t dead = alloc & ~mark;
     freed += static_cast<std::size_t>(__builtin_popcountll(dead));
     if (observe && dead != 0) [[unlikely]] h_.observer()->on_dead(s, w, dead);  // before any destructor runs
@@ -119,7 +119,7 @@ Span* Sweeper::sweep_for_allocation(std::size_t sc, std::uint32_t sg) {
       put_back_stale(s);
       return nullptr;
     }
-    const Result r = sweep_span(s, sg, false, /*keep_empty=*/true);
+    const Result r = sweep_span(s, sg, /*keep_empty=*/true);
     if (r == Result::kPartial || r == Result::kEmpty) {
       finished_one();
       return s;

@@ -54,9 +54,9 @@ class Sweeper {
   std::uint64_t objects_freed() const { return objects_freed_.load(std::memory_order_relaxed); }
   std::size_t scavenged_bytes() const { return scavenged_bytes_.load(std::memory_order_relaxed); }
 
-  // Sweeps one claimed span; exposed for heap teardown (everything dead) and tests. An empty span
-  // goes back to the page heap (kFreed) unless keep_empty (kEmpty).
-  Result sweep_span(Span* s, std::uint32_t sg, bool all_dead = false, bool keep_empty = false);
+  // Sweeps one claimed span. An empty span goes back to the page heap (kFreed) unless keep_empty
+  // (kEmpty: the caller allocates from it).
+  Result sweep_span(Span* s, std::uint32_t sg, bool keep_empty = false);
 
  private:
   class DestructorScope;
