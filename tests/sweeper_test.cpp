@@ -21,7 +21,7 @@ using internal::Span;
 
 namespace {
 
-constexpr std::size_t kMaxIds = 1 << 16;
+constexpr std::size_t kMaxIds = 1 << 18;
 std::array<std::atomic<int>, kMaxIds> g_destroyed{};
 std::array<std::atomic<int>, kMaxIds> g_finalized{};
 std::atomic<std::size_t> g_next_id{0};
@@ -237,7 +237,10 @@ TEST_CASE("sweeper: concurrent lazy sweeping runs every destructor exactly once"
   c.initial_heap = 256 * 1024;
   tricolor::Heap heap(c);
   std::atomic<std::size_t> damaged{0};  // Catch assertions are for the main thread only
-  constexpr std::size_t kThreads = 2, kPerThread = 20000, kKept = 1000;
+  // Enough allocation for a dozen paced cycles at the initial heap: a few were too few with 32 KiB
+  // spans (refills, where cycles are triggered, came 4x less often) and the cycle check below failed
+  // about 1 run in 20 under ASan.
+  constexpr std::size_t kThreads = 2, kPerThread = 100000, kKept = 1000;
   auto mutator = [&](std::size_t t) {
     Mutator m(heap, t == 0 ? "sweeper-a" : "sweeper-b");
     Root<Keep<WithDtor>> keep(make_keep<WithDtor>(kKept));
