@@ -83,3 +83,37 @@ TEST_CASE("barrier records nothing while no heap marks", "[barrier]") {
   for (int i = 0; i < 1000; ++i) x->left = make<Node>(i);
   REQUIRE_FALSE(internal::g_barrier_active.load());
 }
+
+// Each store below records two pointers (the old value, and the new one for the insertion half), so
+// the thread's barrier buffer (BarrierBuffer::kCapacity) fills many times, with one or two free
+// entries as often as none: every record must survive the flush that makes room for it.
+TEST_CASE("a barrier buffer that fills mid-store loses neither half's record", "[barrier]") {
+  constexpr int kStores = 700;  // 1400 records: more than five full buffers
+  static_assert(2 * kStores > 5 * 256);
+  GatedHeap g(Phase::kRootScan);
+  Root<Node> targets[kStores];
+  for (int k = 0; k < kStores; ++k) targets[k] = make<Node>(1000 + k);
+  Root<Node> holders(make<Node>(0));
+  g.start_cycle();  // barrier on, this thread's roots not yet scanned
+  Node* prev = holders.get();
+  internal::blacken_for_testing(g.heap, prev);
+  for (int k = 0; k < kStores; ++k) {
+    Node* h = make<Node>(k);
+    h->left = make<Node>(2000 + k);  // the old value the store below overwrites
+    internal::blacken_for_testing(g.heap, h);  // black: its fields are not scanned again
+    prev->right = h;
+    prev = h;
+  }
+  for (Node* h = holders->right; h != nullptr; h = h->right) {
+    const std::uint64_t k = h->value;
+    h->left = targets[k].get();  // records old (2000 + k) and new (1000 + k)
+    targets[k] = nullptr;        // the new value leaves the unscanned roots: only the insertion half keeps it
+  }
+  g.finish_cycle();
+  int seen = 0;
+  for (Node* h = holders->right; h != nullptr; h = h->right, ++seen) {
+    REQUIRE(h->left->intact());
+    REQUIRE(h->left->value == 1000 + h->value);
+  }
+  REQUIRE(seen == kStores);
+}
