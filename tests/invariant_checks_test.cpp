@@ -60,6 +60,21 @@ TEST_CASE("a span in a central list and a span in a thread cache are kept apart"
       cache.install(e, kSpanClass, &s, false);
     });
   }
+  SECTION("removed from a list that does not hold it") {
+    SpanList other;
+    Span t;
+    make_span(t);
+    other.push(&t);
+    central.push_swept(&s, kSweepGen, true);
+    // s is in the central list, not in `other`: unlinking it there would corrupt both lists.
+    REQUIRE_DEATH("removed from a list that does not hold it", { other.remove(&s); });
+  }
+  SECTION("removed twice") {
+    SpanList list;
+    list.push(&s);
+    list.remove(&s);
+    REQUIRE_DEATH("removed from a list that does not hold it", { list.remove(&s); });
+  }
   SECTION("installed, released, pushed back: no check fires") {
     ThreadCache cache;
     CacheEntry e;
