@@ -70,7 +70,9 @@ void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, 
     SlotCount back;  // none: the span is used up (advance() failed) and nothing is pending
     if (Span* old = t->spans.release(e, sc, &back)) return_span(old, false);
     count_allocation(back, false);
-    if (Span* s = acquire_span(sc, h_.sweep_gen())) {
+    const std::uint32_t sg = h_.sweep_gen();
+    h_.sweeper.pay_credit(sg, h_.allocated_total());
+    if (Span* s = acquire_span(sc, sg)) {
       count_allocation(t->spans.install(e, sc, s, h_.pre_mark(t, s)), true);
       h_.note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
@@ -120,7 +122,9 @@ void* Allocator::large_may_reach_safepoint(ThreadState* t, std::size_t bytes, st
     const SpanKind kind = noscan                                    ? SpanKind::kNoScan
                           : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
                                                                   : SpanKind::kScan;
-    s = h_.pages.allocate(npages, kLargeSpanClass, h_.sweep_gen(), nullptr, kind);
+    const std::uint32_t sg = h_.sweep_gen();
+    h_.sweeper.pay_credit(sg, h_.allocated_total());
+    s = h_.pages.allocate(npages, kLargeSpanClass, sg, nullptr, kind);
     if (s != nullptr) break;
     if (h_.relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;

@@ -303,3 +303,36 @@ TEST_CASE("sweeper: an empty span swept for allocation stays with the allocating
   CHECK(from_kept == s->nslots);
   h.collect_now();
 }
+
+TEST_CASE("sweeper: allocating threads pay sweep credit over the second half of the budget", "[sweeper]") {
+  reset_counts();
+  Config c = sweeper_config();
+  c.background_sweeper = false;  // only the calls below sweep
+  tctest::TestHeap h(c);
+  internal::HeapImpl& hi = impl(h);
+  for (std::size_t i = 0; i < 100000; ++i) make<Plain>();  // garbage, in dozens of spans
+  const std::uint64_t before = hi.cycles_completed();
+  hi.request_cycle();  // a cycle whose sweep stays lazy (collect() would finish it)
+  while (hi.cycles_completed() == before) safepoint();
+  const std::uint32_t sg = hi.sweep_gen();
+  const std::size_t total = hi.sweeper.unswept();
+  REQUIRE(total > 2 * internal::Sweeper::kMaxCreditSweeps);
+  // A known schedule: the generation is owed over 1 MiB of allocation from a basis of 10 MiB.
+  const std::size_t basis = 10u << 20, budget = 1u << 20;
+  hi.sweeper.pace(basis, budget);
+  hi.sweeper.pay_credit(sg, basis + budget / 2);  // the first half is the background sweeper's
+  CHECK(hi.sweeper.unswept() == total);
+  hi.sweeper.pay_credit(sg, basis + budget / 2 + budget / 8);  // a quarter of the generation owed ...
+  const std::size_t quarter = total / 4;
+  const std::size_t first = std::min(quarter, internal::Sweeper::kMaxCreditSweeps);
+  CHECK(hi.sweeper.unswept() == total - first);  // ... at most kMaxCreditSweeps spans per call
+  hi.sweeper.pay_credit(sg, basis + budget / 2 + budget / 8);
+  CHECK(hi.sweeper.unswept() == total - std::min(quarter, 2 * internal::Sweeper::kMaxCreditSweeps));
+  // Past the budget everything is owed: repeated payments sweep the whole generation.
+  std::size_t calls = 0;
+  while (hi.sweeper.unswept() != 0 && calls++ < total) hi.sweeper.pay_credit(sg, basis + 2 * budget);
+  CHECK(hi.sweeper.unswept() == 0);
+  CHECK(calls <= total / internal::Sweeper::kMaxCreditSweeps + 1);
+  // Nothing was lost: every slot of the swept spans is free again.
+  CHECK(hi.pages.in_use_bytes() == 0);
+}
