@@ -72,6 +72,15 @@ class HeapImpl {
   // bytes were taken for t (null: by no thread): the pacer's input. May start a cycle, make t assist
   // (bounded slices), or make it wait for the cycle at twice the goal when no hard limit is set.
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
+  // Assists (heap_impl.cpp): a thread owes scan work for what it allocates while marking, and pays
+  // it in slices of at most kAssistSlice bytes (about 10-30 us of marking), one per allocation slow
+  // path, from the first one at which it owes kMinAssist. Not a safepoint.
+  static constexpr std::int64_t kMinAssist = 16 * 1024;  // below this, the entry cost dominates
+  static constexpr std::int64_t kAssistSlice = 32 * 1024;
+  static constexpr std::int64_t kMaxAssistDebt = 64 * kAssistSlice;
+  static_assert(kMinAssist <= kAssistSlice && kAssistSlice <= kMaxAssistDebt);
+  bool owes_assist(const ThreadState* t) const { return t->assist_debt >= kMinAssist; }
+  void pay_assist_debt(ThreadState* t);
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
   enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
