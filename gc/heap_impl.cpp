@@ -224,7 +224,7 @@ void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
 // GCBench with two threads then grew to its heap limit and waited there 3x as often.
 void HeapImpl::pay_assist_debt(ThreadState* t) {
   if (t->assist_debt < kMinAssist || !t->allocate_black || !t->marking) return;
-  if (marker.pool().empty()) {
+  if (t->mark.work.local_size() == 0 && marker.pool().empty()) {
     // Nothing to take now: the markers hold all the grey objects. Ask them to share for the next
     // assist, and do not carry the debt forever.
     marker.pool().want();
@@ -237,14 +237,17 @@ void HeapImpl::pay_assist_debt(ThreadState* t) {
   assists_in_flight_.fetch_add(1, std::memory_order_acq_rel);
   const std::size_t slice = static_cast<std::size_t>(std::min(t->assist_debt, kAssistSlice));
   const std::size_t done = marker.drain(t->mark, slice);
-  t->mark.work.publish();
+  t->assist_debt = done == 0 ? 0 : std::max<std::int64_t>(0, t->assist_debt - static_cast<std::int64_t>(done));
+  // The rest of the segment stays with this thread for its next slice while it still owes one and
+  // no marker is idle: publishing it and taking it back would cost two shelf locks and a marker
+  // wake-up per slice, and an assist that blocks on a shelf whose holder (a marker) is preempted is
+  // what made the longest assists. Safe for termination without the in-flight count: work a thread
+  // holds is published, and counted as found, when it answers the next flush round, and a slice that
+  // scanned anything during a round changes the round's scanned count (gc/collector.cpp).
+  if (t->assist_debt < kMinAssist || marker.pool().hungry()) t->mark.work.publish();
   marker.merge(t->mark);
   assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);  // release: the merge above precedes it
-  if (done == 0) {
-    t->assist_debt = 0;
-    return;
-  }
-  t->assist_debt = std::max<std::int64_t>(0, t->assist_debt - static_cast<std::int64_t>(done));
+  if (done == 0) return;
   recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 

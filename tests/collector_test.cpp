@@ -428,6 +428,11 @@ TEST_CASE("an assist scans one bounded slice, and owed work is paid at every all
   const std::int64_t paid = 10 * internal::HeapImpl::kAssistSlice - t->assist_debt;
   CHECK(paid >= internal::HeapImpl::kAssistSlice);
   CHECK(paid <= internal::HeapImpl::kAssistSlice + std::int64_t{sizeof(Node)} + 64);
+  // Still owing, with no marker idle: the rest of the taken work stays with this thread for its next
+  // slice (no shelf lock, no wake-up), and the cycle's flush rounds publish it (finish_cycle below
+  // must still find the whole list).
+  REQUIRE_FALSE(hi.marker.pool().hungry());
+  CHECK(t->mark.work.local_size() > 0);
 
   // Owed work is paid at window advances (every 64 slots), not only when a span is refilled: 200
   // allocations of one size class cross at least three windows, and at most one refill.
