@@ -65,8 +65,9 @@
 // through white objects. A grey object that existed at the round's start is in a worklist; it would
 // have been scanned before the end (quiescent then), changing the count. So every protector at the
 // start is a buffer entry, and each buffer is flushed at its thread's answer, after the start: a
-// white entry would have been found. (Grey objects a mutator keeps in its local worklist between two
-// assist slices are in a worklist too: its answer publishes them and counts them as found.) A thread that answered may take a white object into its buffer
+// white entry would have been found. (A grey object a mutator keeps in its local worklist between
+// two assist slices need not be scanned before the end, but the thread's answer publishes it and
+// counts it as found.) A thread that answered may take a white object into its buffer
 // afterwards only by deleting a reference to it, and then it was protected by something existing
 // earlier in the round; following protectors back in time ends at the round's start, where every
 // protector was found or scanned. So none existed, and no reachable object is white. Stable: the
