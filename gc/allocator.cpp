@@ -61,9 +61,9 @@ void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, 
   CacheEntry& e = t->cache[sc];
   if (collect_every_.load(std::memory_order_relaxed) != 0) [[unlikely]]
     stress_collect(t);
-  // Scan work owed from earlier allocation: one slice per slow path (HeapImpl::pay_assist_debt).
-  if (h_.owes_assist(t)) [[unlikely]]
-    h_.pay_assist_debt(t);
+  // Scan work owed from earlier allocation: one slice per slow path (gc/assist.hpp).
+  if (h_.assists.owes(t)) [[unlikely]]
+    h_.assists.pay(t);
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
   for (HeapImpl::HeapLimitRelief relief = HeapImpl::HeapLimitRelief::kNone;;) {

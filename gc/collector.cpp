@@ -312,7 +312,7 @@ void HeapImpl::concurrent_mark_until_quiet() {
     // barrier buffer) may have protected a white one that a thread that had already answered then
     // took into its buffer. The scanned count is read after the two acquires above, which order
     // every drain that ended before them (each adds its count before it publishes or goes idle).
-    if (found == 0 && marker.quiescent() && assists_in_flight_.load(std::memory_order_acquire) == 0 &&
+    if (found == 0 && marker.quiescent() && assists.in_flight() == 0 &&
         marker.scanned_bytes_so_far() == scanned_before)
       return;
   }
@@ -384,7 +384,7 @@ bool HeapImpl::try_mark_termination(std::uint64_t mark_start, std::size_t heap_b
     recorder.record(PauseKind::kMarkTermination, t0, monotonic_ns() - t0);
     return false;  // counted in the trace line's restarts
   }
-  TC_DCHECK(assists_in_flight_.load(std::memory_order_relaxed) == 0, "tricolor: an assist runs in the termination stop");
+  TC_DCHECK(assists.in_flight() == 0, "tricolor: an assist runs in the termination stop");
   trace_.drained = monotonic_ns();
   finish_marking_stopped(mark_start, heap_before, PauseKind::kMarkTermination, t0, weak);
   return true;

@@ -1,5 +1,6 @@
 // HeapImpl: construction and teardown, thread attach/detach, running finalizers on a mutator, and what
-// the allocator's slow paths (gc/allocator.cpp) ask of the cycle: pacing, assists, heap-limit relief.
+// the allocator's slow paths (gc/allocator.cpp) ask of the cycle: pacing (charging assists, gc/assist.hpp),
+// heap-limit relief.
 #include "gc/heap_impl.hpp"
 #include "gc/poison.hpp"
 
@@ -133,7 +134,7 @@ void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t by
   // Not before this thread's root scan: until the barrier round is over, scanning an object would
   // make it black while another thread may still store into it without a barrier.
   // (Nor after its termination round: t->marking is off from then on, and nothing is grey.)
-  if (t->allocate_black && t->marking) assist(t, bytes);
+  if (t->allocate_black && t->marking) assists.charge_and_pay(t, bytes, heap_live());
   // With a hard limit, a mutator waits for the collector only at the limit itself
   // (relieve_heap_limit_may_reach_safepoint): below it the heap may run past its goal while
   // bounded assists catch up, as Go's does. Without one, nothing else bounds a heap whose
@@ -202,53 +203,6 @@ bool HeapImpl::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitR
   (wait_only ? heap_limit_waits_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
   unpark_allocation(t);
   return true;
-}
-
-// Charges the scan work the pacer asks for `bytes` of allocation, then pays a first slice of it.
-void HeapImpl::assist(ThreadState* t, std::size_t bytes) {
-  t->assist_debt += static_cast<std::int64_t>(
-      pacer.assist_work(bytes, heap_live(), marker.scanned_bytes_so_far()));
-  t->assist_debt = std::min(t->assist_debt, kMaxAssistDebt);
-  pay_assist_debt(t);
-}
-
-// Pays the thread's scan debt in bounded slices: one entry scans at most kAssistSlice bytes, so an
-// assist never stalls its thread for long; what is left stays owed and is paid at the next
-// allocation slow path (Allocator::small_slow_may_reach_safepoint calls here whenever the thread
-// owes a slice: at every window advance, every 64 slots, not only at span refills). The debt is
-// capped, so a burst of allocation does not turn into a long run of assists after the markers have
-// caught up. Measured on this 2-core machine (binary-trees, depth 19, two threads, probes on, 3 runs
-// each): 128 KiB slices paid only at refills gave assist p99 1.3-2.4 ms (the slice itself takes
-// about 0.1 ms; on a loaded machine it is often preempted midway); 32 KiB slices paid only at
-// refills cut the p99 to 0.15-0.4 ms, but they capped assists at one slice per 32 KiB span, and
-// GCBench with two threads then grew to its heap limit and waited there 3x as often.
-void HeapImpl::pay_assist_debt(ThreadState* t) {
-  if (t->assist_debt < kMinAssist || !t->allocate_black || !t->marking) return;
-  if (t->mark.work.local_size() == 0 && marker.pool().empty()) {
-    // Nothing to take now: the markers hold all the grey objects. Ask them to share for the next
-    // assist, and do not carry the debt forever.
-    marker.pool().want();
-    t->assist_debt = 0;
-    return;
-  }
-  const std::uint64_t t0 = monotonic_ns();
-  // acq_rel: the termination check reads this after the pool; work taken from the pool is covered
-  // by the count until it is published again.
-  assists_in_flight_.fetch_add(1, std::memory_order_acq_rel);
-  const std::size_t slice = static_cast<std::size_t>(std::min(t->assist_debt, kAssistSlice));
-  const std::size_t done = marker.drain(t->mark, slice);
-  t->assist_debt = done == 0 ? 0 : std::max<std::int64_t>(0, t->assist_debt - static_cast<std::int64_t>(done));
-  // The rest of the segment stays with this thread for its next slice while it still owes one and
-  // no marker is idle: publishing it and taking it back would cost two shelf locks and a marker
-  // wake-up per slice, and an assist that blocks on a shelf whose holder (a marker) is preempted is
-  // what made the longest assists. Safe for termination without the in-flight count: work a thread
-  // holds is published, and counted as found, when it answers the next flush round, and a slice that
-  // scanned anything during a round changes the round's scanned count (gc/collector.cpp).
-  if (t->assist_debt < kMinAssist || marker.pool().hungry()) t->mark.work.publish();
-  marker.merge(t->mark);
-  assists_in_flight_.fetch_sub(1, std::memory_order_acq_rel);  // release: the merge above precedes it
-  if (done == 0) return;
-  recorder.record(PauseKind::kAssist, t0, monotonic_ns() - t0);
 }
 
 void HeapImpl::with_world_stopped(const std::function<void()>& f) {

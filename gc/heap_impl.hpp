@@ -2,13 +2,13 @@
 // marker team, the sweeper, the pacer, the thread registry (safepoints), the roots, the finalizers
 // and the weak registry; runs the collector's controller thread.
 // Methods are defined by concept: threads, running finalizers and the allocator's calls into the
-// cycle (pacing, assists, heap-limit relief) in heap_impl.cpp, the cycle in collector.cpp, root
-// scanning in roots.cpp, weak processing in weak_refs.cpp, the write barrier in write_barrier.cpp,
-// verification in verifier.cpp. Registries that need no more of the
-// heap than what they are given are classes of their own, which the heap holds and the collector
-// drives: the Globals and heap root callbacks (RootSet, gc/root_set.hpp), the registered and ready
-// finalizers (FinalizerQueue, gc/finalizer_queue.hpp), the weak callbacks and pools (WeakRegistry,
-// gc/weak_registry.hpp).
+// cycle (pacing, heap-limit relief) in heap_impl.cpp, the cycle in collector.cpp, root scanning in
+// roots.cpp, weak processing in weak_refs.cpp, the write barrier in write_barrier.cpp, verification
+// in verifier.cpp. Parts that need no more of the heap than what they are given are classes of
+// their own, which the heap holds and the collector drives: the allocator (Allocator,
+// gc/allocator.hpp), assists (Assists, gc/assist.hpp), the Globals and heap root callbacks (RootSet,
+// gc/root_set.hpp), the registered and ready finalizers (FinalizerQueue, gc/finalizer_queue.hpp),
+// the weak callbacks and pools (WeakRegistry, gc/weak_registry.hpp).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gc/allocator.hpp"
+#include "gc/assist.hpp"
 #include "gc/central_list.hpp"
 #include "gc/finalizer_queue.hpp"
 #include "gc/heap_observer.hpp"
@@ -72,15 +73,6 @@ class HeapImpl {
   // bytes were taken for t (null: by no thread): the pacer's input. May start a cycle, make t assist
   // (bounded slices), or make it wait for the cycle at twice the goal when no hard limit is set.
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
-  // Assists (heap_impl.cpp): a thread owes scan work for what it allocates while marking, and pays
-  // it in slices of at most kAssistSlice bytes (about 10-30 us of marking), one per allocation slow
-  // path, from the first one at which it owes kMinAssist. Not a safepoint.
-  static constexpr std::int64_t kMinAssist = 16 * 1024;  // below this, the entry cost dominates
-  static constexpr std::int64_t kAssistSlice = 32 * 1024;
-  static constexpr std::int64_t kMaxAssistDebt = 64 * kAssistSlice;
-  static_assert(kMinAssist <= kAssistSlice && kAssistSlice <= kMaxAssistDebt);
-  bool owes_assist(const ThreadState* t) const { return t->assist_debt >= kMinAssist; }
-  void pay_assist_debt(ThreadState* t);
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
   enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
@@ -140,6 +132,7 @@ class HeapImpl {
   Safepoint safepoint;
   Sweeper sweeper;
   StatsRecorder recorder;
+  Assists assists{marker, pacer, recorder};  // gc/assist.hpp
   Allocator allocator;
 
   // --- the observer (gc/heap_observer.hpp): null, or the tools plugged in at construction.
@@ -193,7 +186,6 @@ class HeapImpl {
   // Waits, as a blocked thread, until cycle `target` is complete, then finishes its sweep.
   void await_cycle(std::uint64_t target);
   void process_weak_references(WeakWork& weak);
-  void assist(ThreadState* t, std::size_t bytes);
   void wait_for_cycle(ThreadState* t);
 
   std::atomic<std::uint32_t> sweep_gen_{2};
@@ -229,9 +221,6 @@ class HeapImpl {
   // read by the controller after the round, whose completion (the handshake's release/acquire pair,
   // gc/safepoint.cpp) orders every answer before the read.
   std::atomic<std::size_t> flush_found_{0};
-  // Assists holding work taken from the pool. acq_rel: the decrement releases the assist's merge, and
-  // the termination check's acquire load pairs with it; relaxed only in a stop, where no assist runs.
-  std::atomic<int> assists_in_flight_{0};
   std::uint64_t cycle_start_mark_ = 0;  // controller thread only
   // Phase timestamps of the current cycle, for TRICOLOR_GCTRACE (controller thread only).
   struct CycleTrace {
