@@ -74,7 +74,7 @@ void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, 
     if (Span* old = t->spans.release(e, sc, &back)) return_span(old, false);
     count_allocation(back, false);
     const std::uint32_t sg = h_.sweep_gen();
-    h_.sweeper.pay_credit(sg, h_.allocated_total());
+    h_.sweeper.sweep_ahead(sg);
     if (Span* s = acquire_span(sc, sg)) {
       count_allocation(t->spans.install(e, sc, s, h_.pre_mark(t, s)), true);
       h_.note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
@@ -126,7 +126,7 @@ void* Allocator::large_may_reach_safepoint(ThreadState* t, std::size_t bytes, st
                           : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
                                                                   : SpanKind::kScan;
     const std::uint32_t sg = h_.sweep_gen();
-    h_.sweeper.pay_credit(sg, h_.allocated_total());
+    h_.sweeper.sweep_ahead(sg);
     s = h_.pages.allocate(npages, kLargeSpanClass, sg, nullptr, kind);
     if (s != nullptr) break;
     if (h_.relieve_heap_limit_may_reach_safepoint(t, relief)) continue;

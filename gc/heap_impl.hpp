@@ -77,9 +77,6 @@ class HeapImpl {
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
   enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
   bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
-  // Bytes handed to allocating threads since the heap began. relaxed: a pacing input (its
-  // declaration).
-  std::size_t allocated_total() const { return allocated_total_.load(std::memory_order_relaxed); }
   // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const {
     return pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -

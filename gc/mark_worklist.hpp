@@ -16,8 +16,9 @@
 //     on a shelf, or counted in the reservation of such a thread,
 // and quiescent() -- every team member idle and nothing published -- is one load: exact, and it stays
 // true until someone outside the team publishes. (A thread outside the team that holds work is the
-// collector's to account for: an assist in progress through HeapImpl::assists_in_flight_, and the
-// work a mutator keeps between two assist slices through the flush rounds, whose answers publish it.)
+// collector's to account for: an assist in progress through Assists::in_flight() (gc/assist.hpp), and
+// the work a mutator keeps between two assist slices through the flush rounds, whose answers publish
+// it.)
 #pragma once
 #include <atomic>
 #include <condition_variable>

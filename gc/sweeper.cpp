@@ -162,38 +162,15 @@ void Sweeper::finish(std::uint32_t sg) {
 // relaxed: the sweep_gen_ flip right after it, in the same stop (gc/collector.cpp), is acq_rel, and
 // every sweeper and finish() of the new generation learns sg through sweep_gen() (acquire) first, so
 // the store happens before their decrements and loads.
-void Sweeper::begin_generation(std::size_t spans) {
-  unswept_.store(spans, std::memory_order_relaxed);
-  gen_spans_.store(spans, std::memory_order_relaxed);  // relaxed: see its declaration
-}
+void Sweeper::begin_generation(std::size_t spans) { unswept_.store(spans, std::memory_order_relaxed); }
 
-void Sweeper::pace(std::size_t allocated_total, std::size_t budget_bytes) {
-  // relaxed: see the declarations.
-  credit_basis_.store(allocated_total, std::memory_order_relaxed);
-  credit_budget_.store(std::max<std::size_t>(budget_bytes, 1), std::memory_order_relaxed);
-}
-
-void Sweeper::pay_credit(std::uint32_t sg, std::size_t allocated_total) {
-  // relaxed (all loads): the pace is a schedule (see the declarations); claim() decides each span.
-  if (credit_exhausted_gen_.load(std::memory_order_relaxed) == sg) return;
-  const std::size_t left = unswept_.load(std::memory_order_relaxed);
-  if (left == 0) return;
-  const std::size_t total = gen_spans_.load(std::memory_order_relaxed);
-  const std::size_t basis = credit_basis_.load(std::memory_order_relaxed);
-  const std::size_t budget = credit_budget_.load(std::memory_order_relaxed);
-  // The first half of the budget is left to the background sweeper; over the second half the
-  // allocating threads catch up to the whole generation.
-  const std::size_t since = allocated_total > basis ? allocated_total - basis : 0;
-  const std::size_t half = budget / 2;
-  const std::size_t owed = since <= half ? 0
-                           : since >= budget
-                               ? total
-                               : static_cast<std::size_t>(double(since - half) * double(total) / double(budget - half));
-  const std::size_t swept = total > left ? total - left : 0;
-  if (swept >= owed) return;
-  for (std::size_t n = std::min(owed - swept, kMaxCreditSweeps); n > 0; --n) {
+void Sweeper::sweep_ahead(std::uint32_t sg) {
+  // relaxed (both loads): hints; claim() decides each span, and finish() is exact.
+  if (ahead_exhausted_gen_.load(std::memory_order_relaxed) == sg) return;
+  if (unswept_.load(std::memory_order_relaxed) == 0) return;
+  for (std::size_t n = 0; n < kSweepAhead; ++n) {
     if (!sweep_one(sg)) {
-      credit_exhausted_gen_.store(sg, std::memory_order_relaxed);
+      ahead_exhausted_gen_.store(sg, std::memory_order_relaxed);
       return;
     }
   }

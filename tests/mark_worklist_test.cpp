@@ -197,7 +197,7 @@ TEST_CASE("markers push, pop, share and steal under contention without losing or
     }
   });
   std::thread assist([&] {
-    // Bounded slices, leftovers published, like HeapImpl::assist().
+    // Bounded slices, leftovers published (as Assists::pay does when the thread owes no more).
     for (int slice = 0; slice < 200; ++slice) {
       LocalWorklist w(pool);
       for (int k = 0; k < 64; ++k) {

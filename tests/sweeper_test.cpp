@@ -304,10 +304,10 @@ TEST_CASE("sweeper: an empty span swept for allocation stays with the allocating
   h.collect_now();
 }
 
-TEST_CASE("sweeper: allocating threads pay sweep credit over the second half of the budget", "[sweeper]") {
+TEST_CASE("sweeper: an allocating thread sweeps ahead before it takes a span", "[sweeper]") {
   reset_counts();
   Config c = sweeper_config();
-  c.background_sweeper = false;  // only the calls below sweep
+  c.background_sweeper = false;  // only allocating threads (and finish()) sweep
   tctest::TestHeap h(c);
   internal::HeapImpl& hi = impl(h);
   for (std::size_t i = 0; i < 100000; ++i) make<Plain>();  // garbage, in dozens of spans
@@ -316,23 +316,17 @@ TEST_CASE("sweeper: allocating threads pay sweep credit over the second half of 
   while (hi.cycles_completed() == before) safepoint();
   const std::uint32_t sg = hi.sweep_gen();
   const std::size_t total = hi.sweeper.unswept();
-  REQUIRE(total > 2 * internal::Sweeper::kMaxCreditSweeps);
-  // A known schedule: the generation is owed over 1 MiB of allocation from a basis of 10 MiB.
-  const std::size_t basis = 10u << 20, budget = 1u << 20;
-  hi.sweeper.pace(basis, budget);
-  hi.sweeper.pay_credit(sg, basis + budget / 2);  // the first half is the background sweeper's
-  CHECK(hi.sweeper.unswept() == total);
-  hi.sweeper.pay_credit(sg, basis + budget / 2 + budget / 8);  // a quarter of the generation owed ...
-  const std::size_t quarter = total / 4;
-  const std::size_t first = std::min(quarter, internal::Sweeper::kMaxCreditSweeps);
-  CHECK(hi.sweeper.unswept() == total - first);  // ... at most kMaxCreditSweeps spans per call
-  hi.sweeper.pay_credit(sg, basis + budget / 2 + budget / 8);
-  CHECK(hi.sweeper.unswept() == total - std::min(quarter, 2 * internal::Sweeper::kMaxCreditSweeps));
-  // Past the budget everything is owed: repeated payments sweep the whole generation.
+  REQUIRE(total > 2 * internal::Sweeper::kSweepAhead);
+  // One call sweeps kSweepAhead spans, whatever their class.
+  hi.sweeper.sweep_ahead(sg);
+  CHECK(hi.sweeper.unswept() == total - internal::Sweeper::kSweepAhead);
+  // The allocator calls it before it takes a span: a large object (a span of its own) here.
+  make<BigPlain>();
+  CHECK(hi.sweeper.unswept() == total - 2 * internal::Sweeper::kSweepAhead);
+  // Repeated calls sweep the whole generation; every span was garbage, so all went back.
   std::size_t calls = 0;
-  while (hi.sweeper.unswept() != 0 && calls++ < total) hi.sweeper.pay_credit(sg, basis + 2 * budget);
+  while (hi.sweeper.unswept() != 0 && calls++ < total) hi.sweeper.sweep_ahead(sg);
   CHECK(hi.sweeper.unswept() == 0);
-  CHECK(calls <= total / internal::Sweeper::kMaxCreditSweeps + 1);
-  // Nothing was lost: every slot of the swept spans is free again.
-  CHECK(hi.pages.in_use_bytes() == 0);
+  CHECK(calls <= total / internal::Sweeper::kSweepAhead + 1);
+  h.collect_now();
 }

@@ -2,6 +2,7 @@
 // matters (markers held, a phase gate on the controller) and would fail without it: the verifier
 // aborts on the unmarked reachable object, or the check on its mark bit fails.
 #include "gc/testing.hpp"
+#include "gc/thread_state.hpp"
 #include "gated_heap.hpp"
 #include "test_heap.hpp"
 
@@ -89,7 +90,7 @@ TEST_CASE("barrier records nothing while no heap marks", "[barrier]") {
 // entries as often as none: every record must survive the flush that makes room for it.
 TEST_CASE("a barrier buffer that fills mid-store loses neither half's record", "[barrier]") {
   constexpr int kStores = 700;  // 1400 records: more than five full buffers
-  static_assert(2 * kStores > 5 * 256);
+  static_assert(2 * kStores > 5 * tricolor::internal::BarrierBuffer::kCapacity);
   GatedHeap g(Phase::kRootScan);
   Root<Node> targets[kStores];
   for (int k = 0; k < kStores; ++k) targets[k] = make<Node>(1000 + k);
