@@ -1,6 +1,5 @@
 #include "gc/sweeper.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 #include "gc/background_thread.hpp"
