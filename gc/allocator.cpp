@@ -50,7 +50,7 @@ void Allocator::stress_collect(ThreadState* t) {
   if (stress_allocs_.fetch_add(1, std::memory_order_relaxed) + 1 < n) return;
   stress_allocs_.store(0, std::memory_order_relaxed);
   park_allocation(t);
-  h_.collect();
+  h_.collector.collect();
   unpark_allocation(t);
 }
 
@@ -66,21 +66,21 @@ void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, 
     h_.assists.pay(t);
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
-  for (HeapImpl::HeapLimitRelief relief = HeapImpl::HeapLimitRelief::kNone;;) {
+  for (Collector::HeapLimitRelief relief = Collector::HeapLimitRelief::kNone;;) {
     if (t->poll.load(std::memory_order_relaxed) != 0) h_.safepoint.poll_slow(t);
     // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
     if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
     SlotCount back;  // none: the span is used up (advance() failed) and nothing is pending
     if (Span* old = t->spans.release(e, sc, &back)) return_span(old, false);
     count_allocation(back, false);
-    const std::uint32_t sg = h_.sweep_gen();
+    const std::uint32_t sg = h_.collector.sweep_gen();
     h_.sweeper.sweep_ahead(sg);
     if (Span* s = acquire_span(sc, sg)) {
-      count_allocation(t->spans.install(e, sc, s, h_.pre_mark(t, s)), true);
-      h_.note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
+      count_allocation(t->spans.install(e, sc, s, h_.collector.pre_mark(t, s)), true);
+      h_.collector.note_allocated_may_reach_safepoint(t, (s->nslots - s->allocated_count()) * std::size_t{s->elem_size});
       continue;
     }
-    if (h_.relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
+    if (h_.collector.relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
     fail_allocation();
   }
@@ -118,18 +118,18 @@ void* Allocator::large_may_reach_safepoint(ThreadState* t, std::size_t bytes, st
     stress_collect(t);
   // Account (and maybe wait for a cycle) before the object exists: after it, no safepoint may come
   // until it is returned to the caller, who roots it.
-  h_.note_allocated_may_reach_safepoint(t, npages * kPageSize);
+  h_.collector.note_allocated_may_reach_safepoint(t, npages * kPageSize);
   if (t->poll.load(std::memory_order_relaxed) != 0) h_.safepoint.poll_slow(t);
   Span* s = nullptr;
-  for (HeapImpl::HeapLimitRelief relief = HeapImpl::HeapLimitRelief::kNone;;) {
+  for (Collector::HeapLimitRelief relief = Collector::HeapLimitRelief::kNone;;) {
     const SpanKind kind = noscan                                    ? SpanKind::kNoScan
                           : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
                                                                   : SpanKind::kScan;
-    const std::uint32_t sg = h_.sweep_gen();
+    const std::uint32_t sg = h_.collector.sweep_gen();
     h_.sweeper.sweep_ahead(sg);
     s = h_.pages.allocate(npages, kLargeSpanClass, sg, nullptr, kind);
     if (s != nullptr) break;
-    if (h_.relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
+    if (h_.collector.relieve_heap_limit_may_reach_safepoint(t, relief)) continue;
     if (may_fail) return nullptr;
     fail_allocation();
   }
@@ -138,7 +138,7 @@ void* Allocator::large_may_reach_safepoint(ThreadState* t, std::size_t bytes, st
   t->spans.count_large(s->bytes());
   count_allocation({1, s->bytes()}, true);
   // Allocate black. relaxed: published to markers with the object itself.
-  if (h_.pre_mark(t, s)) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
+  if (h_.collector.pre_mark(t, s)) s->mark_bits[0].fetch_or(1, std::memory_order_relaxed);
   void* payload = finish_allocation(t, reinterpret_cast<void*>(s->start), type_id);
   if (h_.observes_allocations()) [[unlikely]]
     h_.observer()->on_allocation(t->spans, s, reinterpret_cast<void*>(s->start), s->bytes());

@@ -11,7 +11,7 @@
 //      sweep_for_allocation, which keeps an empty span rather than freeing it), else fresh pages;
 //   3. the page heap (gc/page_heap.hpp), for fresh spans and every large object.
 // Taking a span is allocation as the pacer counts it: the allocator reports it to the cycle's side
-// (HeapImpl::note_allocated_may_reach_safepoint), which may start a cycle, make the thread assist, or
+// (Collector::note_allocated_may_reach_safepoint), which may start a cycle, make the thread assist, or
 // make it wait; at the hard limit it asks HeapImpl to relieve the limit (a wait for the cycle in
 // flight, or a full collection). Those are the safepoints the slow paths' names warn of: a stop there
 // takes the thread's cached spans away, so each slow path loops until a slot is in hand with no

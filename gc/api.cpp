@@ -313,10 +313,10 @@ void Heap::collect() {
   internal::ThreadState* park =
       t != nullptr && t->heap == impl_ && internal::as_state(t)->blocking_depth == 0 ? internal::as_state(t) : nullptr;
   if (park != nullptr) internal::park_allocation(park);
-  impl_->collect();
+  impl_->collector.collect();
   if (park != nullptr) internal::unpark_allocation(park);
 }
-void Heap::start_collection() { impl_->request_cycle(); }
+void Heap::start_collection() { impl_->collector.request_cycle(); }
 void Heap::set_collect_every(std::size_t n) { impl_->allocator.set_collect_every(n); }
 Stats Heap::stats() const { return impl_->stats(); }
 
@@ -326,7 +326,7 @@ Stats Heap::stats() const { return impl_->stats(); }
 // would.
 static void after_pacing_change(internal::HeapImpl& h) {
   h.pages.set_scavenge_retain(h.pacer.goal() + h.pacer.goal() / 10);
-  if (h.heap_live() >= h.pacer.trigger()) h.request_cycle();
+  if (h.collector.heap_live() >= h.pacer.trigger()) h.collector.request_cycle();
 }
 
 int Heap::set_gc_percent(int percent) {

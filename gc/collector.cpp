@@ -50,7 +50,7 @@
 //     allocated white into a span of the marking's generation would be freed by the sweep that reads
 //     that marking. Between the flip and a thread's round 2 the thread may allocate from its cached,
 //     pre-marked spans (those objects survive one sweep: floating garbage at most) or take new ones;
-//     a span is pre-marked only if it is of the marking's generation (HeapImpl::pre_mark), so a new
+//     a span is pre-marked only if it is of the marking's generation (Collector::pre_mark), so a new
 //     span stays white whatever the thread still believes. The verifier, when configured, checks the
 //     termination claim in a stop after round 1 (tests and debugging only; a global pause then).
 //  6. Sweep lazily (allocating threads) and in the background.
@@ -73,6 +73,8 @@
 // protector was found or scanned. So none existed, and no reachable object is white. Stable: the
 // barriers can only shade what mutators reach, already black; new objects are black; only a weak
 // read or a pool pop could turn an unreachable white object grey, which 5a sends to 5b.
+#include "gc/collector.hpp"
+
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -96,13 +98,26 @@ void barrier_heap_stopped() {
   if (--g_marking_heaps == 0) g_barrier_active.store(false, std::memory_order_relaxed);
 }
 
-void HeapImpl::emit(Phase p) {
-  if (observer_ != nullptr) observer_->on_phase(p);
-  if (config.on_event)
-    config.on_event(Event{p, started_.load(std::memory_order_relaxed), monotonic_ns(), pages.in_use_bytes()});
+Collector::Collector(HeapImpl& h) : h_(h), controller_cx_(h.marker.pool()) {}
+
+void Collector::start() { controller_ = std::thread([this] { controller_main(); }); }
+
+void Collector::stop() {
+  {
+    std::lock_guard lock(ctl_mu_);
+    shutdown_ = true;
+  }
+  ctl_cv_.notify_all();
+  if (controller_.joinable()) controller_.join();
 }
 
-void HeapImpl::request_cycle() {
+void Collector::emit(Phase p) {
+  if (h_.observer() != nullptr) h_.observer()->on_phase(p);
+  if (h_.config.on_event)
+    h_.config.on_event(Event{p, started_.load(std::memory_order_relaxed), monotonic_ns(), h_.pages.in_use_bytes()});
+}
+
+void Collector::request_cycle() {
   // One request per cycle: the flag is cleared at mark termination, when the next trigger is known.
   if (cycle_requested_.exchange(true, std::memory_order_relaxed)) return;
   {
@@ -112,7 +127,7 @@ void HeapImpl::request_cycle() {
   ctl_cv_.notify_all();
 }
 
-void HeapImpl::collect() {
+void Collector::collect() {
   std::uint64_t target;
   {
     std::lock_guard lock(ctl_mu_);
@@ -125,15 +140,15 @@ void HeapImpl::collect() {
   await_cycle(target);
 }
 
-void HeapImpl::await_cycle(std::uint64_t target) {
-  ThreadState* t = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
-  WaitAsBlocked blocked(safepoint, t);  // the cycle scans our roots on our behalf
+void Collector::await_cycle(std::uint64_t target) {
+  ThreadState* t = tls_thread != nullptr && tls_thread->heap == &h_ ? as_state(tls_thread) : nullptr;
+  WaitAsBlocked blocked(h_.safepoint, t);  // the cycle scans our roots on our behalf
   {
     std::unique_lock lock(ctl_mu_);
     // relaxed: completed_ changes only under ctl_mu_, held here when the predicate runs.
     ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
   }
-  sweeper.finish(sweep_gen());
+  h_.sweeper.finish(sweep_gen());
 }
 
 // Besides requested cycles, the controller runs a periodic one when none ran for a while (Go forces
@@ -141,9 +156,9 @@ void HeapImpl::await_cycle(std::uint64_t target) {
 // learn it, and its memory would never go back to the OS. The period starts at
 // Config::periodic_gc_ms and doubles (up to 128x) after each periodic cycle that found nothing new
 // to free, so an idle program with a large, stable heap pays almost nothing.
-void HeapImpl::controller_main() {
+void Collector::controller_main() {
   using ms = std::chrono::milliseconds;
-  const std::uint64_t base = config.periodic_gc_ms;
+  const std::uint64_t base = h_.config.periodic_gc_ms;
   std::uint64_t period = base;
   for (;;) {
     bool periodic = false;
@@ -158,15 +173,15 @@ void HeapImpl::controller_main() {
       if (shutdown_) return;
       started_.fetch_add(1, std::memory_order_relaxed);
     }
-    const std::size_t live_before = pacer.last_live();
-    const std::uint64_t freed_before = sweeper.objects_freed();
+    const std::size_t live_before = h_.pacer.last_live();
+    const std::uint64_t freed_before = h_.sweeper.objects_freed();
     trace_.cause = forced_.exchange(false, std::memory_order_relaxed) ? TraceLine::Cause::kForced
                    : periodic                                          ? TraceLine::Cause::kPeriodic
                                                                        : TraceLine::Cause::kPaced;
     run_cycle();
     if (periodic) {
-      sweeper.finish(sweep_gen());
-      const bool found_garbage = sweeper.objects_freed() != freed_before || pacer.last_live() < live_before;
+      h_.sweeper.finish(sweep_gen());
+      const bool found_garbage = h_.sweeper.objects_freed() != freed_before || h_.pacer.last_live() < live_before;
       period = found_garbage ? base : std::min(period * 2, base * 128);
     } else {
       period = base;
@@ -177,23 +192,23 @@ void HeapImpl::controller_main() {
     }
     ctl_cv_.notify_all();
     emit(Phase::kSweep);
-    sweeper.wake_background();
+    h_.sweeper.wake_background();
   }
 }
 
-void HeapImpl::finish_sweep() {
+void Collector::finish_sweep() {
   emit(Phase::kSweepTermination);
-  sweeper.finish(sweep_gen());
+  h_.sweeper.finish(sweep_gen());
 }
 
-void HeapImpl::run_cycle() {
+void Collector::run_cycle() {
   finish_sweep();
-  TC_DCHECK_SLOW(central_mark_bits_clear(), "tricolor: a swept span carries mark bits into a new cycle");
-  if (config.concurrent) run_cycle_concurrent();
+  TC_DCHECK_SLOW(central_mark_bits_clear(h_), "tricolor: a swept span carries mark bits into a new cycle");
+  if (h_.config.concurrent) run_cycle_concurrent();
   else run_cycle_stop_the_world();
 }
 
-void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
+void Collector::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
   const std::uint64_t t0 = monotonic_ns();
   if (actions & kActionBarrierOn) {
     // Step 2: barrier on, with the insertion half until this thread's roots are scanned. Allocation
@@ -201,58 +216,58 @@ void HeapImpl::perform(ThreadState* t, std::uint32_t actions, bool on_behalf) {
     TC_DCHECK(!t->allocate_black, "tricolor: allocate-black before the barrier round");
     t->marking = true;
     t->roots_scanned = false;
-    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+    if (!on_behalf) h_.recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
   }
   if (actions & kActionScanRoots) {
     TC_DCHECK(t->marking, "tricolor: root scan before the barrier round");
     // Step 3: from now on every span this thread takes is pre-marked (allocate black); the spans it
     // cached before were installed white, so give them back first.
-    allocator.release_caches(t);
+    h_.allocator.release_caches(t);
     t->allocate_black = true;
-    scan_thread_roots(t, t->mark);
+    h_.scan_thread_roots(t, t->mark);
     t->roots_scanned = true;
     t->mark.work.publish();
-    marker.merge(t->mark);
-    if (!on_behalf) recorder.record(PauseKind::kRootScan, t0, monotonic_ns() - t0);
+    h_.marker.merge(t->mark);
+    if (!on_behalf) h_.recorder.record(PauseKind::kRootScan, t0, monotonic_ns() - t0);
   }
   if (actions & kActionFlush) {
-    const std::size_t found = flush_barrier(t);
+    const std::size_t found = h_.flush_barrier(t);
     if (found != 0) flush_found_.fetch_add(found, std::memory_order_relaxed);
-    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+    if (!on_behalf) h_.recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
   }
   if (actions & kActionMarkDone) {
     // Step 5c, round 1: every reachable object is black, so what the buffer holds is black too
     // (each entry was reachable when recorded); the barrier goes off. Allocation stays black: the
     // spans are still of the marking's generation, whose sweep will read their mark bits.
-    const std::size_t found = flush_barrier(t);
+    const std::size_t found = h_.flush_barrier(t);
     TC_DCHECK(found == 0, "tricolor: a thread's barrier buffer held %zu white objects after ragged termination", found);
     (void)found;
     t->marking = false;
     t->assist_debt = 0;
-    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+    if (!on_behalf) h_.recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
   }
   if (actions & kActionAllocateWhite) {
     // Step 5c, round 2, after the flip: the cached spans (pre-marked, of the old generation) go to
     // what are now the unswept lists (return_span), and new spans are installed white.
     TC_DCHECK(!t->marking, "tricolor: allocate-white round before the thread's barrier went off");
-    allocator.release_caches(t);
+    h_.allocator.release_caches(t);
     t->allocate_black = false;
     t->roots_scanned = true;
-    if (!on_behalf) recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
+    if (!on_behalf) h_.recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
   }
 }
 
-void HeapImpl::run_cycle_concurrent() {
+void Collector::run_cycle_concurrent() {
   const std::uint64_t cycle_start = monotonic_ns();
   trace_.cycle_start = cycle_start;
-  const std::size_t heap_before = pages.in_use_bytes();
+  const std::size_t heap_before = h_.pages.in_use_bytes();
   {
-    std::lock_guard lock(safepoint.threads_mu());
+    std::lock_guard lock(h_.safepoint.threads_mu());
     emit(Phase::kMarkStart);
-    trace_.rounds_at_start = safepoint.round_totals();
+    trace_.rounds_at_start = h_.safepoint.round_totals();
     const std::uint64_t t0 = monotonic_ns();
     cycle_start_mark_ = t0;  // marking time counts from the barrier round
-    marker.reset_cycle_counters();
+    h_.marker.reset_cycle_counters();
     allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
     // relaxed: attach() reads it under threads_mu, which we hold until the root round is over.
     marking_.store(true, std::memory_order_relaxed);
@@ -260,23 +275,23 @@ void HeapImpl::run_cycle_concurrent() {
     // The process-wide flag first: a thread that answers the round below acquires the poll word the
     // handshake released after this store, so its inline check sees the flag from then on.
     barrier_heap_started();
-    safepoint.handshake(kActionBarrierOn);  // step 2
+    h_.safepoint.handshake(kActionBarrierOn);  // step 2
     trace_.start_stop = monotonic_ns() - t0;
-    const bool stopped = roots_.has_heap_callbacks();
+    const bool stopped = h_.roots().has_heap_callbacks();
     const std::uint64_t stop0 = monotonic_ns();
-    if (stopped) safepoint.stop_the_world();
-    scan_heap_callbacks(controller_cx_);
+    if (stopped) h_.safepoint.stop_the_world();
+    h_.scan_heap_callbacks(controller_cx_);
     if (stopped) {
-      safepoint.start_the_world();
-      recorder.record(PauseKind::kMarkStart, stop0, monotonic_ns() - stop0);
+      h_.safepoint.start_the_world();
+      h_.recorder.record(PauseKind::kMarkStart, stop0, monotonic_ns() - stop0);
     }
     controller_cx_.work.publish();
-    marker.merge(controller_cx_);
+    h_.marker.merge(controller_cx_);
     trace_.start_pause = stopped ? monotonic_ns() - stop0 : 0;
 
-    marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
+    h_.marker.begin_cycle([this](MarkContext& cx) { h_.scan_globals(cx); });
     emit(Phase::kRootScan);
-    safepoint.handshake(kActionScanRoots);  // step 3
+    h_.safepoint.handshake(kActionScanRoots);  // step 3
   }
   emit(Phase::kMark);
   const std::uint64_t mark_start = cycle_start_mark_;
@@ -293,18 +308,18 @@ void HeapImpl::run_cycle_concurrent() {
     ++trace_.restarts;
     mark_termination_restarts_.fetch_add(1, std::memory_order_relaxed);
   }
-  marker.end_cycle();
+  h_.marker.end_cycle();
 }
 
-void HeapImpl::concurrent_mark_until_quiet() {
+void Collector::concurrent_mark_until_quiet() {
   for (;;) {
-    marker.wait_quiescent();
-    std::lock_guard lock(safepoint.threads_mu());
+    h_.marker.wait_quiescent();
+    std::lock_guard lock(h_.safepoint.threads_mu());
     // Scanning done anywhere during the round shows here (see "Termination" at the top of the file).
-    const std::size_t scanned_before = marker.scanned_bytes_so_far();
+    const std::size_t scanned_before = h_.marker.scanned_bytes_so_far();
     flush_found_.store(0, std::memory_order_relaxed);
-    safepoint.handshake(kActionFlush);
-    const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (drain_pending_shades(controller_cx_) ? 1 : 0);
+    h_.safepoint.handshake(kActionFlush);
+    const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (h_.drain_pending_shades(controller_cx_) ? 1 : 0);
     // Quiet only if the round found nothing *and* nothing is held anywhere: markers that took a
     // segment from the pool just before we looked are not idle (the pool being empty is not enough),
     // and an assist may be holding work it took from the pool. And no object was scanned while the
@@ -312,140 +327,140 @@ void HeapImpl::concurrent_mark_until_quiet() {
     // barrier buffer) may have protected a white one that a thread that had already answered then
     // took into its buffer. The scanned count is read after the two acquires above, which order
     // every drain that ended before them (each adds its count before it publishes or goes idle).
-    if (found == 0 && marker.quiescent() && assists.in_flight() == 0 &&
-        marker.scanned_bytes_so_far() == scanned_before)
+    if (found == 0 && h_.marker.quiescent() && h_.assists.in_flight() == 0 &&
+        h_.marker.scanned_bytes_so_far() == scanned_before)
       return;
   }
 }
 
-void HeapImpl::run_cycle_stop_the_world() {
+void Collector::run_cycle_stop_the_world() {
   const std::uint64_t cycle_start = monotonic_ns();
   trace_.cycle_start = cycle_start;
-  const std::size_t heap_before = pages.in_use_bytes();
-  std::lock_guard lock(safepoint.threads_mu());
+  const std::size_t heap_before = h_.pages.in_use_bytes();
+  std::lock_guard lock(h_.safepoint.threads_mu());
   emit(Phase::kMarkStart);
-  trace_.rounds_at_start = safepoint.round_totals();
-  safepoint.stop_the_world();
-  marker.reset_cycle_counters();
+  trace_.rounds_at_start = h_.safepoint.round_totals();
+  h_.safepoint.stop_the_world();
+  h_.marker.reset_cycle_counters();
   allocated_at_mark_start_ = allocated_total_.load(std::memory_order_relaxed);
-  marking_.store(true, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
+  marking_.store(true, std::memory_order_relaxed);  // relaxed: under threads_mu (collector.hpp)
   mark_gen_.store(sweep_gen(), std::memory_order_relaxed);  // relaxed: the world is stopped
-  for (ThreadState* t : safepoint.threads()) {
-    allocator.release_caches(t);
-    scan_thread_roots(t, controller_cx_);
+  for (ThreadState* t : h_.safepoint.threads()) {
+    h_.allocator.release_caches(t);
+    h_.scan_thread_roots(t, controller_cx_);
   }
-  scan_heap_callbacks(controller_cx_);
-  drain_pending_shades(controller_cx_);
+  h_.scan_heap_callbacks(controller_cx_);
+  h_.drain_pending_shades(controller_cx_);
   controller_cx_.work.publish();
-  marker.merge(controller_cx_);
+  h_.marker.merge(controller_cx_);
   emit(Phase::kMark);
-  marker.begin_cycle([this](MarkContext& cx) { scan_globals(cx); });
-  marker.wait_quiescent();
+  h_.marker.begin_cycle([this](MarkContext& cx) { h_.scan_globals(cx); });
+  h_.marker.wait_quiescent();
   emit(Phase::kMarkTermination);  // inside the one stop (on_event neither allocates nor blocks)
   WeakWork weak;
   finish_marking_stopped(cycle_start, heap_before, PauseKind::kFullStop, cycle_start, weak);
-  marker.end_cycle();
+  h_.marker.end_cycle();
 }
 
-bool HeapImpl::termination_needs_stop(WeakWork& weak) {
-  marker.merge(controller_cx_);
-  marker.take_weak(weak.slots, weak.ephemerons);
+bool Collector::termination_needs_stop(WeakWork& weak) {
+  h_.marker.merge(controller_cx_);
+  h_.marker.take_weak(weak.slots, weak.ephemerons);
   if (!weak.ephemerons.empty()) return true;
   // Marking is complete and stays so (every reachable object is black, and nothing turns a white one
   // grey again but a weak read or a pool, checked here): a weak slot whose target is marked now needs
   // no clearing this cycle, and any target a mutator stores into one from now on is reachable, so
   // marked. relaxed: as the mark bits, the target's value alone is used.
   for (WeakSlot* w : weak.slots)
-    if (const void* t = w->target.load(std::memory_order_relaxed); t != nullptr && !marker.is_marked(t)) return true;
-  if (weak_registry_.has_weak_sets()) return true;
+    if (const void* t = w->target.load(std::memory_order_relaxed); t != nullptr && !h_.marker.is_marked(t)) return true;
+  if (h_.weak_registry().has_weak_sets()) return true;
   // White finalizable objects, to resurrect and queue, in a stop.
-  if (finalizers_.has_unmarked([&](const void* p) { return marker.is_marked(p); })) return true;
-  return weak_registry_.has_weak_callbacks();  // their contract: they run with the world stopped
+  if (h_.finalizers().has_unmarked([&](const void* p) { return h_.marker.is_marked(p); })) return true;
+  return h_.weak_registry().has_weak_callbacks();  // their contract: they run with the world stopped
 }
 
-bool HeapImpl::try_mark_termination(std::uint64_t mark_start, std::size_t heap_before,
+bool Collector::try_mark_termination(std::uint64_t mark_start, std::size_t heap_before,
                                     WeakWork& weak) {
-  std::lock_guard lock(safepoint.threads_mu());
+  std::lock_guard lock(h_.safepoint.threads_mu());
   emit(Phase::kMarkTermination);
   const std::uint64_t t0 = monotonic_ns();
-  safepoint.stop_the_world();
+  h_.safepoint.stop_the_world();
   trace_.stopped = monotonic_ns();
   // Constant work per thread: at most one buffer each. Normally nothing is found (the last flush
   // round found nothing); a thread that shaded since its answer makes us resume marking instead.
   std::size_t found = 0;
-  for (ThreadState* t : safepoint.threads()) found += flush_barrier(t);
-  if (drain_pending_shades(controller_cx_)) ++found;
+  for (ThreadState* t : h_.safepoint.threads()) found += h_.flush_barrier(t);
+  if (h_.drain_pending_shades(controller_cx_)) ++found;
   // Every mutator is stopped and none is inside an assist (assists end before the thread polls), so
   // only the markers could still hold grey objects: they are quiescent or we resume.
-  if (found != 0 || !marker.quiescent()) {
+  if (found != 0 || !h_.marker.quiescent()) {
     controller_cx_.work.publish();
-    marker.merge(controller_cx_);
-    safepoint.start_the_world();
-    recorder.record(PauseKind::kMarkTermination, t0, monotonic_ns() - t0);
+    h_.marker.merge(controller_cx_);
+    h_.safepoint.start_the_world();
+    h_.recorder.record(PauseKind::kMarkTermination, t0, monotonic_ns() - t0);
     return false;  // counted in the trace line's restarts
   }
-  TC_DCHECK(assists.in_flight() == 0, "tricolor: an assist runs in the termination stop");
+  TC_DCHECK(h_.assists.in_flight() == 0, "tricolor: an assist runs in the termination stop");
   trace_.drained = monotonic_ns();
   finish_marking_stopped(mark_start, heap_before, PauseKind::kMarkTermination, t0, weak);
   return true;
 }
 
 // World stopped, marking complete. Shared tail of the stop-the-world mode and step 5b.
-void HeapImpl::finish_marking_stopped(std::uint64_t mark_start, std::size_t heap_before,
+void Collector::finish_marking_stopped(std::uint64_t mark_start, std::size_t heap_before,
                                       PauseKind pause, std::uint64_t pause_start, WeakWork& weak) {
   if (pause == PauseKind::kFullStop) trace_.stopped = trace_.drained = monotonic_ns();
-  process_weak_references(weak);
+  h_.process_weak_references(weak, controller_cx_);
   trace_.weak = monotonic_ns();
-  TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after mark termination");
-  if (config.verify) verify_marking(*this);
+  TC_DCHECK(no_grey_objects(h_, controller_cx_), "tricolor: a grey object is left after mark termination");
+  if (h_.config.verify) verify_marking(h_);
   // Both of step 5c's rounds at once, with the world stopped: before the flip, which is all the
   // order they need when no thread runs in between.
-  for (ThreadState* t : safepoint.threads()) {
+  for (ThreadState* t : h_.safepoint.threads()) {
     TC_DCHECK(t->barrier.n == 0, "tricolor: a barrier buffer holds shades after termination");
     perform(t, kActionMarkDone | kActionAllocateWhite, true);
   }
   end_marking_and_flip();
-  safepoint.start_the_world();
+  h_.safepoint.start_the_world();
   const std::uint64_t end = monotonic_ns();
-  recorder.record(pause, pause_start, end - pause_start);
+  h_.recorder.record(pause, pause_start, end - pause_start);
   report_cycle(mark_start, heap_before, pause_start, end, pause != PauseKind::kFullStop);
 }
 
-void HeapImpl::finish_marking_ragged(std::uint64_t mark_start, std::size_t heap_before) {
-  std::lock_guard lock(safepoint.threads_mu());
+void Collector::finish_marking_ragged(std::uint64_t mark_start, std::size_t heap_before) {
+  std::lock_guard lock(h_.safepoint.threads_mu());
   emit(Phase::kMarkTermination);
   const std::uint64_t t0 = monotonic_ns();
   trace_.stopped = t0;
-  safepoint.handshake(kActionMarkDone);  // round 1: every barrier off
+  h_.safepoint.handshake(kActionMarkDone);  // round 1: every barrier off
   trace_.drained = monotonic_ns();
-  TC_DCHECK(no_grey_objects(), "tricolor: a grey object is left after ragged mark termination");
+  TC_DCHECK(no_grey_objects(h_, controller_cx_), "tricolor: a grey object is left after ragged mark termination");
   std::uint64_t stopped_ns = 0;
-  if (config.verify) {
+  if (h_.config.verify) {
     // Checking the termination claim needs a still heap: a stop, in verifying builds and tests only.
     const std::uint64_t v0 = monotonic_ns();
-    safepoint.stop_the_world();
-    verify_marking(*this);
-    safepoint.start_the_world();
+    h_.safepoint.stop_the_world();
+    verify_marking(h_);
+    h_.safepoint.start_the_world();
     stopped_ns = monotonic_ns() - v0;
-    recorder.record(PauseKind::kMarkTermination, v0, stopped_ns);
+    h_.recorder.record(PauseKind::kMarkTermination, v0, stopped_ns);
   }
   trace_.weak = monotonic_ns();
   end_marking_and_flip();
-  safepoint.handshake(kActionAllocateWhite);  // round 2: caches back, allocation white
+  h_.safepoint.handshake(kActionAllocateWhite);  // round 2: caches back, allocation white
   const std::uint64_t end = monotonic_ns();
   report_cycle(mark_start, heap_before, end - stopped_ns, end, true);
 }
 
-void HeapImpl::end_marking_and_flip() {
-  const bool was_concurrent = config.concurrent;
-  marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (heap_impl.hpp)
+void Collector::end_marking_and_flip() {
+  const bool was_concurrent = h_.config.concurrent;
+  marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (collector.hpp)
   if (was_concurrent) barrier_heap_stopped();
   // A Global destroyed after the last flush shaded its (black) target into the root set's pending
   // shades: drop it before the flip, or the next cycle would shade a pointer that may be freed by
   // then. The store of false above precedes discard_pending_shades's section under the root set's
   // lock, so a later unregister_global sees it and adds nothing.
-  roots_.discard_pending_shades([&](const void* p) {
-    TC_DCHECK(marker.is_marked(p), "tricolor: a destroyed Global's target %p is white after termination", p);
+  h_.roots().discard_pending_shades([&](const void* p) {
+    TC_DCHECK(h_.marker.is_marked(p), "tricolor: a destroyed Global's target %p is white after termination", p);
     (void)p;
   });
   // Live heap for pacing: what marking found reachable from the snapshot. Objects allocated black
@@ -454,31 +469,31 @@ void HeapImpl::end_marking_and_flip() {
   // ratchet the goal up without bound.
   const std::size_t allocated = allocated_total_.load(std::memory_order_relaxed);
   const std::size_t during = allocated - allocated_at_mark_start_;
-  const std::size_t live = marker.cycle_marked_bytes();
-  trace_.heap_at_end = pages.in_use_bytes();
+  const std::size_t live = h_.marker.cycle_marked_bytes();
+  trace_.heap_at_end = h_.pages.in_use_bytes();
   // Every in-use span becomes unswept with the flip: those in central lists at once (the list
   // indexes flip), those a thread cache still holds when it gives them back (step 5c's round 2).
   // Under the page heap's lock, so the count and the flip are one moment for span allocation.
-  pages.flip_generation(sweep_gen() + 2, [&](std::size_t in_use_spans) {
-    sweeper.begin_generation(in_use_spans);
+  h_.pages.flip_generation(sweep_gen() + 2, [&](std::size_t in_use_spans) {
+    h_.sweeper.begin_generation(in_use_spans);
     // acq_rel: releases the termination's work (begin_generation, the mark bits) to every sweeper
     // that reads the new generation with sweep_gen()'s acquire; the acquire half keeps later work
     // after the flip.
     sweep_gen_.fetch_add(2, std::memory_order_acq_rel);
   });
   allocated_at_termination_.store(allocated_at_mark_start_, std::memory_order_relaxed);
-  pacer.end_cycle(live, during);
-  pages.set_scavenge_retain(pacer.goal() + pacer.goal() / 10);
+  h_.pacer.end_cycle(live, during);
+  h_.pages.set_scavenge_retain(h_.pacer.goal() + h_.pacer.goal() / 10);
   cycle_requested_.store(false, std::memory_order_relaxed);
   trace_.flipped = monotonic_ns();
 }
 
-void HeapImpl::report_cycle(std::uint64_t mark_start, std::uint64_t heap_before, std::uint64_t pause_start,
+void Collector::report_cycle(std::uint64_t mark_start, std::uint64_t heap_before, std::uint64_t pause_start,
                             std::uint64_t end, bool concurrent) {
   const double wall_ms = double(end - mark_start) / 1e6;
-  const double cpu_ms = double(marker.cycle_cpu_ns()) / 1e6;
-  recorder.add_cycle(wall_ms, cpu_ms);
-  if (config.gctrace) {
+  const double cpu_ms = double(h_.marker.cycle_cpu_ns()) / 1e6;
+  h_.recorder.add_cycle(wall_ms, cpu_ms);
+  if (h_.config.gctrace) {
     TraceLine line;
     line.cycle = started_.load(std::memory_order_relaxed);
     line.cause = trace_.cause;
@@ -489,16 +504,16 @@ void HeapImpl::report_cycle(std::uint64_t mark_start, std::uint64_t heap_before,
     line.stop_ns = end - pause_start;
     line.restarts = trace_.restarts;
     // threads_mu is held by every caller (the end of 5b, 5c and the stop-the-world cycle).
-    const Safepoint::RoundTotals rounds = safepoint.round_totals();
+    const Safepoint::RoundTotals rounds = h_.safepoint.round_totals();
     line.rounds = rounds.rounds - trace_.rounds_at_start.rounds;
     line.round_ns = rounds.wall_ns - trace_.rounds_at_start.wall_ns;
-    line.marker_cpu_ns = marker.cycle_cpu_ns();
-    line.markers = marker.threads();
+    line.marker_cpu_ns = h_.marker.cycle_cpu_ns();
+    line.markers = h_.marker.threads();
     line.heap_before = heap_before;
     line.heap_after = trace_.heap_at_end;
-    line.live = marker.cycle_marked_bytes();
-    line.goal = pacer.goal();
-    const std::string text = recorder.trace_line(line);
+    line.live = h_.marker.cycle_marked_bytes();
+    line.goal = h_.pacer.goal();
+    const std::string text = h_.recorder.trace_line(line);
     std::fputs(text.c_str(), stderr);
   }
 }

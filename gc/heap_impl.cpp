@@ -1,13 +1,11 @@
-// HeapImpl: construction and teardown, thread attach/detach, running finalizers on a mutator, and what
-// the allocator's slow paths (gc/allocator.cpp) ask of the cycle: pacing (charging assists, gc/assist.hpp),
-// heap-limit relief.
+// HeapImpl: construction and teardown, thread attach/detach, running finalizers on a mutator, the
+// tools' stop-the-world, and the heap-wide queries (contains, stats).
 #include "gc/heap_impl.hpp"
 #include "gc/poison.hpp"
 
 #include <algorithm>
 #include <tuple>
 
-#include "gc/collector_work.hpp"
 #include "gc/type_registry.hpp"
 
 namespace tricolor::internal {
@@ -26,25 +24,19 @@ HeapImpl::HeapImpl(const Config& c, const ObserverFactory& make_observer)
             c.max_heap),
       marker(pages, mark_team(c.marker_threads, c.mark_cpu_percent, std::thread::hardware_concurrency())),
       pacer(c),
-      safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { perform(t, a, on_behalf); }),
+      safepoint([this](ThreadState* t, std::uint32_t a, bool on_behalf) { collector.perform(t, a, on_behalf); }),
       sweeper(*this),
       allocator(*this, c.collect_every),
       observer_(make_observer ? make_observer(*this) : nullptr),
-      interests_(observer_ != nullptr ? observer_->interests() : HeapObserver::Interests{}),
-      controller_cx_(marker.pool()) {
+      interests_(observer_ != nullptr ? observer_->interests() : HeapObserver::Interests{}) {
   pages.set_soft_limit(config.soft_limit);  // the soft limit bounds held memory too (page_heap.hpp)
-  controller_ = std::thread([this] { controller_main(); });
+  collector.start();
   if (config.background_sweeper) sweeper.start_background();
   poison::register_heap(pages.base(), pages.reserved_bytes());  // LeakSanitizer scans objects' pointers
 }
 
 HeapImpl::~HeapImpl() {
-  {
-    std::lock_guard lock(ctl_mu_);
-    shutdown_ = true;
-  }
-  ctl_cv_.notify_all();
-  controller_.join();
+  collector.stop();
   sweeper.stop();
   {
     std::lock_guard lock(safepoint.threads_mu());
@@ -59,7 +51,7 @@ HeapImpl::~HeapImpl() {
              g->name ? g->name : "unnamed");
   });
   // Every object still allocated dies with the heap: run the destructors that are due.
-  sweeper.finish(sweep_gen());
+  sweeper.finish(collector.sweep_gen());
   std::vector<Span*> spans;
   allocator.for_each_listed_span([&](Span* s) { spans.push_back(s); });
   for (Span* s : spans) {
@@ -87,7 +79,8 @@ ThreadState* HeapImpl::attach(const char* name) {
     // The cycle's flags change only under threads_mu (the collector holds it from the barrier round
     // through the root round, and in the termination stop): a thread attaching during marking arrives
     // after both rounds, so it shades, allocates black, and has no roots to scan.
-    t->marking = marking_.load(std::memory_order_relaxed);
+    // relaxed: under threads_mu, as every store of the flag (Collector::marking_).
+    t->marking = collector.marking().load(std::memory_order_relaxed);
     t->allocate_black = t->marking;
     t->roots_scanned = true;  // a new thread has no roots; pointers it obtains come from the heap
     t->heap_base = pages.base();
@@ -121,88 +114,6 @@ std::size_t HeapImpl::run_finalizers(std::size_t max) {
     Root<const char> keep(static_cast<const char*>(obj), "<object being finalized>");
     f.fn(const_cast<void*>(obj), f.context);
   });
-}
-
-void HeapImpl::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes) {
-  // relaxed: a statistic and a trigger input; nothing is published through it, and a trigger seen
-  // one allocation late only starts the cycle one allocation late.
-  allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
-  const std::size_t live = heap_live();
-  // relaxed: a hint that saves request_cycle()'s exchange; the exchange decides.
-  if (!cycle_requested_.load(std::memory_order_relaxed) && live >= pacer.trigger()) request_cycle();
-  if (t == nullptr) return;
-  // Not before this thread's root scan: until the barrier round is over, scanning an object would
-  // make it black while another thread may still store into it without a barrier.
-  // (Nor after its termination round: t->marking is off from then on, and nothing is grey.)
-  if (t->allocate_black && t->marking) assists.charge_and_pay(t, bytes, heap_live());
-  // With a hard limit, a mutator waits for the collector only at the limit itself
-  // (relieve_heap_limit_may_reach_safepoint): below it the heap may run past its goal while
-  // bounded assists catch up, as Go's does. Without one, nothing else bounds a heap whose
-  // allocator outruns marking (every grey object in a marker's hands, so assists find no work):
-  // at twice the goal the mutator waits for the cycle, recorded as its own pause kind so reports
-  // do not mistake it for an assist. (A wait at 1.5x the goal, under a limit too, was measured: up
-  // to 17 waits of 2-5 ms per GCBench run, while the heap never reached the limit without them.)
-  if (config.max_heap != 0) return;
-  const std::size_t goal = pacer.goal();
-  if (goal >= SIZE_MAX / 4) return;
-  if (live > 2 * goal + (std::size_t{4} << 20)) [[unlikely]]
-    wait_for_cycle(t);
-}
-
-// Reaches a safepoint (enters a blocking scope while it waits).
-void HeapImpl::wait_for_cycle(ThreadState* t) {
-  request_cycle();
-  std::uint64_t target;
-  {
-    std::lock_guard lock(ctl_mu_);
-    // relaxed: started_ changes only under ctl_mu_, held here.
-    target = std::max(requested_, started_.load(std::memory_order_relaxed));
-  }
-  // acquire: pairs with the controller's release increment, so the cycle's results are visible.
-  if (completed_.load(std::memory_order_acquire) >= target) return;
-  heap_limit_wait_hook_.fire();
-  const std::uint64_t t0 = monotonic_ns();
-  {
-    WaitAsBlocked blocked(safepoint, t);
-    std::unique_lock lock(ctl_mu_);
-    // relaxed: completed_ changes only under ctl_mu_, which the wait holds when it checks.
-    ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
-  }
-  recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
-}
-
-// At the hard limit, in two stages, each waited for as a blocked thread and recorded as a heap-limit
-// wait. First, if a cycle is already in flight, its end and its sweep: it frees what was garbage at
-// its start, usually enough, in a fraction of the time a new full collection takes after it (Heap::
-// collect() must wait for a cycle that starts after the call). Then, or at once when no cycle runs,
-// one full collection. The thread's allocation windows are parked meanwhile: the sweep may run
-// destructors here (gc/collector_work.hpp).
-bool HeapImpl::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done) {
-  if (done == HeapLimitRelief::kCollected) return false;
-  std::uint64_t in_flight = 0;
-  {
-    std::lock_guard lock(ctl_mu_);
-    const std::uint64_t started = started_.load(std::memory_order_relaxed);
-    if (completed_.load(std::memory_order_relaxed) < started) in_flight = started;
-  }
-  const bool wait_only = done == HeapLimitRelief::kNone && in_flight != 0;
-  done = wait_only ? HeapLimitRelief::kWaitedForCycle : HeapLimitRelief::kCollected;
-  park_allocation(t);
-  heap_limit_wait_hook_.fire();
-  const std::uint64_t t0 = monotonic_ns();
-  if (wait_only) {
-    heap_limit_waiters_.fetch_add(1);
-    heap_limit_waiters_.notify_all();
-    await_cycle(in_flight);
-    heap_limit_waiters_.fetch_sub(1);
-  } else {
-    collect();
-  }
-  recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
-  // relaxed: counters for tests and reports.
-  (wait_only ? heap_limit_waits_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
-  unpark_allocation(t);
-  return true;
 }
 
 void HeapImpl::with_world_stopped(const std::function<void()>& f) {

@@ -15,7 +15,7 @@ void RootSet::register_global(GlobalNode* g) {
 void RootSet::unregister_global(GlobalNode* g) {
   std::lock_guard lock(mu_);
   // Deleting a root while marking: shade what it held (the deletion barrier), as for a Member store.
-  // relaxed: under mu_, not threads_mu (so the rule at HeapImpl::marking_'s declaration does not
+  // relaxed: under mu_, not threads_mu (so the rule at Collector::marking_'s declaration does not
   // apply), and still enough. If scan_globals came first (mu_ orders it), it shaded g's target already.
   // If not, the target can be lost only if some thread read it from g after its own root scan; that
   // read follows the store of true (root scans follow the barrier round) and precedes this

@@ -27,7 +27,7 @@ struct RootCallbackEntry {
 
 class RootSet {
  public:
-  // marking: the heap's flag (HeapImpl::marking_), which outlives the set.
+  // marking: the heap's flag (Collector::marking_, gc/collector.hpp), which outlives the set.
   explicit RootSet(const std::atomic<bool>& marking) : marking_(marking) {}
   RootSet(const RootSet&) = delete;
   RootSet& operator=(const RootSet&) = delete;

@@ -209,7 +209,7 @@ void Sweeper::background_main() {
       if (stop_) return;
       wake_ = false;
     }
-    const std::uint32_t sg = h_.sweep_gen();
+    const std::uint32_t sg = h_.collector.sweep_gen();
     while (sweep_one(sg)) {
       std::lock_guard lock(mu_);
       if (stop_) return;

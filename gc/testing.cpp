@@ -27,7 +27,7 @@ void unmark_for_testing(Heap& heap, const void* obj) {
   s->mark_bits[i / 64].fetch_and(~(std::uint64_t{1} << (i % 64)), std::memory_order_relaxed);
 }
 
-void wait_for_sweeping_for_testing(Heap& heap) { heap.impl().sweeper.finish(heap.impl().sweep_gen()); }
+void wait_for_sweeping_for_testing(Heap& heap) { heap.impl().sweeper.finish(heap.impl().collector.sweep_gen()); }
 
 }  // namespace tricolor::internal
 
@@ -43,18 +43,18 @@ void set_safepoint_warning_for_testing(Heap& heap, std::uint64_t after_ns) {
   h.safepoint.set_warn_after_ns(after_ns);
 }
 std::uint64_t safepoint_warnings_for_testing(Heap& heap) { return heap.impl().safepoint.warnings_printed(); }
-std::uint64_t mark_termination_restarts_for_testing(Heap& heap) { return heap.impl().mark_termination_restarts(); }
+std::uint64_t mark_termination_restarts_for_testing(Heap& heap) { return heap.impl().collector.mark_termination_restarts(); }
 void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
-  heap.impl().set_heap_limit_wait_hook(fn, ctx);
+  heap.impl().collector.set_heap_limit_wait_hook(fn, ctx);
 }
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
-  heap.impl().set_before_termination_hook(fn, ctx);
+  heap.impl().collector.set_before_termination_hook(fn, ctx);
 }
 void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
   heap.impl().marker.set_wait_hook_for_testing(fn, ctx);
 }
 void wait_for_markers_for_testing(Heap& heap) { heap.impl().marker.pool().wait_quiescent(); }
-void wait_for_heap_limit_waiter_for_testing(Heap& heap) { heap.impl().wait_for_heap_limit_waiter(); }
-std::uint64_t heap_limit_waits_for_testing(Heap& heap) { return heap.impl().heap_limit_waits(); }
-std::uint64_t heap_limit_collections_for_testing(Heap& heap) { return heap.impl().heap_limit_collections(); }
+void wait_for_heap_limit_waiter_for_testing(Heap& heap) { heap.impl().collector.wait_for_heap_limit_waiter(); }
+std::uint64_t heap_limit_waits_for_testing(Heap& heap) { return heap.impl().collector.heap_limit_waits(); }
+std::uint64_t heap_limit_collections_for_testing(Heap& heap) { return heap.impl().collector.heap_limit_collections(); }
 }  // namespace tricolor::internal

@@ -5,20 +5,20 @@
 
 namespace tricolor::internal {
 
-bool HeapImpl::no_grey_objects() {
-  if (!marker.pool().empty() || controller_cx_.work.local_size() != 0) return false;
-  for (ThreadState* t : safepoint.threads())
+bool no_grey_objects(HeapImpl& h, const MarkContext& controller) {
+  if (!h.marker.pool().empty() || controller.work.local_size() != 0) return false;
+  for (ThreadState* t : h.safepoint.threads())
     if (t->barrier.n != 0 || t->mark.work.local_size() != 0) return false;
   return true;
 }
 
-bool HeapImpl::central_mark_bits_clear() {
+bool central_mark_bits_clear(HeapImpl& h) {
   bool clear = true;
   auto check = [&](Span* s) {
     // relaxed: a check; the lists' mutex orders the sweep that cleared the bits before it.
     for (std::size_t w = 0; w < s->nwords(); ++w) clear &= s->mark_bits[w].load(std::memory_order_relaxed) == 0;
   };
-  allocator.for_each_listed_span(check);
+  h.allocator.for_each_listed_span(check);
   return clear;
 }
 

@@ -21,17 +21,17 @@
 
 namespace tricolor::internal {
 
-void HeapImpl::process_weak_references(WeakWork& weak) {
+void HeapImpl::process_weak_references(WeakWork& weak, MarkContext& cx) {
   std::vector<WeakSlot*> slots;
   std::vector<Ephemeron> pending;
   slots.swap(weak.slots);
   pending.swap(weak.ephemerons);
   auto collect_recorded = [&] {
-    marker.merge(controller_cx_);
+    marker.merge(cx);
     marker.take_weak(slots, pending);
   };
   auto drain_here = [&] {
-    marker.drain(controller_cx_);
+    marker.drain(cx);
     // What the controller published on overflow may have been taken by a marker thread (idle, but
     // awake to new work until the cycle ends): wait until the markers are done with it too, or
     // their grey objects would still be unscanned when weak references are cleared and the heap
@@ -50,7 +50,7 @@ void HeapImpl::process_weak_references(WeakWork& weak) {
         const void* k = e.first->target.load(std::memory_order_relaxed);
         const void* v = e.second->load(std::memory_order_relaxed);
         if (v == nullptr) continue;
-        if (k != nullptr && marker.is_marked(k)) progress |= marker.shade(v, controller_cx_);
+        if (k != nullptr && marker.is_marked(k)) progress |= marker.shade(v, cx);
         else still.push_back(e);
       }
       pending.swap(still);
@@ -73,7 +73,7 @@ void HeapImpl::process_weak_references(WeakWork& weak) {
     weak_registry_.sweep_weak_sets([&](const void* p) { return marker.is_marked(p); });
     // 3. Finalizers resurrect; process what they bring back.
     if (!finalizers_.queue_finalizers([&](const void* p) { return marker.is_marked(p); },
-                                      [&](const void* p) { marker.shade(p, controller_cx_); }))
+                                      [&](const void* p) { marker.shade(p, cx); }))
       break;
     drain_here();
   }

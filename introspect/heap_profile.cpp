@@ -93,12 +93,12 @@ std::vector<Mapping> loaded_mappings() {
 }  // namespace
 
 std::string encode_heap_profile(HeapImpl& h) {
-  h.collect();
+  h.collector.collect();
   std::vector<AllocSites::ProfileEntry> entries;
   // Sweep first (a cycle may have ended since the collection): records of dead objects must have
   // moved to the freed totals, and live records must have their headers (see profile_entries).
   h.with_world_stopped([&] {
-    h.sweeper.finish(h.sweep_gen());
+    h.sweeper.finish(h.collector.sweep_gen());
     if (leak_state(h).sites.enabled()) entries = leak_state(h).sites.profile_entries();
   });
 

@@ -36,7 +36,7 @@ std::string json_string(std::string_view s) {
 HeapSnapshot count_objects_stopped(HeapImpl& h) {
   // A cycle may have ended between the caller's collection and the stop: finish its sweep, so that
   // alloc_bits hold only objects that survived it. Holding threads_mu, no other cycle can end.
-  h.sweeper.finish(h.sweep_gen());
+  h.sweeper.finish(h.collector.sweep_gen());
   for (ThreadState* t : h.safepoint.threads()) h.allocator.release_caches(t);
   std::vector<std::pair<std::size_t, std::size_t>> by_type;  // type id -> (count, bytes)
   auto visit = [&](Span* s) {
@@ -60,7 +60,7 @@ HeapSnapshot count_objects_stopped(HeapImpl& h) {
   std::sort(snap.types.begin(), snap.types.end(), [](const TypeCount& a, const TypeCount& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.type < b.type;
   });
-  snap.cycle = h.cycles_completed();
+  snap.cycle = h.collector.cycles_completed();
   return snap;
 }
 
@@ -68,7 +68,7 @@ HeapSnapshot count_objects_stopped(HeapImpl& h) {
 
 HeapSnapshot Heap::snapshot() {
   internal::HeapImpl& h = *impl_;
-  h.collect();
+  h.collector.collect();
   HeapSnapshot snap;
   h.with_world_stopped([&] { snap = internal::count_objects_stopped(h); });
   return snap;

@@ -339,7 +339,7 @@ LeakReport LeakCheck::check() {
            "tricolor::LeakCheck::check() must run on the thread that opened the scope");
   checked_ = true;
   HeapImpl& h = heap_.impl();
-  h.collect();
+  h.collector.collect();
 
   LeakReport r;
   r.title = "tricolor::LeakCheck";
@@ -503,7 +503,7 @@ std::vector<Retainer> Heap::retainers(const void* obj) {
 }
 
 LeakReport Heap::take_found_leaks() {
-  impl_->collect();
+  impl_->collector.collect();
   return internal::leak_state(*impl_).take_found_leaks();
 }
 

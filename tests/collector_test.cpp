@@ -63,7 +63,7 @@ class HeldThread {
     while (state_.load(std::memory_order_acquire) == nullptr) std::this_thread::yield();
   }
   void hold_until_cycle() {
-    heap_.impl().request_cycle();
+    heap_.impl().collector.request_cycle();
     while (state_.load(std::memory_order_acquire)->poll.load(std::memory_order_acquire) == 0) std::this_thread::yield();
   }
   void release() {
@@ -127,7 +127,7 @@ class RoundHolder {
       safepoint();
       return;
     }
-    heap_.impl().perform(self, pending, false);
+    heap_.impl().collector.perform(self, pending, false);
     self->poll.fetch_and(~pending, std::memory_order_release);
     heap_.impl().safepoint.notify_progress();
   }
@@ -154,7 +154,7 @@ TEST_CASE("a thread that never reaches a safepoint does not stop the other mutat
 
   HeldThread held(heap);
   StderrCapture capture;
-  const std::uint64_t cycles_at_start = heap.impl().cycles_completed();
+  const std::uint64_t cycles_at_start = heap.impl().collector.cycles_completed();
   held.hold_until_cycle();  // the barrier round is posted; the held thread does not answer
 
   // This mutator answers its own handshake and keeps allocating: with a global stop it would park
@@ -168,7 +168,7 @@ TEST_CASE("a thread that never reaches a safepoint does not stop the other mutat
   const bool barrier_on_here = state_of_this_thread()->marking;
   // The watchdog names the thread the collector waits for.
   while (internal::safepoint_warnings_for_testing(heap) == 0) std::this_thread::yield();
-  const bool cycle_still_open = heap.impl().cycles_completed() == cycles_at_start;
+  const bool cycle_still_open = heap.impl().collector.cycles_completed() == cycles_at_start;
   held.release();
   heap.collect();
   const std::string err = capture.finish();
@@ -308,9 +308,9 @@ TEST_CASE("termination without weak work is ragged: no global stop in a cycle", 
   Root<Node> keep(make<Node>(1));
   for (int round = 0; round < 3; ++round) {
     // Not collect(): its caller waits as a blocked thread, and its rounds are answered on its behalf.
-    const std::uint64_t before = heap.impl().cycles_completed();
-    heap.impl().request_cycle();
-    for (std::uint64_t i = 0; heap.impl().cycles_completed() == before; ++i) {
+    const std::uint64_t before = heap.impl().collector.cycles_completed();
+    heap.impl().collector.request_cycle();
+    for (std::uint64_t i = 0; heap.impl().collector.cycles_completed() == before; ++i) {
       keep->left = make<Node>(i);
       safepoint();
     }
@@ -338,12 +338,12 @@ TEST_CASE("a thread that has not answered the termination round does not stop th
   Root<Node> keep(make<Node>(7));
   keep->left = make<Node>(8);
   RoundHolder held(heap, internal::kActionMarkDone);
-  const std::uint64_t cycles_at_start = heap.impl().cycles_completed();
-  heap.impl().request_cycle();
+  const std::uint64_t cycles_at_start = heap.impl().collector.cycles_completed();
+  heap.impl().collector.request_cycle();
   // This thread answers every round, the termination's first included, and keeps allocating: with
   // a termination stop it would park until the held thread answered, which it does not before release.
   // (Any allocation may answer several rounds at once: the loop may run no iteration at all.)
-  while ((!held.holding() || state_of_this_thread()->marking) && heap.impl().cycles_completed() == cycles_at_start) {
+  while ((!held.holding() || state_of_this_thread()->marking) && heap.impl().collector.cycles_completed() == cycles_at_start) {
     keep->left = make<Node>(8);
     safepoint();
   }
@@ -352,7 +352,7 @@ TEST_CASE("a thread that has not answered the termination round does not stop th
     Node* n = make<Node>(std::uint64_t(i));
     if (i % 1000 == 0) keep->right = n;
   }
-  const bool cycle_still_open = heap.impl().cycles_completed() == cycles_at_start;
+  const bool cycle_still_open = heap.impl().collector.cycles_completed() == cycles_at_start;
   const bool still_black = state_of_this_thread()->allocate_black;  // no flip before every barrier is off
   held.release();
   heap.collect();
@@ -391,9 +391,9 @@ TEST_CASE("a cache held across the sweep flip keeps what it allocated and its sp
       [&] {
         for (int i = 0; i < 40; ++i) push(pushed++);
       });
-  const std::uint64_t cycles_at_start = heap.impl().cycles_completed();
-  heap.impl().request_cycle();
-  while (!held.holding() && heap.impl().cycles_completed() == cycles_at_start) safepoint();
+  const std::uint64_t cycles_at_start = heap.impl().collector.cycles_completed();
+  heap.impl().collector.request_cycle();
+  while (!held.holding() && heap.impl().collector.cycles_completed() == cycles_at_start) safepoint();
   const bool held_at_round = held.holding();
   held.release();
   REQUIRE(held_at_round);

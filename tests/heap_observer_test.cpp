@@ -164,7 +164,7 @@ struct ObservedHeap {
   // As Heap::collect() does for an attached caller: windows parked while it waits and sweeps.
   void collect() {
     internal::park_allocation(self);
-    impl.collect();
+    impl.collector.collect();
     internal::unpark_allocation(self);
   }
 

@@ -174,10 +174,10 @@ struct CollectsInTrace : Object<CollectsInTrace> {
 // allocates (background sweeper off, no other cycle requested).
 void cycle_without_sweeping(Heap& heap) {
   auto& impl = heap.impl();
-  const std::uint64_t target = impl.cycles_completed() + 1;
-  impl.request_cycle();
+  const std::uint64_t target = impl.collector.cycles_completed() + 1;
+  impl.collector.request_cycle();
   BlockingScope waiting;  // the cycle scans this thread's roots on its behalf
-  while (impl.cycles_completed() < target) std::this_thread::yield();
+  while (impl.collector.cycles_completed() < target) std::this_thread::yield();
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The pacer (gc/pacer.*) simulated alone, as Go's mgcpacer_test.go does: no heap, no threads. A
 // cycle model drives the pacer's public functions with synthetic figures:
 //   - the mutator allocates in span-sized steps; the heap counts live + everything allocated since the
-//     last termination (HeapImpl::heap_live(): after a cycle it starts at live + allocated-during-mark);
+//     last termination (Collector::heap_live(): after a cycle it starts at live + allocated-during-mark);
 //   - at heap >= trigger() marking starts; background markers scan `scan_per_byte` bytes per byte the
 //     mutator allocates (their speed relative to the mutator), and each step the mutator also owes
 //     assist_work(step, heap, scanned), which it scans itself;

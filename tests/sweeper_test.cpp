@@ -280,10 +280,10 @@ TEST_CASE("sweeper: an empty span swept for allocation stays with the allocating
   REQUIRE(spans.size() >= 3);
   const std::size_t sc = (*spans.begin())->span_class;
   // One cycle, its sweep left lazy (collect() would finish it): requested, and answered by polling.
-  const std::uint64_t before = hi.cycles_completed();
-  hi.request_cycle();
-  while (hi.cycles_completed() == before) safepoint();
-  const std::uint32_t sg = hi.sweep_gen();
+  const std::uint64_t before = hi.collector.cycles_completed();
+  hi.collector.request_cycle();
+  while (hi.collector.cycles_completed() == before) safepoint();
+  const std::uint32_t sg = hi.collector.sweep_gen();
   const std::size_t in_use = hi.pages.in_use_bytes();
   Span* s = hi.sweeper.sweep_for_allocation(sc, sg);
   // Without keeping it, the sweep frees every empty span it meets and finds nothing to return.
@@ -311,10 +311,10 @@ TEST_CASE("sweeper: an allocating thread sweeps ahead before it takes a span", "
   tctest::TestHeap h(c);
   internal::HeapImpl& hi = impl(h);
   for (std::size_t i = 0; i < 100000; ++i) make<Plain>();  // garbage, in dozens of spans
-  const std::uint64_t before = hi.cycles_completed();
-  hi.request_cycle();  // a cycle whose sweep stays lazy (collect() would finish it)
-  while (hi.cycles_completed() == before) safepoint();
-  const std::uint32_t sg = hi.sweep_gen();
+  const std::uint64_t before = hi.collector.cycles_completed();
+  hi.collector.request_cycle();  // a cycle whose sweep stays lazy (collect() would finish it)
+  while (hi.collector.cycles_completed() == before) safepoint();
+  const std::uint32_t sg = hi.collector.sweep_gen();
   const std::size_t total = hi.sweeper.unswept();
   REQUIRE(total > 2 * internal::Sweeper::kSweepAhead);
   // One call sweeps kSweepAhead spans, whatever their class.

@@ -1,0 +1,101 @@
+// What the allocator's slow paths (gc/allocator.cpp) ask of the cycle: the pacer's input (bytes
+// allocated, the live-heap estimate), starting a cycle at the trigger, charging assists
+// (gc/assist.hpp), and the two waits for a cycle -- at twice the goal when no hard limit is set, and
+// the relief at the hard limit. Every entry here may reach a safepoint.
+#include "gc/collector.hpp"
+
+#include <algorithm>
+
+#include "gc/collector_work.hpp"
+#include "gc/heap_impl.hpp"
+
+namespace tricolor::internal {
+
+std::size_t Collector::heap_live() const {
+  return h_.pacer.last_live() + (allocated_total_.load(std::memory_order_relaxed) -
+                                 allocated_at_termination_.load(std::memory_order_relaxed));
+}
+
+void Collector::note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes) {
+  // relaxed: a statistic and a trigger input; nothing is published through it, and a trigger seen
+  // one allocation late only starts the cycle one allocation late.
+  allocated_total_.fetch_add(bytes, std::memory_order_relaxed);
+  const std::size_t live = heap_live();
+  // relaxed: a hint that saves request_cycle()'s exchange; the exchange decides.
+  if (!cycle_requested_.load(std::memory_order_relaxed) && live >= h_.pacer.trigger()) request_cycle();
+  if (t == nullptr) return;
+  // Not before this thread's root scan: until the barrier round is over, scanning an object would
+  // make it black while another thread may still store into it without a barrier.
+  // (Nor after its termination round: t->marking is off from then on, and nothing is grey.)
+  if (t->allocate_black && t->marking) h_.assists.charge_and_pay(t, bytes, heap_live());
+  // With a hard limit, a mutator waits for the collector only at the limit itself
+  // (relieve_heap_limit_may_reach_safepoint): below it the heap may run past its goal while
+  // bounded assists catch up, as Go's does. Without one, nothing else bounds a heap whose
+  // allocator outruns marking (every grey object in a marker's hands, so assists find no work):
+  // at twice the goal the mutator waits for the cycle, recorded as its own pause kind so reports
+  // do not mistake it for an assist. (A wait at 1.5x the goal, under a limit too, was measured: up
+  // to 17 waits of 2-5 ms per GCBench run, while the heap never reached the limit without them.)
+  if (h_.config.max_heap != 0) return;
+  const std::size_t goal = h_.pacer.goal();
+  if (goal >= SIZE_MAX / 4) return;
+  if (live > 2 * goal + (std::size_t{4} << 20)) [[unlikely]]
+    wait_for_cycle(t);
+}
+
+// Reaches a safepoint (enters a blocking scope while it waits).
+void Collector::wait_for_cycle(ThreadState* t) {
+  request_cycle();
+  std::uint64_t target;
+  {
+    std::lock_guard lock(ctl_mu_);
+    // relaxed: started_ changes only under ctl_mu_, held here.
+    target = std::max(requested_, started_.load(std::memory_order_relaxed));
+  }
+  // acquire: pairs with the controller's release increment, so the cycle's results are visible.
+  if (completed_.load(std::memory_order_acquire) >= target) return;
+  heap_limit_wait_hook_.fire();
+  const std::uint64_t t0 = monotonic_ns();
+  {
+    WaitAsBlocked blocked(h_.safepoint, t);
+    std::unique_lock lock(ctl_mu_);
+    // relaxed: completed_ changes only under ctl_mu_, which the wait holds when it checks.
+    ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
+  }
+  h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
+}
+
+// At the hard limit, in two stages, each waited for as a blocked thread and recorded as a heap-limit
+// wait. First, if a cycle is already in flight, its end and its sweep: it frees what was garbage at
+// its start, usually enough, in a fraction of the time a new full collection takes after it (Heap::
+// collect() must wait for a cycle that starts after the call). Then, or at once when no cycle runs,
+// one full collection. The thread's allocation windows are parked meanwhile: the sweep may run
+// destructors here (gc/collector_work.hpp).
+bool Collector::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done) {
+  if (done == HeapLimitRelief::kCollected) return false;
+  std::uint64_t in_flight = 0;
+  {
+    std::lock_guard lock(ctl_mu_);
+    const std::uint64_t started = started_.load(std::memory_order_relaxed);
+    if (completed_.load(std::memory_order_relaxed) < started) in_flight = started;
+  }
+  const bool wait_only = done == HeapLimitRelief::kNone && in_flight != 0;
+  done = wait_only ? HeapLimitRelief::kWaitedForCycle : HeapLimitRelief::kCollected;
+  park_allocation(t);
+  heap_limit_wait_hook_.fire();
+  const std::uint64_t t0 = monotonic_ns();
+  if (wait_only) {
+    heap_limit_waiters_.fetch_add(1);
+    heap_limit_waiters_.notify_all();
+    await_cycle(in_flight);
+    heap_limit_waiters_.fetch_sub(1);
+  } else {
+    collect();
+  }
+  h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
+  // relaxed: counters for tests and reports.
+  (wait_only ? heap_limit_waits_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
+  unpark_allocation(t);
+  return true;
+}
+
+}  // namespace tricolor::internal
