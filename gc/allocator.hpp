@@ -17,7 +17,7 @@
 // takes the thread's cached spans away, so each slow path loops until a slot is in hand with no
 // safepoint after it.
 //
-// Invariant (TC_DCHECK_SLOW at every cycle's start, HeapImpl::central_mark_bits_clear): when marking
+// Invariant (TC_DCHECK_SLOW at every cycle's start, central_mark_bits_clear in gc/verifier.hpp): when marking
 // begins, every span in a central list has all its mark bits clear.
 #pragma once
 #include <atomic>

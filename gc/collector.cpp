@@ -140,14 +140,16 @@ void Collector::collect() {
   await_cycle(target);
 }
 
-void Collector::await_cycle(std::uint64_t target) {
+void Collector::wait_for_completion(std::uint64_t target) {
   ThreadState* t = tls_thread != nullptr && tls_thread->heap == &h_ ? as_state(tls_thread) : nullptr;
   WaitAsBlocked blocked(h_.safepoint, t);  // the cycle scans our roots on our behalf
-  {
-    std::unique_lock lock(ctl_mu_);
-    // relaxed: completed_ changes only under ctl_mu_, held here when the predicate runs.
-    ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
-  }
+  std::unique_lock lock(ctl_mu_);
+  // relaxed: completed_ changes only under ctl_mu_, held here when the predicate runs.
+  ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
+}
+
+void Collector::await_cycle(std::uint64_t target) {
+  wait_for_completion(target);
   h_.sweeper.finish(sweep_gen());
 }
 

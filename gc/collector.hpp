@@ -77,7 +77,8 @@ class Collector {
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
-  enum class HeapLimitRelief { kNone, kWaitedForCycle, kCollected };
+  // The stages: the cycle in flight, the rest of the sweep, a full collection (collector_pacing.cpp).
+  enum class HeapLimitRelief { kNone, kWaitedForCycle, kSwept, kCollected };
   bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
   // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const;
@@ -85,6 +86,7 @@ class Collector {
   // --- counters and hooks for tests (gc/testing.hpp) and reports
   // relaxed: counters for tests and stats; nothing is read through them.
   std::uint64_t heap_limit_waits() const { return heap_limit_waits_.load(std::memory_order_relaxed); }
+  std::uint64_t heap_limit_sweeps() const { return heap_limit_sweeps_.load(std::memory_order_relaxed); }
   std::uint64_t heap_limit_collections() const { return heap_limit_collections_.load(std::memory_order_relaxed); }
   // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
   std::uint64_t mark_termination_restarts() const { return mark_termination_restarts_.load(std::memory_order_relaxed); }
@@ -117,7 +119,9 @@ class Collector {
                     bool concurrent);
   void finish_sweep();
   void emit(Phase p);
-  // Waits, as a blocked thread, until cycle `target` is complete, then finishes its sweep.
+  // Waits, as a blocked thread, until cycle `target` is complete.
+  void wait_for_completion(std::uint64_t target);
+  // The same, then finishes the cycle's sweep.
   void await_cycle(std::uint64_t target);
   // Waits, as a blocked thread, for the cycle in flight (or the one it requests) at twice the goal.
   void wait_for_cycle(ThreadState* t);
@@ -183,9 +187,10 @@ class Collector {
   // Threads waiting at the hard limit for a cycle in flight (tests: gc/testing.hpp). seq_cst: a test
   // waits on it; nothing else reads it.
   std::atomic<std::uint32_t> heap_limit_waiters_{0};
-  // Reliefs done (relieve_heap_limit_may_reach_safepoint): waits for a cycle in flight, full
-  // collections. relaxed: counters for tests and reports.
+  // Reliefs done (relieve_heap_limit_may_reach_safepoint): waits for a cycle in flight, sweeps
+  // finished, full collections. relaxed: counters for tests and reports.
   std::atomic<std::uint64_t> heap_limit_waits_{0};
+  std::atomic<std::uint64_t> heap_limit_sweeps_{0};
   std::atomic<std::uint64_t> heap_limit_collections_{0};
   // The controller's own marking context: heap callbacks, pending shades, weak processing.
   MarkContext controller_cx_;

@@ -64,36 +64,51 @@ void Collector::wait_for_cycle(ThreadState* t) {
   h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 
-// At the hard limit, in two stages, each waited for as a blocked thread and recorded as a heap-limit
-// wait. First, if a cycle is already in flight, its end and its sweep: it frees what was garbage at
-// its start, usually enough, in a fraction of the time a new full collection takes after it (Heap::
-// collect() must wait for a cycle that starts after the call). Then, or at once when no cycle runs,
-// one full collection. The thread's allocation windows are parked meanwhile: the sweep may run
-// destructors here (gc/collector_work.hpp).
+// At the hard limit, in up to three stages, each recorded as a heap-limit wait; the allocation is
+// retried after each, and its own slow path sweeps (Sweeper::sweep_for_allocation, sweep_ahead):
+//  1. a cycle already in flight: its end, waited for as a blocked thread. It frees what was garbage
+//     at its start, usually enough, in a fraction of the time a new full collection takes after it
+//     (Heap::collect() must wait for a cycle that starts after the call). Not its whole sweep: the
+//     retry sweeps as it allocates, a span at a time, which is all the allocation needs; finishing
+//     the sweep first made the wait several milliseconds longer on GCBench with two threads;
+//  2. spans still unswept (the retry found too little in them lazily): the rest of the sweep;
+//  3. one full collection, then the allocation fails if it still does not fit.
+// The thread's allocation windows are parked meanwhile: the sweep may run destructors here
+// (gc/collector_work.hpp).
 bool Collector::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done) {
   if (done == HeapLimitRelief::kCollected) return false;
   std::uint64_t in_flight = 0;
-  {
+  if (done == HeapLimitRelief::kNone) {
     std::lock_guard lock(ctl_mu_);
     const std::uint64_t started = started_.load(std::memory_order_relaxed);
     if (completed_.load(std::memory_order_relaxed) < started) in_flight = started;
   }
-  const bool wait_only = done == HeapLimitRelief::kNone && in_flight != 0;
-  done = wait_only ? HeapLimitRelief::kWaitedForCycle : HeapLimitRelief::kCollected;
+  if (in_flight != 0) done = HeapLimitRelief::kWaitedForCycle;
+  else if (done != HeapLimitRelief::kSwept && h_.sweeper.unswept() != 0) done = HeapLimitRelief::kSwept;
+  else done = HeapLimitRelief::kCollected;
   park_allocation(t);
   heap_limit_wait_hook_.fire();
   const std::uint64_t t0 = monotonic_ns();
-  if (wait_only) {
-    heap_limit_waiters_.fetch_add(1);
-    heap_limit_waiters_.notify_all();
-    await_cycle(in_flight);
-    heap_limit_waiters_.fetch_sub(1);
-  } else {
-    collect();
+  switch (done) {
+    case HeapLimitRelief::kWaitedForCycle:
+      heap_limit_waiters_.fetch_add(1);
+      heap_limit_waiters_.notify_all();
+      wait_for_completion(in_flight);
+      heap_limit_waiters_.fetch_sub(1);
+      break;
+    case HeapLimitRelief::kSwept:
+      h_.sweeper.finish(sweep_gen());
+      break;
+    default:
+      collect();
+      break;
   }
   h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
   // relaxed: counters for tests and reports.
-  (wait_only ? heap_limit_waits_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
+  (done == HeapLimitRelief::kWaitedForCycle ? heap_limit_waits_
+   : done == HeapLimitRelief::kSwept        ? heap_limit_sweeps_
+                                            : heap_limit_collections_)
+      .fetch_add(1, std::memory_order_relaxed);
   unpark_allocation(t);
   return true;
 }

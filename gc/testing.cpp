@@ -1,6 +1,9 @@
 #include "gc/testing.hpp"
 
+#include <thread>
+
 #include "gc/heap_impl.hpp"
+#include "tricolor/mutator.hpp"
 
 namespace tricolor::internal {
 
@@ -56,5 +59,13 @@ void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) 
 void wait_for_markers_for_testing(Heap& heap) { heap.impl().marker.pool().wait_quiescent(); }
 void wait_for_heap_limit_waiter_for_testing(Heap& heap) { heap.impl().collector.wait_for_heap_limit_waiter(); }
 std::uint64_t heap_limit_waits_for_testing(Heap& heap) { return heap.impl().collector.heap_limit_waits(); }
+std::uint64_t heap_limit_sweeps_for_testing(Heap& heap) { return heap.impl().collector.heap_limit_sweeps(); }
 std::uint64_t heap_limit_collections_for_testing(Heap& heap) { return heap.impl().collector.heap_limit_collections(); }
+void cycle_without_sweeping_for_testing(Heap& heap) {
+  Collector& c = heap.impl().collector;
+  const std::uint64_t target = c.cycles_completed() + 1;
+  c.request_cycle();
+  BlockingScope waiting;  // the cycle scans this thread's roots on its behalf
+  while (c.cycles_completed() < target) std::this_thread::yield();
+}
 }  // namespace tricolor::internal

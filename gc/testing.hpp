@@ -38,9 +38,15 @@ void wait_for_markers_for_testing(Heap& heap);
 // recorded as PauseKind::kHeapLimitWait), before it blocks.
 void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 
-// Blocks until a thread waits at the hard limit for the cycle in flight to end (gc/heap_impl.cpp).
+// Blocks until a thread waits at the hard limit for the cycle in flight to end (gc/collector_pacing.cpp).
 void wait_for_heap_limit_waiter_for_testing(Heap& heap);
-// How often allocations at the hard limit waited for a cycle in flight, and ran a full collection.
+// How often allocations at the hard limit waited for a cycle in flight, finished the sweep, and ran a
+// full collection.
 std::uint64_t heap_limit_waits_for_testing(Heap& heap);
+std::uint64_t heap_limit_sweeps_for_testing(Heap& heap);
 std::uint64_t heap_limit_collections_for_testing(Heap& heap);
+// Runs one cycle to its end without sweeping it: the calling thread (attached to heap) waits as a
+// blocked thread. With the background sweeper off, the spans stay unswept until an allocation or a
+// collection sweeps them.
+void cycle_without_sweeping_for_testing(Heap& heap);
 }  // namespace tricolor::internal

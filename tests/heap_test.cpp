@@ -173,8 +173,8 @@ TEST_CASE("collections start by themselves when the heap grows", "[heap][pacer]"
 }
 
 // At the hard limit with a cycle already in flight, the allocation waits for that cycle's end (and its
-// sweep), which frees the garbage; it does not also wait for a new full collection (Heap::collect()
-// would: it waits for a cycle that starts after the call). gc/heap_impl.cpp,
+// lazy sweep), which frees the garbage; it does not also wait for a new full collection
+// (Heap::collect() would: it waits for a cycle that starts after the call). gc/collector_pacing.cpp,
 // relieve_heap_limit_may_reach_safepoint. The next cycle (the pacer asks for one: the heap is past its
 // trigger) is held at its start until the allocation has returned, so an allocation that waited for
 // it would never return.
@@ -223,6 +223,31 @@ TEST_CASE("at the hard limit an allocation waits for the cycle in flight, not fo
     releaser.join();
     collector.join();
   }
+}
+
+// At the hard limit with no cycle in flight but the last cycle's garbage still unswept, an allocation
+// too large for the lazy sweep of its slow path (a few spans) finishes the sweep, and that is enough:
+// no full collection (gc/collector_pacing.cpp, stage 2). Without the stage it would collect.
+TEST_CASE("at the hard limit an allocation finishes the sweep before it collects", "[heap][limit]") {
+  Config c = tctest::test_config();
+  c.gc_percent = -1;                 // no paced cycle: the test runs the one cycle
+  c.background_sweeper = false;      // the garbage stays unswept until someone allocates
+  c.max_heap = std::size_t{8} << 20;
+  c.initial_heap = c.max_heap;
+  Heap heap(c);
+  Mutator mutator(heap, "sweep-test");
+  // Small garbage filling most of the limit, then one cycle that finds it all dead and sweeps none.
+  for (std::uint64_t i = 0; i % 1024 != 0 || heap.stats().heap_bytes < (std::size_t{6} << 20); ++i) make<Node>(i);
+  REQUIRE(internal::heap_limit_collections_for_testing(heap) == 0);
+  internal::cycle_without_sweeping_for_testing(heap);
+  const auto cycles = heap.stats().cycles;
+  // Half the limit in one large object: it does not fit beside the unswept spans.
+  Root<char> big(static_cast<char*>(make_buffer(std::size_t{4} << 20)));
+  REQUIRE(big.get() != nullptr);
+  REQUIRE(internal::heap_limit_sweeps_for_testing(heap) == 1);
+  REQUIRE(internal::heap_limit_collections_for_testing(heap) == 0);
+  REQUIRE(internal::heap_limit_waits_for_testing(heap) == 0);
+  REQUIRE(heap.stats().cycles == cycles);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // Every misuse the README lists gets a precise message and a clean abort, never a silent crash.
 #include "death.hpp"
 #include "gc/heap_impl.hpp"
+#include "gc/testing.hpp"
 #include "test_heap.hpp"
 
 #include <cstdint>
@@ -170,16 +171,6 @@ struct CollectsInTrace : Object<CollectsInTrace> {
   void trace(Tracer&) const { heap->collect(); }
 };
 
-// Runs one cycle to its end without sweeping: only this thread sweeps afterwards, lazily, when it
-// allocates (background sweeper off, no other cycle requested).
-void cycle_without_sweeping(Heap& heap) {
-  auto& impl = heap.impl();
-  const std::uint64_t target = impl.collector.cycles_completed() + 1;
-  impl.collector.request_cycle();
-  BlockingScope waiting;  // the cycle scans this thread's roots on its behalf
-  while (impl.collector.cycles_completed() < target) std::this_thread::yield();
-}
-
 }  // namespace
 
 TEST_CASE("allocating inside a BlockingScope names the fix", "[misuse][blocking]") {
@@ -227,7 +218,7 @@ TEST_CASE("allocating in a destructor during an attached thread's lazy sweep nam
     c.periodic_gc_ms = 0;
     tctest::TestHeap h(c);
     for (int i = 0; i < 10; ++i) make<AllocatesInDestructor>();  // unreachable at once
-    cycle_without_sweeping(h.heap);
+    internal::cycle_without_sweeping_for_testing(h.heap);
     // Node's window is parked while the destructors run, so even its fast path is refused.
     Root<Node> warm(make<Node>(1));
     make<AllocatesInDestructor>();  // refills its class: sweeps the span with the dead ones, here
