@@ -77,8 +77,9 @@ class Collector {
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
   // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
-  // The stages: the cycle in flight, the rest of the sweep, a full collection (collector_pacing.cpp).
-  enum class HeapLimitRelief { kNone, kWaitedForCycle, kSwept, kCollected };
+  // The stages: the cycle in flight, the next one if it is already in flight, the rest of the sweep,
+  // a full collection (collector_pacing.cpp).
+  enum class HeapLimitRelief { kNone, kWaitedForCycle, kWaitedForNext, kSwept, kCollected };
   bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
   // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const;

@@ -257,6 +257,64 @@ struct KiloGarbage : Object<KiloGarbage> {
 };
 }  // namespace
 
+// At the hard limit, when the cycle in flight cannot free enough (what the allocation needs was still
+// reachable when that cycle marked) and the next cycle is already in flight, the allocation waits for
+// that one too (gc/collector_pacing.cpp, stage 2). Without the stage it would collect, which waits for
+// the next cycle and then a whole new one.
+TEST_CASE("at the hard limit an allocation waits for the next cycle in flight before it collects", "[heap][limit]") {
+  tctest::PhaseGate first_marked(Phase::kMarkTermination);  // cycle 1, its marking done
+  tctest::PhaseGate second_start(Phase::kMarkStart);         // cycle 2, at its start
+  Config c = tctest::test_config();
+  c.concurrent = true;
+  c.gc_percent = -1;  // only the cycles the test asks for
+  c.max_heap = std::size_t{8} << 20;
+  c.initial_heap = c.max_heap;
+  c.on_event = [&](const Event& e) {
+    if (e.cycle == 1) first_marked.on_event(e);
+    if (e.cycle == 2) second_start.on_event(e);
+  };
+  Heap heap(c);
+  Mutator mutator(heap, "next-cycle-test");
+  std::thread collector;
+  {
+    // 5 MB reachable while cycle 1 marks, dropped before it ends: cycle 1 cannot free it.
+    constexpr std::size_t kObjects = 5000;
+    Root<tctest::Keep<KiloGarbage>> keep(tctest::make_keep<KiloGarbage>(kObjects));
+    for (std::size_t i = 0; i < kObjects; ++i) keep->items[i] = make<KiloGarbage>();
+    collector = std::thread([&] { heap.collect(); });
+    first_marked.wait_reached();
+  }
+  heap.start_collection();  // cycle 2: the controller starts it as soon as cycle 1 ends
+  // The allocation's first stage (cycle 1 in flight) lets cycle 1 end and waits until cycle 2 has
+  // started, so that the second stage finds it in flight; the second stage lets it run.
+  struct Hooks {
+    tctest::PhaseGate* first_marked;
+    tctest::PhaseGate* second_start;
+    int calls = 0;
+  } hooks{&first_marked, &second_start};
+  internal::set_heap_limit_wait_hook_for_testing(
+      heap,
+      [](void* p) {
+        auto* h = static_cast<Hooks*>(p);
+        if (h->calls++ == 0) {
+          h->first_marked->release();
+          h->second_start->wait_reached();
+        } else {
+          h->second_start->release();
+        }
+      },
+      &hooks);
+  Root<char> big(static_cast<char*>(make_buffer(std::size_t{4} << 20)));
+  // CHECK, not REQUIRE: on a failure the gates must still be released and the collector joined.
+  CHECK(big.get() != nullptr);
+  CHECK(internal::heap_limit_waits_for_testing(heap) == 2);
+  CHECK(internal::heap_limit_collections_for_testing(heap) == 0);
+  second_start.release();  // in case the stages went otherwise: let the join below end
+  first_marked.release();
+  BlockingScope blocked;
+  collector.join();
+}
+
 // A cycle is held in its marking phase (the controller stopped at kMark) while this thread allocates
 // garbage far past the cycle's goal. Under a hard limit it must never wait for the cycle below the
 // limit (bounded assists, as Go's, are the only brake there); without a limit it waits once the heap
