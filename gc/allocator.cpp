@@ -66,7 +66,7 @@ void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, 
     h_.assists.pay(t);
   // Every safepoint below (the poll, a throttled wait, an emergency collection) may take the cache's
   // spans away (a stop releases them): loop until a slot is in hand with no safepoint after it.
-  for (Collector::HeapLimitRelief relief = Collector::HeapLimitRelief::kNone;;) {
+  for (Collector::HeapLimitRelief relief;;) {
     if (t->poll.load(std::memory_order_relaxed) != 0) h_.safepoint.poll_slow(t);
     // pending: slots held back while sampling allocation sites (gc/thread_cache.hpp); else 0.
     if (t->spans.pending(sc) != 0 || e.free_mask != 0 || t->spans.advance(e, sc)) break;
@@ -121,7 +121,7 @@ void* Allocator::large_may_reach_safepoint(ThreadState* t, std::size_t bytes, st
   h_.collector.note_allocated_may_reach_safepoint(t, npages * kPageSize);
   if (t->poll.load(std::memory_order_relaxed) != 0) h_.safepoint.poll_slow(t);
   Span* s = nullptr;
-  for (Collector::HeapLimitRelief relief = Collector::HeapLimitRelief::kNone;;) {
+  for (Collector::HeapLimitRelief relief;;) {
     const SpanKind kind = noscan                                    ? SpanKind::kNoScan
                           : type_info(type_id).destroy != nullptr ? SpanKind::kFinalize
                                                                   : SpanKind::kScan;

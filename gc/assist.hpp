@@ -1,7 +1,7 @@
 // Assists (Go's mark assists): a thread that allocates while its heap marks owes scan work in
 // proportion (the pacer's schedule, gc/pacer.hpp), and pays it itself, in bounded slices, from the
-// allocation slow path. The heap (gc/heap_impl.cpp) charges the debt when a thread takes a span or a
-// large object; the allocator (gc/allocator.cpp) pays a slice at every slow path while the thread
+// allocation slow path. The collector (Collector::note_allocated_may_reach_safepoint, gc/collector_pacing.cpp)
+// charges the debt when a thread takes a span or a large object; the allocator (gc/allocator.cpp) pays a slice at every slow path while the thread
 // owes one. Neither is a safepoint: an assist only scans.
 //
 // Termination (gc/collector.cpp) needs to know where grey objects are. An assist in progress holds

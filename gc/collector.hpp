@@ -76,10 +76,15 @@ class Collector {
   // (bounded slices), or make it wait for the cycle at twice the goal when no hard limit is set.
   void note_allocated_may_reach_safepoint(ThreadState* t, std::size_t bytes);
   // At the hard limit (an allocation found no memory within Config::max_heap); reaches a safepoint.
-  // `done` starts at kNone for each allocation and records what was tried; false: nothing is left.
-  // The stages: the cycle in flight, the next one if it is already in flight, the rest of the sweep,
-  // a full collection (collector_pacing.cpp).
-  enum class HeapLimitRelief { kNone, kWaitedForCycle, kWaitedForNext, kSwept, kCollected };
+  // `done` starts empty for each allocation and records what was tried; false: nothing is left.
+  // The stages: the cycles in flight (up to kMaxCycleWaits of them), the rest of the sweep (with no
+  // cycle in flight), a full collection (collector_pacing.cpp).
+  struct HeapLimitRelief {
+    unsigned cycles_waited = 0;
+    bool swept = false;
+    bool collected = false;
+  };
+  static constexpr unsigned kMaxCycleWaits = 3;
   bool relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done);
   // relaxed: an estimate for the pacer and stats; each counter is exact, their sum may mix moments.
   std::size_t heap_live() const;
@@ -120,9 +125,11 @@ class Collector {
                     bool concurrent);
   void finish_sweep();
   void emit(Phase p);
-  // Waits, as a blocked thread, until cycle `target` is complete.
+  // Waits until cycle `target` is complete: the caller is blocked already (_blocked), or waits as a
+  // blocked thread.
+  void wait_for_completion_blocked(std::uint64_t target);
   void wait_for_completion(std::uint64_t target);
-  // The same, then finishes the cycle's sweep.
+  // Waits as a blocked thread until cycle `target` is complete and every span is swept.
   void await_cycle(std::uint64_t target);
   // Waits, as a blocked thread, for the cycle in flight (or the one it requests) at twice the goal.
   void wait_for_cycle(ThreadState* t);

@@ -64,58 +64,56 @@ void Collector::wait_for_cycle(ThreadState* t) {
   h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 
-// At the hard limit, in up to four stages, each recorded as a heap-limit wait; the allocation is
-// retried after each, and its own slow path sweeps (Sweeper::sweep_for_allocation, sweep_ahead):
-//  1. a cycle already in flight: its end, waited for as a blocked thread. It frees what was garbage
-//     at its start, usually enough, in a fraction of the time a new full collection takes after it
+// At the hard limit, in stages, each recorded as a heap-limit wait; the allocation is retried after
+// each, and its own slow path sweeps (Sweeper::sweep_for_allocation, sweep_ahead):
+//  1. a cycle in flight: its end, waited for as a blocked thread. It frees what was garbage at its
+//     start, usually enough, in a fraction of the time a new full collection takes after it
 //     (Heap::collect() must wait for a cycle that starts after the call). Not its whole sweep: the
 //     retry sweeps as it allocates, a span at a time, which is all the allocation needs; finishing
-//     the sweep first made the wait several milliseconds longer on GCBench with two threads;
-//  2. if that was not enough and another cycle is in flight (it started after the first one ended:
-//     with the heap past its trigger the pacer starts one at once), its end too. The first cycle
-//     cannot free what was allocated (black) while it ran; this one can. A full collection instead
-//     waits for this cycle and then a whole new one (it needs a cycle that starts after the call):
-//     on GCBench with two threads those collections averaged 6.8 ms, up to 24 ms;
-//  3. spans still unswept (the retry found too little in them lazily): the rest of the sweep;
-//  4. one full collection, then the allocation fails if it still does not fit.
+//     the sweep first made the wait several milliseconds longer on GCBench with two threads.
+//     If that was not enough and another cycle is in flight (it started after the one waited for
+//     ended: with the heap past its trigger the pacer starts one at once), its end too, up to
+//     kMaxCycleWaits cycles: each frees what was allocated (black) while the one before ran, and a
+//     full collection would wait for it and then a whole new cycle (on GCBench with two threads
+//     those collections averaged 6.8 ms, up to 24 ms);
+//  2. with no cycle in flight, the rest of the sweep (at once if nothing is unswept). On this running
+//     thread, not as a blocked one: with no cycle in flight the last one's round 2 is over, so every
+//     span its flip counted is in a central list or in the hands of a sweeper that needs nothing from
+//     us, and no new cycle can flip while we sweep (its first round waits for our answer), so
+//     finish() ends; a blocked thread could see a flip meanwhile and wait for the next generation;
+//  3. one full collection, then the allocation fails if it still does not fit. Every stage before it
+//     is bounded, so an allocation that cannot fit fails after kMaxCycleWaits + 2 stages at most.
 // The thread's allocation windows are parked meanwhile: the sweep may run destructors here
 // (gc/collector_work.hpp).
 bool Collector::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimitRelief& done) {
-  if (done == HeapLimitRelief::kCollected) return false;
+  if (done.collected) return false;
   std::uint64_t in_flight = 0;
-  if (done == HeapLimitRelief::kNone || done == HeapLimitRelief::kWaitedForCycle) {
+  {
     std::lock_guard lock(ctl_mu_);
     const std::uint64_t started = started_.load(std::memory_order_relaxed);
     if (completed_.load(std::memory_order_relaxed) < started) in_flight = started;
   }
-  if (in_flight != 0)
-    done = done == HeapLimitRelief::kNone ? HeapLimitRelief::kWaitedForCycle : HeapLimitRelief::kWaitedForNext;
-  else if (done != HeapLimitRelief::kSwept && h_.sweeper.unswept() != 0) done = HeapLimitRelief::kSwept;
-  else done = HeapLimitRelief::kCollected;
+  const bool wait = in_flight != 0 && done.cycles_waited < kMaxCycleWaits;
+  const bool sweep = !wait && in_flight == 0 && !done.swept;
   park_allocation(t);
   heap_limit_wait_hook_.fire();
   const std::uint64_t t0 = monotonic_ns();
-  switch (done) {
-    case HeapLimitRelief::kWaitedForCycle:
-    case HeapLimitRelief::kWaitedForNext:
-      heap_limit_waiters_.fetch_add(1);
-      heap_limit_waiters_.notify_all();
-      wait_for_completion(in_flight);
-      heap_limit_waiters_.fetch_sub(1);
-      break;
-    case HeapLimitRelief::kSwept:
-      h_.sweeper.finish(sweep_gen());
-      break;
-    default:
-      collect();
-      break;
+  if (wait) {
+    ++done.cycles_waited;
+    heap_limit_waiters_.fetch_add(1);
+    heap_limit_waiters_.notify_all();
+    wait_for_completion(in_flight);
+    heap_limit_waiters_.fetch_sub(1);
+  } else if (sweep) {
+    done.swept = true;
+    h_.sweeper.finish(sweep_gen());
+  } else {
+    done.collected = true;
+    collect();
   }
   h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
   // relaxed: counters for tests and reports.
-  (in_flight != 0                           ? heap_limit_waits_
-   : done == HeapLimitRelief::kSwept        ? heap_limit_sweeps_
-                                            : heap_limit_collections_)
-      .fetch_add(1, std::memory_order_relaxed);
+  (wait ? heap_limit_waits_ : sweep ? heap_limit_sweeps_ : heap_limit_collections_).fetch_add(1, std::memory_order_relaxed);
   unpark_allocation(t);
   return true;
 }

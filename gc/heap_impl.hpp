@@ -90,7 +90,10 @@ class HeapImpl {
   StatsRecorder recorder;
   Assists assists{marker, pacer, recorder};  // gc/assist.hpp
   Allocator allocator;
-  // Declared after every part it drives, and before the roots (which read its marking flag).
+  // Declared after the parts it reads at construction (the marker's pool) and before the roots, which
+  // hold a reference to its marking flag. It also drives the observer, the roots, the finalizers and
+  // the weak registry, declared after it: safe because its thread starts in HeapImpl's constructor
+  // body, after every member, and stops first in ~HeapImpl.
   Collector collector{*this};
 
   // --- the observer (gc/heap_observer.hpp): null, or the tools plugged in at construction.

@@ -12,8 +12,10 @@ namespace tricolor::internal {
 
 // Destructors run with tls_collector_work set (collecting or allocating there is refused by name,
 // gc/collector_work.hpp); on a running thread of this heap, its allocation windows are parked
-// meanwhile so that even a fast-path allocation is refused. A blocked thread (Heap::collect()) parked
-// them before blocking; threads of no heap have no windows. Entered once per span, at its first
+// meanwhile so that even a fast-path allocation is refused (the hard limit's sweep stage parked them
+// already; parking again is harmless, and unparking at the span's end leaves them open only while
+// finish() itself runs, which allocates nothing). A blocked thread (Heap::collect()) parked them
+// before blocking; threads of no heap have no windows. Entered once per span, at its first
 // dead object with a destructor.
 class Sweeper::DestructorScope {
  public:

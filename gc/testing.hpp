@@ -34,8 +34,9 @@ void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void
 void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 // Blocks until every marker thread is idle and nothing is published (the wait above, without its hook).
 void wait_for_markers_for_testing(Heap& heap);
-// fn(ctx) runs on a mutator that is about to wait for a cycle because of the heap's size (the wait
-// recorded as PauseKind::kHeapLimitWait), before it blocks.
+// fn(ctx) runs on a mutator that is about to wait for a cycle because of the heap's size, at twice
+// the goal or at each stage of the hard limit's relief (a wait, the sweep, a collection: each
+// recorded as PauseKind::kHeapLimitWait), before the stage begins.
 void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 
 // Blocks until a thread waits at the hard limit for the cycle in flight to end (gc/collector_pacing.cpp).

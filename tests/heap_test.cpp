@@ -227,10 +227,11 @@ TEST_CASE("at the hard limit an allocation waits for the cycle in flight, not fo
 
 // At the hard limit with no cycle in flight but the last cycle's garbage still unswept, an allocation
 // too large for the lazy sweep of its slow path (a few spans) finishes the sweep, and that is enough:
-// no full collection (gc/collector_pacing.cpp, stage 2). Without the stage it would collect.
+// no full collection (gc/collector_pacing.cpp, stage 3). Without the stage it would collect.
 TEST_CASE("at the hard limit an allocation finishes the sweep before it collects", "[heap][limit]") {
   Config c = tctest::test_config();
-  c.gc_percent = -1;                 // no paced cycle: the test runs the one cycle
+  c.gc_percent = -1;                 // no paced cycle below the soft limit (95% of max_heap)
+  c.periodic_gc_ms = 0;              // and no periodic one: the test runs the one cycle
   c.background_sweeper = false;      // the garbage stays unswept until someone allocates
   c.max_heap = std::size_t{8} << 20;
   c.initial_heap = c.max_heap;
@@ -266,7 +267,9 @@ TEST_CASE("at the hard limit an allocation waits for the next cycle in flight be
   tctest::PhaseGate second_start(Phase::kMarkStart);         // cycle 2, at its start
   Config c = tctest::test_config();
   c.concurrent = true;
-  c.gc_percent = -1;  // only the cycles the test asks for
+  c.gc_percent = -1;             // no paced cycle below the soft limit (95% of max_heap)
+  c.periodic_gc_ms = 0;          // no periodic one
+  c.background_sweeper = false;  // what cycle 2 frees is swept by the allocation (stage 3), not raced
   c.max_heap = std::size_t{8} << 20;
   c.initial_heap = c.max_heap;
   c.on_event = [&](const Event& e) {
