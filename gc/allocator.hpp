@@ -12,8 +12,9 @@
 //   3. the page heap (gc/page_heap.hpp), for fresh spans and every large object.
 // Taking a span is allocation as the pacer counts it: the allocator reports it to the cycle's side
 // (Collector::note_allocated_may_reach_safepoint), which may start a cycle, make the thread assist, or
-// make it wait; at the hard limit it asks the Collector to relieve the limit (relieve_heap_limit_
-// may_reach_safepoint: the cycle in flight, the next one, the rest of the sweep, a full collection). Those are the safepoints the slow paths' names warn of: a stop there
+// make it wait; at the hard limit it asks the Collector to relieve the limit
+// (relieve_heap_limit_may_reach_safepoint: the cycles in flight, up to three, the rest of the sweep,
+// a full collection). Those are the safepoints the slow paths' names warn of: a stop there
 // takes the thread's cached spans away, so each slow path loops until a slot is in hand with no
 // safepoint after it.
 //

@@ -486,7 +486,7 @@ void Collector::end_marking_and_flip() {
   // indexes flip), those a thread cache still holds when it gives them back (step 5c's round 2).
   // Under the page heap's lock, so the count and the flip are one moment for span allocation.
   h_.pages.flip_generation(sweep_gen() + 2, [&](std::size_t in_use_spans) {
-    h_.sweeper.begin_generation(in_use_spans);
+    h_.sweeper.begin_generation(in_use_spans, sweep_gen() + 2);
     // acq_rel: releases the termination's work (begin_generation, the mark bits) to every sweeper
     // that reads the new generation with sweep_gen()'s acquire; the acquire half keeps later work
     // after the flip.

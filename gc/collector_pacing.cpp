@@ -76,11 +76,11 @@ void Collector::wait_for_cycle(ThreadState* t) {
 //     kMaxCycleWaits cycles: each frees what was allocated (black) while the one before ran, and a
 //     full collection would wait for it and then a whole new cycle (on GCBench with two threads
 //     those collections averaged 6.8 ms, up to 24 ms);
-//  2. with no cycle in flight, the rest of the sweep (at once if nothing is unswept). On this running
-//     thread, not as a blocked one: with no cycle in flight the last one's round 2 is over, so every
-//     span its flip counted is in a central list or in the hands of a sweeper that needs nothing from
-//     us, and no new cycle can flip while we sweep (its first round waits for our answer), so
-//     finish() ends; a blocked thread could see a flip meanwhile and wait for the next generation;
+//  2. with no cycle in flight, the rest of the sweep (or, if nothing is unswept, one more retry). On
+//     this running thread, not as a blocked one: with no cycle in flight the last one's round 2 is
+//     over, so every span its flip counted is in a central list or in the hands of a sweeper that
+//     needs nothing from us, and no new cycle can flip while we sweep (its first round waits for our
+//     answer), so finish() ends without waiting for anything of ours;
 //  3. one full collection, then the allocation fails if it still does not fit. Every stage before it
 //     is bounded, so an allocation that cannot fit fails after kMaxCycleWaits + 2 stages at most.
 // The thread's allocation windows are parked meanwhile: the sweep may run destructors here
@@ -95,6 +95,12 @@ bool Collector::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimit
   }
   const bool wait = in_flight != 0 && done.cycles_waited < kMaxCycleWaits;
   const bool sweep = !wait && in_flight == 0 && !done.swept;
+  if (sweep && h_.sweeper.unswept() == 0) {
+    // Nothing left to sweep (another sweeper may have just swept what the retry missed): one more
+    // retry before a collection, with nothing to wait for and nothing to record.
+    done.swept = true;
+    return true;
+  }
   park_allocation(t);
   heap_limit_wait_hook_.fire();
   const std::uint64_t t0 = monotonic_ns();

@@ -100,7 +100,7 @@ static bool claim(Span* s, std::uint32_t sg) {
 void Sweeper::finished_one() {
   // release: pairs with finish()'s acquire (unswept_, in the header). The notify wakes waiters,
   // which re-check the count.
-  if (unswept_.fetch_sub(1, std::memory_order_release) == 1) unswept_.notify_all();
+  if (count_of(unswept_.fetch_sub(1, std::memory_order_release)) == 1) unswept_.notify_all();
 }
 
 void Sweeper::put_back(Span* s, Result r) {
@@ -157,18 +157,29 @@ void Sweeper::finish(std::uint32_t sg) {
   }
   // acquire: pairs with finished_one's release: at 0 every span's sweep is visible (the next
   // marking must find all mark bits clear).
-  for (std::size_t n; (n = unswept_.load(std::memory_order_acquire)) != 0;) unswept_.wait(n, std::memory_order_acquire);
+  // A newer tag ends the wait too: the flip that set it came after the next cycle's start had seen
+  // this generation all swept (gc/collector.cpp, step 1), so there is nothing of sg left. Without it,
+  // a caller that read sg and was not scheduled again until after that flip would wait for the next
+  // generation's whole sweep, forever where nobody else sweeps (background sweeper off, no thread
+  // allocating).
+  for (std::uint64_t w; (w = unswept_.load(std::memory_order_acquire)), count_of(w) != 0 && (w >> 32) == (tag_of(sg) >> 32);)
+    unswept_.wait(w, std::memory_order_acquire);
 }
 
-// relaxed: the sweep_gen_ flip right after it, in the same stop (gc/collector.cpp), is acq_rel, and
-// every sweeper and finish() of the new generation learns sg through sweep_gen() (acquire) first, so
-// the store happens before their decrements and loads.
-void Sweeper::begin_generation(std::size_t spans) { unswept_.store(spans, std::memory_order_relaxed); }
+// The sweep_gen_ flip right after it (gc/collector.cpp) is acq_rel, and every sweeper and finish()
+// of the new generation learns sg through sweep_gen() (acquire) first, so the store happens before
+// their decrements and loads. release besides: a finish() of the old generation that sees the new
+// tag and returns sees the old generation's sweeps, which the controller acquired before the flip.
+void Sweeper::begin_generation(std::size_t spans, std::uint32_t sg) {
+  TC_DCHECK(spans <= UINT32_MAX && count_of(unswept_.load(std::memory_order_relaxed)) == 0,
+            "tricolor: a flip with %zu spans of the last generation unswept", count_of(unswept_.load(std::memory_order_relaxed)));
+  unswept_.store(tag_of(sg) | spans, std::memory_order_release);
+}
 
 void Sweeper::sweep_ahead(std::uint32_t sg) {
   // relaxed (both loads): hints; claim() decides each span, and finish() is exact.
   if (ahead_exhausted_gen_.load(std::memory_order_relaxed) == sg) return;
-  if (unswept_.load(std::memory_order_relaxed) == 0) return;
+  if (count_of(unswept_.load(std::memory_order_relaxed)) == 0) return;
   for (std::size_t n = 0; n < kSweepAhead; ++n) {
     if (!sweep_one(sg)) {
       ahead_exhausted_gen_.store(sg, std::memory_order_relaxed);

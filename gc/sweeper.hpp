@@ -57,8 +57,8 @@ class Sweeper {
   bool sweep_one(std::uint32_t sg);
   // Sweeps everything and waits for sweeps other threads have in flight.
   void finish(std::uint32_t sg);
-  // At mark termination, with the world stopped: `spans` in-use spans just became unswept.
-  void begin_generation(std::size_t spans);
+  // At the flip to generation sg: `spans` in-use spans just became unswept.
+  void begin_generation(std::size_t spans, std::uint32_t sg);
   // An allocating thread, before it takes a span: sweeps up to kSweepAhead unswept spans of any
   // class, if any are left (see the top of the file). May run destructors.
   static constexpr std::size_t kSweepAhead = 16;
@@ -70,7 +70,7 @@ class Sweeper {
 
   // Spans of the current generation not yet swept (tests, traces). relaxed: a count; finish() is
   // what waits for 0 with acquire.
-  std::size_t unswept() const { return unswept_.load(std::memory_order_relaxed); }
+  std::size_t unswept() const { return count_of(unswept_.load(std::memory_order_relaxed)); }
   std::uint64_t objects_freed() const { return objects_freed_.load(std::memory_order_relaxed); }
   std::size_t scavenged_bytes() const { return scavenged_bytes_.load(std::memory_order_relaxed); }
 
@@ -86,10 +86,15 @@ class Sweeper {
   void background_main();
 
   HeapImpl& h_;
-  // Spans of this generation not yet swept. Set by begin_generation (relaxed: see there), decremented
-  // once per span with release by its sweeper; finish() loads it with acquire, so a thread that sees
-  // 0 sees every span's sweep (each decrement heads a release sequence that the last one ends).
-  std::atomic<std::size_t> unswept_{0};
+  // Spans of this generation not yet swept (low 32 bits) and the generation's tag (high 32 bits:
+  // sg / 2, so every flip changes the word). Set by begin_generation (release: see there),
+  // decremented once per span with release by its sweeper; finish() loads it with acquire, so a
+  // thread that sees a count of 0 sees every span's sweep (each decrement heads a release sequence
+  // that the last one ends). The tag lets finish(sg) tell that a newer generation has begun: its
+  // caller read sg, then slept past the next cycle's flip (see finish()).
+  std::atomic<std::uint64_t> unswept_{0};
+  static std::size_t count_of(std::uint64_t w) { return static_cast<std::uint32_t>(w); }
+  static std::uint64_t tag_of(std::uint32_t sg) { return std::uint64_t{sg / 2} << 32; }
   // The generation in which sweep_ahead found no span left to claim in any list (the rest are in
   // thread caches or being swept): later calls of that generation return at once instead of
   // visiting every list. Spans a cache gives back after that are left to the background sweeper and

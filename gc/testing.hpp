@@ -36,7 +36,9 @@ void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 void wait_for_markers_for_testing(Heap& heap);
 // fn(ctx) runs on a mutator that is about to wait for a cycle because of the heap's size, at twice
 // the goal or at each stage of the hard limit's relief (a wait, the sweep, a collection: each
-// recorded as PauseKind::kHeapLimitWait), before the stage begins.
+// recorded as PauseKind::kHeapLimitWait), before the stage begins. It may block (in a BlockingScope)
+// before a wait for a cycle, not before the sweep stage, whose safety rests on no cycle being in
+// flight when the stage was chosen (gc/collector_pacing.cpp).
 void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 
 // Blocks until a thread waits at the hard limit for the cycle in flight to end (gc/collector_pacing.cpp).

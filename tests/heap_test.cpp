@@ -227,7 +227,7 @@ TEST_CASE("at the hard limit an allocation waits for the cycle in flight, not fo
 
 // At the hard limit with no cycle in flight but the last cycle's garbage still unswept, an allocation
 // too large for the lazy sweep of its slow path (a few spans) finishes the sweep, and that is enough:
-// no full collection (gc/collector_pacing.cpp, stage 3). Without the stage it would collect.
+// no full collection (gc/collector_pacing.cpp, stage 2). Without the stage it would collect.
 TEST_CASE("at the hard limit an allocation finishes the sweep before it collects", "[heap][limit]") {
   Config c = tctest::test_config();
   c.gc_percent = -1;                 // no paced cycle below the soft limit (95% of max_heap)
@@ -260,8 +260,8 @@ struct KiloGarbage : Object<KiloGarbage> {
 
 // At the hard limit, when the cycle in flight cannot free enough (what the allocation needs was still
 // reachable when that cycle marked) and the next cycle is already in flight, the allocation waits for
-// that one too (gc/collector_pacing.cpp, stage 2). Without the stage it would collect, which waits for
-// the next cycle and then a whole new one.
+// that one too (gc/collector_pacing.cpp, stage 1's second wait). Without it the allocation would
+// collect, which waits for the next cycle and then a whole new one.
 TEST_CASE("at the hard limit an allocation waits for the next cycle in flight before it collects", "[heap][limit]") {
   tctest::PhaseGate first_marked(Phase::kMarkTermination);  // cycle 1, its marking done
   tctest::PhaseGate second_start(Phase::kMarkStart);         // cycle 2, at its start
@@ -269,7 +269,7 @@ TEST_CASE("at the hard limit an allocation waits for the next cycle in flight be
   c.concurrent = true;
   c.gc_percent = -1;             // no paced cycle below the soft limit (95% of max_heap)
   c.periodic_gc_ms = 0;          // no periodic one
-  c.background_sweeper = false;  // what cycle 2 frees is swept by the allocation (stage 3), not raced
+  c.background_sweeper = false;  // what cycle 2 frees is swept by the allocation (stage 2), not raced
   c.max_heap = std::size_t{8} << 20;
   c.initial_heap = c.max_heap;
   c.on_event = [&](const Event& e) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gc/heap_impl.hpp"
+#include "gc/testing.hpp"
 #include "test_heap.hpp"
 
 using namespace tricolor;
@@ -329,4 +330,27 @@ TEST_CASE("sweeper: an allocating thread sweeps ahead before it takes a span", "
   CHECK(hi.sweeper.unswept() == 0);
   CHECK(calls <= total / internal::Sweeper::kSweepAhead + 1);
   h.collect_now();
+}
+
+// finish(sg) called by a thread that read sg before the next cycle flipped (it slept through that
+// cycle) returns: generation sg was all swept before the flip. It must not wait for the new
+// generation's sweep, which here nobody does (background sweeper off, nothing allocating). Without
+// the generation's tag in the unswept count, this finish() never returned.
+TEST_CASE("sweeper: finish() of a generation that a newer flip ended returns", "[sweeper]") {
+  Config c = sweeper_config();
+  c.background_sweeper = false;
+  tctest::TestHeap h(c);
+  internal::HeapImpl& hi = impl(h);
+  Root<Keep<Plain>> keep(make_keep<Plain>(1000));  // live spans, unswept after every flip
+  for (std::size_t i = 0; i < 1000; ++i) keep->items[i] = make<Plain>();
+  for (std::size_t i = 0; i < 10000; ++i) make<Plain>();
+  internal::cycle_without_sweeping_for_testing(h.heap);
+  const std::uint32_t old_sg = hi.collector.sweep_gen();
+  REQUIRE(hi.sweeper.unswept() != 0);
+  internal::cycle_without_sweeping_for_testing(h.heap);  // its start sweeps old_sg, then it flips
+  REQUIRE(hi.collector.sweep_gen() == old_sg + 2);
+  const std::size_t unswept = hi.sweeper.unswept();
+  REQUIRE(unswept != 0);
+  hi.sweeper.finish(old_sg);
+  CHECK(hi.sweeper.unswept() == unswept);  // the new generation is left to its own sweepers
 }
