@@ -142,22 +142,21 @@ void Collector::collect() {
 
 void Collector::wait_for_completion_blocked(std::uint64_t target) {
   std::unique_lock lock(ctl_mu_);
-  // relaxed: completed_ changes only under ctl_mu_, held here when the predicate runs.
-  ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target; });
+  // relaxed: completed_ changes only under ctl_mu_, held here when the predicate runs. (After
+  // shutdown no cycle completes; only a thread the heap's owner failed to stop waits then.)
+  ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
 }
 
-void Collector::wait_for_completion(std::uint64_t target) {
-  ThreadState* t = tls_thread != nullptr && tls_thread->heap == &h_ ? as_state(tls_thread) : nullptr;
+void Collector::wait_for_completion(ThreadState* t, std::uint64_t target) {
   WaitAsBlocked blocked(h_.safepoint, t);  // the cycle scans our roots on our behalf
   wait_for_completion_blocked(target);
 }
 
 void Collector::await_cycle(std::uint64_t target) {
-  ThreadState* t = tls_thread != nullptr && tls_thread->heap == &h_ ? as_state(tls_thread) : nullptr;
   // Blocked through the sweep too: finish() waits for spans other threads sweep, and a cycle that
   // starts meanwhile must be able to run its rounds on our behalf (the next cycle's round 2 returns
   // the cached spans its flip counted).
-  WaitAsBlocked blocked(h_.safepoint, t);
+  WaitAsBlocked blocked(h_.safepoint, h_.attached_thread());
   wait_for_completion_blocked(target);
   h_.sweeper.finish(sweep_gen());
 }

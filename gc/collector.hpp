@@ -125,10 +125,10 @@ class Collector {
                     bool concurrent);
   void finish_sweep();
   void emit(Phase p);
-  // Waits until cycle `target` is complete: the caller is blocked already (_blocked), or waits as a
-  // blocked thread.
+  // Waits until cycle `target` is complete (or the heap shuts down): the caller is blocked already
+  // (_blocked), or waits as a blocked thread (t: the calling thread, attached to this heap, or null).
   void wait_for_completion_blocked(std::uint64_t target);
-  void wait_for_completion(std::uint64_t target);
+  void wait_for_completion(ThreadState* t, std::uint64_t target);
   // Waits as a blocked thread until cycle `target` is complete and every span is swept.
   void await_cycle(std::uint64_t target);
   // Waits, as a blocked thread, for the cycle in flight (or the one it requests) at twice the goal.

@@ -55,12 +55,7 @@ void Collector::wait_for_cycle(ThreadState* t) {
   if (completed_.load(std::memory_order_acquire) >= target) return;
   heap_limit_wait_hook_.fire();
   const std::uint64_t t0 = monotonic_ns();
-  {
-    WaitAsBlocked blocked(h_.safepoint, t);
-    std::unique_lock lock(ctl_mu_);
-    // relaxed: completed_ changes only under ctl_mu_, which the wait holds when it checks.
-    ctl_cv_.wait(lock, [&] { return completed_.load(std::memory_order_relaxed) >= target || shutdown_; });
-  }
+  wait_for_completion(t, target);
   h_.recorder.record(PauseKind::kHeapLimitWait, t0, monotonic_ns() - t0);
 }
 
@@ -108,7 +103,7 @@ bool Collector::relieve_heap_limit_may_reach_safepoint(ThreadState* t, HeapLimit
     ++done.cycles_waited;
     heap_limit_waiters_.fetch_add(1);
     heap_limit_waiters_.notify_all();
-    wait_for_completion(in_flight);
+    wait_for_completion(t, in_flight);
     heap_limit_waiters_.fetch_sub(1);
   } else if (sweep) {
     done.swept = true;

@@ -117,8 +117,7 @@ std::size_t HeapImpl::run_finalizers(std::size_t max) {
 }
 
 void HeapImpl::with_world_stopped(const std::function<void()>& f) {
-  ThreadState* self = tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
-  safepoint.with_world_stopped(self, f);
+  safepoint.with_world_stopped(attached_thread(), f);
 }
 
 bool HeapImpl::contains(const void* p) const {

@@ -51,6 +51,10 @@ class HeapImpl {
   // --- threads (heap_impl.cpp)
   ThreadState* attach(const char* name);
   void detach(ThreadState* t);
+  // The calling thread, if it is attached to this heap; else null.
+  ThreadState* attached_thread() const {
+    return tls_thread != nullptr && tls_thread->heap == this ? as_state(tls_thread) : nullptr;
+  }
 
   // --- roots: the registry (gc/root_set.hpp) and its scanning (roots.cpp)
   RootSet& roots() { return roots_; }

@@ -162,7 +162,7 @@ void Sweeper::finish(std::uint32_t sg) {
   // a caller that read sg and was not scheduled again until after that flip would wait for the next
   // generation's whole sweep, forever where nobody else sweeps (background sweeper off, no thread
   // allocating).
-  for (std::uint64_t w; (w = unswept_.load(std::memory_order_acquire)), count_of(w) != 0 && (w >> 32) == (tag_of(sg) >> 32);)
+  for (std::uint64_t w; (w = unswept_.load(std::memory_order_acquire)), count_of(w) != 0 && of_generation(w, sg);)
     unswept_.wait(w, std::memory_order_acquire);
 }
 

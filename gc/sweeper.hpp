@@ -95,6 +95,7 @@ class Sweeper {
   std::atomic<std::uint64_t> unswept_{0};
   static std::size_t count_of(std::uint64_t w) { return static_cast<std::uint32_t>(w); }
   static std::uint64_t tag_of(std::uint32_t sg) { return std::uint64_t{sg / 2} << 32; }
+  static bool of_generation(std::uint64_t w, std::uint32_t sg) { return (w >> 32) == sg / 2; }
   // The generation in which sweep_ahead found no span left to claim in any list (the rest are in
   // thread caches or being swept): later calls of that generation return at once instead of
   // visiting every list. Spans a cache gives back after that are left to the background sweeper and
