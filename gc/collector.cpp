@@ -24,7 +24,9 @@
 //     quiescent and no assist holds work. That proves termination (below).
 //  5a. Weak work decides the way out. With no ephemeron recorded, no recorded weak slot whose target
 //     is white, no white finalizable object, no pool and no weak callback, nothing needs the world
-//     stopped: 5c. Otherwise 5b.
+//     stopped: 5c, after one more quiet flush round if the cycle recorded weak slots (a weak read
+//     between step 4's last round and this check may have resurrected a white object; see
+//     "Weak reads after the quiet round" below): if that round is not quiet, back to 4. Otherwise 5b.
 //  5b. Termination stop, constant work per thread: flush every buffer once more (at most
 //     BarrierBuffer::kCapacity entries each). If that found a grey object or the markers are not
 //     quiescent, the world resumes at once and the cycle goes back to 4 (Go's mark-termination
@@ -73,6 +75,26 @@
 // protector was found or scanned. So none existed, and no reachable object is white. Stable: the
 // barriers can only shade what mutators reach, already black; new objects are black; only a weak
 // read or a pool pop could turn an unreachable white object grey, which 5a sends to 5b.
+//
+// Weak reads after the quiet round (found by the fuzzer: an abort in 5c's round 1, "a thread's
+// barrier buffer held white objects"). 5a looks at the recorded weak slots *after* the quiet round,
+// one at a time, while mutators run. A thread that answered the round may, before 5a looks, read a
+// slot whose target X is white (Weak::get shades X into its buffer and returns it; X is now held,
+// in a Root say), then overwrite the slot with a black object. 5a sees only the new target, and 5c
+// would take X's shade into round 1 after marking ended: X marked, its children never scanned and
+// freed. So when the cycle recorded weak slots, 5c is entered only after one more flush round that
+// is quiet in the same sense as step 4's. Why that round suffices: a mutator can obtain a white object
+// only through a weak read or a pool pop (pools always take 5b). Take the first weak read, in time,
+// that returns a white object and is not in its reader's buffer when the reader answers the extra
+// round (every read before the answer is: the answer flushes the buffer, and a full buffer flushed
+// earlier gave the markers work, which the round sees as scanning). It comes after the answer, which
+// comes after the post, which comes after 5a read every recorded slot; by read-read coherence it sees
+// the value 5a saw (black, or 5a would have chosen 5b) or a later store. A later store's value was
+// held by the storing thread: black (everything reachable is), or white from an earlier such read,
+// which is in some buffer at its reader's answer (found) or is an earlier read of this same kind
+// (contradicting "first"). Slots not recorded (in objects allocated black) hold values stored during
+// marking, black by the same argument. With no recorded slot there is nothing for a first read to
+// read, and the round is skipped.
 #include "gc/collector.hpp"
 
 #include <chrono>
@@ -311,10 +333,14 @@ void Collector::run_cycle_concurrent() {
     concurrent_mark_until_quiet();            // step 4
     before_termination_hook_.fire();
     if (!termination_needs_stop(weak)) {      // step 5a
-      finish_marking_ragged(mark_start, heap_before);  // step 5c
+      // Weak reads between step 4's last round and 5a's look at the slots (top of file).
+      if (weak.slots.empty() || flush_round_quiet()) {
+        finish_marking_ragged(mark_start, heap_before);  // step 5c
+        break;
+      }
+    } else if (try_mark_termination(mark_start, heap_before, weak)) {  // step 5b
       break;
     }
-    if (try_mark_termination(mark_start, heap_before, weak)) break;  // step 5b
     ++trace_.restarts;
     mark_termination_restarts_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -322,25 +348,27 @@ void Collector::run_cycle_concurrent() {
 }
 
 void Collector::concurrent_mark_until_quiet() {
-  for (;;) {
+  do {
     h_.marker.wait_quiescent();
-    std::lock_guard lock(h_.safepoint.threads_mu());
-    // Scanning done anywhere during the round shows here (see "Termination" at the top of the file).
-    const std::size_t scanned_before = h_.marker.scanned_bytes_so_far();
-    flush_found_.store(0, std::memory_order_relaxed);
-    h_.safepoint.handshake(kActionFlush);
-    const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (h_.drain_pending_shades(controller_cx_) ? 1 : 0);
-    // Quiet only if the round found nothing *and* nothing is held anywhere: markers that took a
-    // segment from the pool just before we looked are not idle (the pool being empty is not enough),
-    // and an assist may be holding work it took from the pool. And no object was scanned while the
-    // round ran: a grey object that existed when it began (an assist's, or one published by a full
-    // barrier buffer) may have protected a white one that a thread that had already answered then
-    // took into its buffer. The scanned count is read after the two acquires above, which order
-    // every drain that ended before them (each adds its count before it publishes or goes idle).
-    if (found == 0 && h_.marker.quiescent() && h_.assists.in_flight() == 0 &&
-        h_.marker.scanned_bytes_so_far() == scanned_before)
-      return;
-  }
+  } while (!flush_round_quiet());
+}
+
+bool Collector::flush_round_quiet() {
+  std::lock_guard lock(h_.safepoint.threads_mu());
+  // Scanning done anywhere during the round shows here (see "Termination" at the top of the file).
+  const std::size_t scanned_before = h_.marker.scanned_bytes_so_far();
+  flush_found_.store(0, std::memory_order_relaxed);
+  h_.safepoint.handshake(kActionFlush);
+  const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (h_.drain_pending_shades(controller_cx_) ? 1 : 0);
+  // Quiet only if the round found nothing *and* nothing is held anywhere: markers that took a
+  // segment from the pool just before we looked are not idle (the pool being empty is not enough),
+  // and an assist may be holding work it took from the pool. And no object was scanned while the
+  // round ran: a grey object that existed when it began (an assist's, or one published by a full
+  // barrier buffer) may have protected a white one that a thread that had already answered then
+  // took into its buffer. The scanned count is read after the two acquires above, which order
+  // every drain that ended before them (each adds its count before it publishes or goes idle).
+  return found == 0 && h_.marker.quiescent() && h_.assists.in_flight() == 0 &&
+         h_.marker.scanned_bytes_so_far() == scanned_before;
 }
 
 void Collector::run_cycle_stop_the_world() {

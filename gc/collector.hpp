@@ -94,7 +94,8 @@ class Collector {
   std::uint64_t heap_limit_waits() const { return heap_limit_waits_.load(std::memory_order_relaxed); }
   std::uint64_t heap_limit_sweeps() const { return heap_limit_sweeps_.load(std::memory_order_relaxed); }
   std::uint64_t heap_limit_collections() const { return heap_limit_collections_.load(std::memory_order_relaxed); }
-  // Termination stops that found late shades and resumed concurrent marking (tests, gctrace).
+  // Terminations (5b's stop, or 5a's extra round) that found late shades and resumed concurrent
+  // marking (tests, gctrace).
   std::uint64_t mark_termination_restarts() const { return mark_termination_restarts_.load(std::memory_order_relaxed); }
   void wait_for_heap_limit_waiter() {
     for (std::uint32_t n; (n = heap_limit_waiters_.load()) == 0;) heap_limit_waiters_.wait(n);
@@ -110,6 +111,10 @@ class Collector {
   void run_cycle_stop_the_world();
   // Step 4: concurrent marking and flush rounds until a round finds nothing.
   void concurrent_mark_until_quiet();
+  // One flush round (kActionFlush); true if it was quiet: it found no grey object, nothing was
+  // scanned while it ran, and at its end the markers are quiescent and no assist holds work. The
+  // markers should be quiescent when it starts, or it is not quiet.
+  bool flush_round_quiet();
   // Step 5a: whether termination has weak work to do with the world stopped (then 5b, else 5c).
   bool termination_needs_stop(WeakWork& weak);
   // Step 5b: the termination stop. False when it found late shades and resumed concurrent marking.

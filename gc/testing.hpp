@@ -23,10 +23,11 @@ void wait_for_sweeping_for_testing(Heap& heap);
 // The safepoint watchdog's delay (gc/safepoint.hpp); returns how many warnings it printed so far.
 void set_safepoint_warning_for_testing(Heap& heap, std::uint64_t after_ns);
 std::uint64_t safepoint_warnings_for_testing(Heap& heap);
-// Termination stops that found late shades and resumed concurrent marking.
+// Terminations that found late shades and resumed concurrent marking: a termination stop (5b), or
+// the extra flush round before ragged termination (5a, after weak reads; gc/collector.cpp).
 std::uint64_t mark_termination_restarts_for_testing(Heap& heap);
-// Runs fn on the controller thread between the last quiet flush round and the termination stop
-// (null: none). Lets a test make a thread shade something in exactly that window.
+// Runs fn on the controller thread between step 4's last quiet flush round and step 5a (which picks
+// the termination stop or the ragged way; null: none). Lets a test make a thread shade something in exactly that window.
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 // fn(ctx) runs on the thread that starts waiting for the marker threads to go quiescent (the
 // controller: in concurrent marking, in the stop-the-world mark, and after each drain of weak

@@ -232,6 +232,74 @@ TEST_CASE("a termination stop that finds a late shade resumes concurrent marking
   REQUIRE(r->left->value == 100);
 }
 
+namespace {
+struct WeakBox : Object<WeakBox> {
+  Weak<Node> ref;
+  void trace(Tracer& t) const { t.trace(ref, "ref"); }
+};
+}  // namespace
+
+TEST_CASE("a weak read between the last quiet round and the weak check sends ragged termination back to marking",
+          "[collector][termination][weak]") {
+  // The fuzzer's case: a thread reads a weak slot whose target is white after the last quiet flush
+  // round, keeps the target, and overwrites the slot before step 5a looks at it. 5a then sees no
+  // white target and takes the ragged way; without the extra flush round, round 1 found the target
+  // in the thread's buffer after marking had ended (a debug check aborts; in release builds the
+  // target's children were freed while it was reachable).
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
+  Heap heap(c);
+  Mutator m(heap, "main");
+  Root<WeakBox> box(make<WeakBox>());
+  Root<Node> other(make<Node>(1));
+  heap.collect();  // no cycle under way from here on until the one below
+  {
+    // White when the next cycle starts (allocated outside marking) and reachable from no root: only
+    // the weak slot of `box` knows it, and 5a would clear that slot.
+    Node* x = make<Node>(99);
+    x->left = make<Node>(100);  // reachable only through x
+    box->ref = x;
+  }
+  struct Ctx {
+    std::atomic<int> fired{0};
+    Gate in_window, done;
+  } ctx;
+  internal::set_before_termination_hook_for_testing(
+      heap,
+      [](void* p) {
+        auto* x = static_cast<Ctx*>(p);
+        if (x->fired.fetch_add(1) != 0) return;  // only the first termination waits for the test
+        x->in_window.open();
+        x->done.wait();
+      },
+      &ctx);
+  const auto restarts_before = internal::mark_termination_restarts_for_testing(heap);
+  std::thread requester([&] { heap.collect(); });  // unattached: only waits
+  {
+    BlockingScope wait_here;  // the rounds are answered on our behalf
+    ctx.in_window.wait();
+  }
+  // Between step 4's last round and 5a: the read shades the white target into our buffer and we keep
+  // it; then the slot no longer shows it.
+  Root<Node> r(box->ref.get());
+  box->ref = other.get();
+  ctx.done.open();
+  {
+    BlockingScope wait_here;
+    requester.join();
+  }
+  internal::set_before_termination_hook_for_testing(heap, nullptr, nullptr);
+  REQUIRE(r.get() != nullptr);
+  REQUIRE(internal::mark_termination_restarts_for_testing(heap) > restarts_before);
+  // The verifier ran at the end of that cycle; the object and its child survive the sweep and the next cycle.
+  heap.collect();
+  REQUIRE(r->intact());
+  REQUIRE(r->value == 99);
+  REQUIRE(r->left->intact());
+  REQUIRE(r->left->value == 100);
+  REQUIRE(box->ref.get() == other.get());
+}
+
 TEST_CASE("mark start is ragged: no global stop without heap-wide root callbacks", "[collector][ragged]") {
   tctest::TestHeap h;
   Root<Node> keep(make<Node>(1));

@@ -71,6 +71,19 @@ def weak_refs():
     return encode([CONCURRENT | TWO_MARKERS, 0], ops)
 
 
+def weak_resurrect():
+    # The fuzzer's first finding of this kind (a weak read between the last quiet flush round and the
+    # weak check, then the slot overwritten): weak_refs's loop twice over, resurrecting objects while
+    # the cycles that a 256 KiB heap at gc_percent 25 starts are marking.
+    ops = [("alloc_small", 0), ("alloc_small", 0), ("alloc_small", 0)]
+    ops += [("set_weak", 0, 1), ("set_weak", 1, 2), ("pop_root",), ("get_weak", 1, 1), ("collect",)]
+    for rep in range(2):
+        for i in range(rep, 30):
+            ops += [("alloc_var", 0, 100), ("set_weak", i, i + 1), ("pop_root",), ("get_weak", i * 3, 1)]
+    ops += [("collect",)]
+    return encode([CONCURRENT | TWO_MARKERS, 0], ops)
+
+
 def heap_limit():
     # Past the 8 MiB limit: allocations fail cleanly; dropping the roots makes room again.
     ops = [("alloc_large", 0, 255) for _ in range(40)]
@@ -116,6 +129,7 @@ def main():
         "sizes": sizes(),
         "roots": roots(),
         "weak_refs": weak_refs(),
+        "weak_resurrect": weak_resurrect(),
         "heap_limit": heap_limit(),
         "barrier_churn": barrier_churn(),
         "random_1": random_bytes(1, 256),
