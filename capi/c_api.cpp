@@ -73,6 +73,7 @@ void tc_internal_write_barrier_slow(const void* old_value, const void* new_value
   internal::write_barrier_slow(old_value, new_value);
 }
 void tc_internal_root_barrier_slow(const void* new_value) { internal::root_barrier_slow(new_value); }
+void tc_internal_weak_barrier_slow(const void* new_value) { internal::weak_barrier_slow(new_value); }
 // internal::debug_check_heap_pointer, in C terms.
 void tc_internal_check_heap_pointer(const void* p, const char* what) {
   internal::ThreadFast* t = internal::tls_thread;

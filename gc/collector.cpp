@@ -83,18 +83,25 @@
 // in a Root say), then overwrite the slot with a black object. 5a sees only the new target, and 5c
 // would take X's shade into round 1 after marking ended: X marked, its children never scanned and
 // freed. So when the cycle recorded weak slots, 5c is entered only after one more flush round that
-// is quiet in the same sense as step 4's. Why that round suffices: a mutator can obtain a white object
-// only through a weak read or a pool pop (pools always take 5b). Take the first weak read, in time,
-// that returns a white object and is not in its reader's buffer when the reader answers the extra
-// round (every read before the answer is: the answer flushes the buffer, and a full buffer flushed
-// earlier gave the markers work, which the round sees as scanning). It comes after the answer, which
+// is quiet in the same sense as step 4's, with step 4's quiet round as the baseline of the scanned
+// count: nothing may have been scanned since then either. (A read's target that reached the markers
+// early, through a full buffer or a detaching thread, and was scanned after 5a took the recorded
+// slots but before the extra round began, would otherwise go unseen, with the weak slots and
+// ephemerons of what it reaches never looked at.) Why that round suffices: a mutator can obtain a
+// white object only through a weak read or a pool pop (pools always take 5b). Take the first weak
+// read, in time, that returns a white object and is not in its reader's buffer when the reader
+// answers the extra round: every read before the answer is there, or reached the markers earlier
+// through a full buffer, and then its scan changed the count. It comes after the answer, which
 // comes after the post, which comes after 5a read every recorded slot; by read-read coherence it sees
 // the value 5a saw (black, or 5a would have chosen 5b) or a later store. A later store's value was
 // held by the storing thread: black (everything reachable is), or white from an earlier such read,
 // which is in some buffer at its reader's answer (found) or is an earlier read of this same kind
 // (contradicting "first"). Slots not recorded (in objects allocated black) hold values stored during
-// marking, black by the same argument. With no recorded slot there is nothing for a first read to
-// read, and the round is skipped.
+// marking, black by the same argument, given the weak store's insertion half: a thread whose roots
+// are not scanned yet shades what it stores into a weak slot (gc/write_barrier.cpp), since it may
+// store an object it allocated white, or hold one no other path protects, into an object another
+// thread allocated black, whose slots are never recorded. With no recorded slot there is nothing
+// for a first read to read, and the round is skipped.
 #include "gc/collector.hpp"
 
 #include <chrono>
@@ -330,11 +337,11 @@ void Collector::run_cycle_concurrent() {
   trace_.restarts = 0;
   WeakWork weak;
   for (;;) {
-    concurrent_mark_until_quiet();            // step 4
+    const std::size_t scanned_at_quiet = concurrent_mark_until_quiet();  // step 4
     before_termination_hook_.fire();
     if (!termination_needs_stop(weak)) {      // step 5a
       // Weak reads between step 4's last round and 5a's look at the slots (top of file).
-      if (weak.slots.empty() || flush_round_quiet()) {
+      if (weak.slots.empty() || flush_round_quiet(scanned_at_quiet)) {
         finish_marking_ragged(mark_start, heap_before);  // step 5c
         break;
       }
@@ -347,16 +354,17 @@ void Collector::run_cycle_concurrent() {
   h_.marker.end_cycle();
 }
 
-void Collector::concurrent_mark_until_quiet() {
-  do {
+std::size_t Collector::concurrent_mark_until_quiet() {
+  for (;;) {
     h_.marker.wait_quiescent();
-  } while (!flush_round_quiet());
+    // Scanning done anywhere during the round shows here (see "Termination" at the top of the file).
+    const std::size_t scanned_before = h_.marker.scanned_bytes_so_far();
+    if (flush_round_quiet(scanned_before)) return scanned_before;
+  }
 }
 
-bool Collector::flush_round_quiet() {
+bool Collector::flush_round_quiet(std::size_t scanned_before) {
   std::lock_guard lock(h_.safepoint.threads_mu());
-  // Scanning done anywhere during the round shows here (see "Termination" at the top of the file).
-  const std::size_t scanned_before = h_.marker.scanned_bytes_so_far();
   flush_found_.store(0, std::memory_order_relaxed);
   h_.safepoint.handshake(kActionFlush);
   const std::size_t found = flush_found_.load(std::memory_order_relaxed) + (h_.drain_pending_shades(controller_cx_) ? 1 : 0);

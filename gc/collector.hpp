@@ -109,12 +109,14 @@ class Collector {
   void run_cycle();
   void run_cycle_concurrent();
   void run_cycle_stop_the_world();
-  // Step 4: concurrent marking and flush rounds until a round finds nothing.
-  void concurrent_mark_until_quiet();
-  // One flush round (kActionFlush); true if it was quiet: it found no grey object, nothing was
-  // scanned while it ran, and at its end the markers are quiescent and no assist holds work. The
-  // markers should be quiescent when it starts, or it is not quiet.
-  bool flush_round_quiet();
+  // Step 4: concurrent marking and flush rounds until a round finds nothing. Returns the markers'
+  // scanned-bytes count of that quiet round (unchanged through it).
+  std::size_t concurrent_mark_until_quiet();
+  // One flush round (kActionFlush); true if it was quiet: it found no grey object, and at its end
+  // the markers are quiescent, no assist holds work, and the scanned-bytes count still equals
+  // scanned_before (read before the round, or at the end of an earlier quiet round: then nothing
+  // was scanned since that round either).
+  bool flush_round_quiet(std::size_t scanned_before);
   // Step 5a: whether termination has weak work to do with the world stopped (then 5b, else 5c).
   bool termination_needs_stop(WeakWork& weak);
   // Step 5b: the termination stop. False when it found late shades and resumed concurrent marking.

@@ -67,6 +67,23 @@ void write_barrier_slow(const void* old_value, const void* new_value) {
   b.n = n;
 }
 
+// A store into a weak slot (Weak<T>, tc_weak_store) deletes no strong edge, but it may put an object
+// into a slot that is never recorded: one in an object another thread allocated black, which no
+// marker scans. Before this thread's roots are scanned, the object it stores may be one it
+// allocated white, or hold only in its (unscanned) roots, and then drop: white at termination, the
+// slot not cleared, the target freed under it. So the insertion half, as for a Member store: shade
+// the new value until the roots are scanned. After that, whatever the thread holds is black or
+// protected (see the top of this file), and the termination proof's "slots not recorded hold black
+// values" holds (gc/collector.cpp, "Weak reads after the quiet round").
+void weak_barrier_slow(const void* new_value) {
+  ThreadFast* tf = tls_thread;
+  if (tf == nullptr || !tf->marking) return;
+  ThreadState* t = as_state(tf);
+  if (t->roots_scanned) return;
+  BarrierBuffer& b = buffer_with_room(t, 1);
+  b.items[b.n++] = new_value;
+}
+
 void root_barrier_slow(const void* new_value) {
   ThreadFast* tf = tls_thread;
   if (tf == nullptr || !tf->marking) return;

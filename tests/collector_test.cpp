@@ -248,6 +248,7 @@ TEST_CASE("a weak read between the last quiet round and the weak check sends rag
   // target's children were freed while it was reachable).
   Config c = tctest::test_config();
   c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
+  c.periodic_gc_ms = 0;
   Heap heap(c);
   Mutator m(heap, "main");
   Root<WeakBox> box(make<WeakBox>());
@@ -298,6 +299,61 @@ TEST_CASE("a weak read between the last quiet round and the weak check sends rag
   REQUIRE(r->left->intact());
   REQUIRE(r->left->value == 100);
   REQUIRE(box->ref.get() == other.get());
+}
+
+namespace {
+struct WeakToCounted : Object<WeakToCounted> {
+  Weak<tctest::Counted> ref;
+  void trace(Tracer& t) const { t.trace(ref, "ref"); }
+};
+}  // namespace
+
+TEST_CASE("a weak store by a thread whose roots are not scanned yet keeps its target for the cycle",
+          "[collector][ragged][weak]") {
+  // The object the weak slot lives in was allocated black by a thread already scanned, so no marker
+  // scans it and its slot is never recorded: nothing clears the slot at termination. The storing
+  // thread allocated the target white (its roots are not scanned) and drops it. Without the weak
+  // store's insertion half the target stays white and is freed with the slot still pointing at it.
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
+  c.periodic_gc_ms = 0;
+  Heap heap(c);
+  Mutator main_thread(heap, "main");
+  heap.collect();
+  internal::wait_for_sweeping_for_testing(heap);
+  const long live_before = tctest::Counted::live.load();
+  std::atomic<WeakToCounted*> box{nullptr};
+  Gate box_ready;
+  std::atomic<bool> stored{false};
+  // Held at the root round: its barrier is on, its roots unscanned, it allocates white.
+  RoundHolder held(heap, internal::kActionScanRoots, {}, [&] {
+    box_ready.wait();
+    box.load()->ref = make<tctest::Counted>();  // white, and held by nothing but the weak slot
+    stored.store(true);
+  });
+  Root<WeakToCounted> keep;
+  const std::uint64_t cycles_at_start = heap.impl().collector.cycles_completed();
+  heap.impl().collector.request_cycle();
+  // This thread answers the root round itself and then allocates black.
+  while (!state_of_this_thread()->roots_scanned || !state_of_this_thread()->allocate_black) safepoint();
+  keep = make<WeakToCounted>();
+  const bool box_black = internal::is_marked_for_testing(heap, keep.get());
+  box.store(keep.get());
+  box_ready.open();
+  while (!held.holding()) safepoint();
+  held.release();
+  while (heap.impl().collector.cycles_completed() == cycles_at_start) safepoint();
+  internal::wait_for_sweeping_for_testing(heap);
+  REQUIRE(box_black);
+  REQUIRE(stored.load());
+  // The target survives this cycle (shaded by the store): the slot still points at a live object.
+  REQUIRE(keep->ref.peek() != nullptr);
+  REQUIRE(tctest::Counted::live.load() == live_before + 1);
+  // The next cycle scans the box, records the slot and clears it; the target goes.
+  heap.collect();
+  internal::wait_for_sweeping_for_testing(heap);
+  REQUIRE(keep->ref.peek() == nullptr);
+  REQUIRE(tctest::Counted::live.load() == live_before);
 }
 
 TEST_CASE("mark start is ragged: no global stop without heap-wide root callbacks", "[collector][ragged]") {

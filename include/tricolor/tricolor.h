@@ -391,6 +391,7 @@ TRICOLOR_API size_t tc_pending_finalizers(tc_heap* heap);
 extern TRICOLOR_API const void* const tc_internal_barrier_flag; /* the process-wide "a heap marks" flag */
 TRICOLOR_API void tc_internal_write_barrier_slow(const void* old_value, const void* new_value);
 TRICOLOR_API void tc_internal_root_barrier_slow(const void* new_value);
+TRICOLOR_API void tc_internal_weak_barrier_slow(const void* new_value);
 TRICOLOR_API void tc_internal_check_heap_pointer(const void* p, const char* what);
 
 /* One relaxed load and a predictable branch while no heap marks. relaxed: the flag is set before the
@@ -446,8 +447,10 @@ static inline void* tc_weak_load(void* const* slot) {
   return p;
 }
 
-/* No barrier: a weak field is not a strong edge. */
+/* The old target needs no barrier (a weak field is not a strong edge); the new one is shaded while
+ * the thread's roots are not yet scanned, as for Weak<T> (gc/write_barrier.cpp says why). */
 static inline void tc_weak_store(void** slot, void* value) {
+  if (value != NULL && tc_internal_barrier_active()) tc_internal_weak_barrier_slow(value);
   __atomic_store_n(slot, value, __ATOMIC_RELEASE);
 }
 

@@ -54,13 +54,16 @@ class Weak {
   // every build (roots.hpp).
   Weak(T* p) {  // NOLINT
     if (p != nullptr) internal::check_object_pointer(p, "tricolor::Weak", nullptr);
+    internal::weak_store_barrier(p);
     slot_.target.store(p, std::memory_order_release);
   }
   Weak(const Weak& o) : Weak(o.get()) {}
   Weak& operator=(const Weak& o) { return *this = o.get(); }
   Weak& operator=(T* p) {
     if (p != nullptr) internal::check_object_pointer(p, "tricolor::Weak", nullptr);
-    // No barrier: a weak slot is not a strong edge, and the old target needs no protection.
+    // The old target needs no protection (a weak slot is not a strong edge); the new one is shaded
+    // while this thread's roots are unscanned (internal::weak_barrier_slow says why).
+    internal::weak_store_barrier(p);
     slot_.target.store(p, std::memory_order_release);
     return *this;
   }

@@ -106,6 +106,7 @@ inline ThreadFast* current_thread(const char* what) {
                                                                       bool may_fail);
 [[gnu::noinline]] TRICOLOR_API void write_barrier_slow(const void* old_value, const void* new_value);
 [[gnu::noinline]] TRICOLOR_API void root_barrier_slow(const void* new_value);
+[[gnu::noinline]] TRICOLOR_API void weak_barrier_slow(const void* new_value);
 [[gnu::noinline]] TRICOLOR_API void safepoint_slow(ThreadFast* t);
 TRICOLOR_API void debug_check_heap_pointer(const void* p, const char* what);
 
@@ -144,6 +145,13 @@ inline void* finish_allocation(const ThreadFast* t, void* slot, std::uint32_t ty
 inline void shade_if_marking(const void* p) {
   if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
     root_barrier_slow(p);
+}
+
+// A weak store's barrier: the insertion half only (gc/write_barrier.cpp), one load and one branch
+// while no heap marks.
+inline void weak_store_barrier(const void* new_value) {
+  if (new_value != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
+    weak_barrier_slow(new_value);
 }
 
 // The write barrier's inline check: one load and one predictable branch while no heap marks.
