@@ -96,6 +96,8 @@ class MarkWorklist {
   bool quiescent() const { return state_.load(std::memory_order_acquire) == quiescent_state(); }
   // Blocks until quiescent().
   void wait_quiescent();
+  // Times an idle marker went to sleep in take_or_wait (after its spin found nothing).
+  std::uint64_t sleeps_for_testing() const { return sleeps_.load(std::memory_order_relaxed); }
 
  private:
   struct alignas(64) Shelf {
@@ -106,6 +108,10 @@ class MarkWorklist {
   };
   static constexpr std::uint64_t kIdleOne = std::uint64_t{1} << 32;
   static std::uint32_t published(std::uint64_t s) { return static_cast<std::uint32_t>(s); }
+  // take_or_wait's look for work before it sleeps: true when something is published, false after
+  // kIdleSpinNs since `since` (or at once on a single core, or once stop_waiting() was called).
+  static constexpr std::uint64_t kIdleSpinNs = 20'000;
+  bool spin_for_work(std::uint64_t since) const;
   static std::uint32_t idle_count(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
   std::uint64_t quiescent_state() const { return team_ * kIdleOne; }
 
@@ -134,6 +140,7 @@ class MarkWorklist {
   // marker that can take the segment); only stop_waiting() notifies it.
   std::condition_variable rest_cv_;
   std::atomic<std::uint32_t> sleepers_{0};
+  std::atomic<std::uint64_t> sleeps_{0};  // relaxed (all uses): a counter for tests
   std::atomic<bool> stop_{false};  // written under sleep_mu_
 
   // The controller waits here for quiescence.

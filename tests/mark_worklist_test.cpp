@@ -126,6 +126,30 @@ TEST_CASE("a publication wakes a sleeping marker; stop_waiting releases it", "[m
   REQUIRE(released_empty.load());
 }
 
+TEST_CASE("an idle marker looks for work only for a bounded time, then sleeps until a publication",
+          "[mark_worklist]") {
+  // The spin before the first sleep is bounded (MarkWorklist::kIdleSpinNs): with nothing published
+  // the marker reaches its sleep (an unbounded spin hangs this test), and a publication still wakes it.
+  MarkWorklist pool(1);
+  std::atomic<const void*> got{nullptr};
+  std::thread marker([&] {
+    LocalWorklist w(pool, 0);
+    if (Segment* s = pool.take_or_wait(0)) {
+      w.adopt(s);
+      got.store(w.pop().obj, std::memory_order_release);
+    }
+    (void)pool.take_or_wait(0);  // until stop_waiting()
+  });
+  while (pool.sleeps_for_testing() == 0) std::this_thread::yield();
+  LocalWorklist outside(pool);
+  outside.push(item(7), 8);
+  outside.publish();
+  while (got.load(std::memory_order_acquire) == nullptr) std::this_thread::yield();
+  REQUIRE(got.load(std::memory_order_acquire) == item(7));
+  pool.stop_waiting();
+  marker.join();
+}
+
 TEST_CASE("a resting marker counts as idle, leaves publications to others, and stop_waiting ends its rest",
           "[mark_worklist]") {
   MarkWorklist pool(1);
