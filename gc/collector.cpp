@@ -341,6 +341,7 @@ void Collector::run_cycle_concurrent() {
     before_termination_hook_.fire();
     if (!termination_needs_stop(weak)) {      // step 5a
       // Weak reads between step 4's last round and 5a's look at the slots (top of file).
+      after_weak_check_hook_.fire();
       if (weak.slots.empty() || flush_round_quiet(scanned_at_quiet)) {
         finish_marking_ragged(mark_start, heap_before);  // step 5c
         break;

@@ -103,6 +103,7 @@ class Collector {
   // A mutator starts a heap-limit wait; the controller ends step 4.
   void set_heap_limit_wait_hook(TestHook::Fn fn, void* ctx) { heap_limit_wait_hook_.set(fn, ctx); }
   void set_before_termination_hook(TestHook::Fn fn, void* ctx) { before_termination_hook_.set(fn, ctx); }
+  void set_after_weak_check_hook(TestHook::Fn fn, void* ctx) { after_weak_check_hook_.set(fn, ctx); }
 
  private:
   void controller_main();
@@ -184,9 +185,10 @@ class Collector {
   std::atomic<bool> forced_{false};
   // relaxed: a counter for tests and reports.
   std::atomic<std::uint64_t> mark_termination_restarts_{0};
-  // Test hooks (gc/testing.hpp): the controller between step 4's last quiet round and step 5; a
-  // mutator about to wait at the hard limit.
+  // Test hooks (gc/testing.hpp): the controller between step 4's last quiet round and step 5; after
+  // 5a chose the ragged way, before the extra round; a mutator about to wait at the hard limit.
   TestHook before_termination_hook_;
+  TestHook after_weak_check_hook_;
   TestHook heap_limit_wait_hook_;
 
   std::thread controller_;

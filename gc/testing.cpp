@@ -53,6 +53,9 @@ void set_heap_limit_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* c
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
   heap.impl().collector.set_before_termination_hook(fn, ctx);
 }
+void set_after_weak_check_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
+  heap.impl().collector.set_after_weak_check_hook(fn, ctx);
+}
 void set_marker_wait_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx) {
   heap.impl().marker.set_wait_hook_for_testing(fn, ctx);
 }

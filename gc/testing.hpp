@@ -29,6 +29,9 @@ std::uint64_t mark_termination_restarts_for_testing(Heap& heap);
 // Runs fn on the controller thread between step 4's last quiet flush round and step 5a (which picks
 // the termination stop or the ragged way; null: none). Lets a test make a thread shade something in exactly that window.
 void set_before_termination_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
+// Runs fn on the controller thread after step 5a found no weak work for a stop, before the extra
+// flush round that weak slots call for (gc/collector.cpp, "Weak reads after the quiet round").
+void set_after_weak_check_hook_for_testing(Heap& heap, void (*fn)(void*), void* ctx);
 // fn(ctx) runs on the thread that starts waiting for the marker threads to go quiescent (the
 // controller: in concurrent marking, in the stop-the-world mark, and after each drain of weak
 // processing), before it blocks. Lets a test hold a marker exactly until the controller waits for it.

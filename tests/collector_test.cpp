@@ -308,6 +308,97 @@ struct WeakToCounted : Object<WeakToCounted> {
 };
 }  // namespace
 
+namespace {
+struct WeakHolder : Object<WeakHolder> {
+  Weak<tctest::Counted> w;  // X's weak slot: recorded only when X is scanned
+  void trace(Tracer& t) const { t.trace(w, "w"); }
+};
+struct WeakBoxOfHolder : Object<WeakBoxOfHolder> {
+  Weak<WeakHolder> ref;
+  void trace(Tracer& t) const { t.trace(ref, "ref"); }
+};
+}  // namespace
+
+TEST_CASE("the extra round after weak reads counts scanning since step 4's quiet round, not since it began",
+          "[collector][termination][weak]") {
+  // A weak read after the last quiet round hands this thread a white X; its buffer fills and X goes
+  // to the markers, which scan it (recording X's own weak slot) after 5a took the recorded slots and
+  // before the extra round begins. A round that measured scanning from its own start saw nothing,
+  // and termination went the ragged way with X's slot never looked at: X.w kept pointing at a
+  // target the sweep freed.
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
+  c.periodic_gc_ms = 0;
+  Heap heap(c);
+  Mutator m(heap, "main");
+  Root<WeakBoxOfHolder> box(make<WeakBoxOfHolder>());
+  Root<WeakHolder> other(make<WeakHolder>());
+  heap.collect();
+  internal::wait_for_sweeping_for_testing(heap);
+  const long live_before = tctest::Counted::live.load();
+  {
+    // X and its weak target Y: white when the cycle starts, X known only to box's weak slot.
+    WeakHolder* x = make<WeakHolder>();
+    box->ref = x;
+    x->w = make<tctest::Counted>();
+  }
+  struct Ctx {
+    std::atomic<int> fired1{0}, fired2{0};
+    Gate in_window1, done1, in_window2, done2;
+  } ctx;
+  internal::set_before_termination_hook_for_testing(
+      heap,
+      [](void* p) {
+        auto* x = static_cast<Ctx*>(p);
+        if (x->fired1.fetch_add(1) != 0) return;
+        x->in_window1.open();
+        x->done1.wait();
+      },
+      &ctx);
+  internal::set_after_weak_check_hook_for_testing(
+      heap,
+      [](void* p) {
+        auto* x = static_cast<Ctx*>(p);
+        if (x->fired2.fetch_add(1) != 0) return;
+        x->in_window2.open();
+        x->done2.wait();
+      },
+      &ctx);
+  const auto restarts_before = internal::mark_termination_restarts_for_testing(heap);
+  std::thread requester([&] { heap.collect(); });  // unattached: only waits
+  {
+    BlockingScope wait_here;
+    ctx.in_window1.wait();
+  }
+  // Before 5a: take X from the weak slot (shaded into our buffer) and overwrite the slot.
+  Root<WeakHolder> r(box->ref.get());
+  box->ref = other.get();
+  ctx.done1.open();
+  {
+    BlockingScope wait_here;
+    ctx.in_window2.wait();
+  }
+  // After 5a, before the extra round: fill the buffer so that X goes to the markers, and let them
+  // scan it.
+  for (std::size_t i = 0; i < internal::BarrierBuffer::kCapacity + 1; ++i) Root<WeakHolder> shade(other.get());
+  internal::wait_for_markers_for_testing(heap);
+  const bool x_marked = internal::is_marked_for_testing(heap, r.get());
+  ctx.done2.open();
+  {
+    BlockingScope wait_here;
+    requester.join();
+  }
+  internal::set_before_termination_hook_for_testing(heap, nullptr, nullptr);
+  internal::set_after_weak_check_hook_for_testing(heap, nullptr, nullptr);
+  internal::wait_for_sweeping_for_testing(heap);
+  REQUIRE(r.get() != nullptr);
+  REQUIRE(x_marked);
+  CHECK(internal::mark_termination_restarts_for_testing(heap) > restarts_before);
+  // X's slot was looked at: its target, reachable from nothing, is gone and the slot reads null.
+  REQUIRE(r->w.peek() == nullptr);
+  REQUIRE(tctest::Counted::live.load() == live_before);
+}
+
 TEST_CASE("a weak store by a thread whose roots are not scanned yet keeps its target for the cycle",
           "[collector][ragged][weak]") {
   // The object the weak slot lives in was allocated black by a thread already scanned, so no marker
