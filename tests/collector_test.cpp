@@ -233,10 +233,45 @@ TEST_CASE("a termination stop that finds a late shade resumes concurrent marking
 }
 
 namespace {
-struct WeakBox : Object<WeakBox> {
-  Weak<Node> ref;
+// An object whose one field is a weak slot (recorded when a marker scans the object).
+template <class T>
+struct WeakBox : Object<WeakBox<T>> {
+  Weak<T> ref;
   void trace(Tracer& t) const { t.trace(ref, "ref"); }
 };
+
+// Holds the controller at a test hook's point the first time it gets there (later visits pass),
+// until the test lets it go.
+struct HookWindow {
+  std::atomic<int> fired{0};
+  Gate in_window, done;
+  static void hold(void* p) {
+    auto* w = static_cast<HookWindow*>(p);
+    if (w->fired.fetch_add(1) != 0) return;
+    w->in_window.open();
+    w->done.wait();
+  }
+  // The calling mutator waits as a blocked thread (the rounds go on without it) until the controller
+  // is held there.
+  void wait_for_controller() {
+    BlockingScope wait_here;
+    in_window.wait();
+  }
+};
+
+// A heap in which no cycle runs but those the test starts (no trigger, no periodic cycle).
+Config only_requested_cycles() {
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;
+  c.periodic_gc_ms = 0;
+  return c;
+}
+
+// Joins a thread as a blocked one: handshakes and stops do this thread's part meanwhile.
+void join_blocked(std::thread& t) {
+  BlockingScope wait_here;
+  t.join();
+}
 }  // namespace
 
 TEST_CASE("a weak read between the last quiet round and the weak check sends ragged termination back to marking",
@@ -246,12 +281,9 @@ TEST_CASE("a weak read between the last quiet round and the weak check sends rag
   // white target and takes the ragged way; without the extra flush round, round 1 found the target
   // in the thread's buffer after marking had ended (a debug check aborts; in release builds the
   // target's children were freed while it was reachable).
-  Config c = tctest::test_config();
-  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
-  c.periodic_gc_ms = 0;
-  Heap heap(c);
+  Heap heap(only_requested_cycles());
   Mutator m(heap, "main");
-  Root<WeakBox> box(make<WeakBox>());
+  Root<WeakBox<Node>> box(make<WeakBox<Node>>());
   Root<Node> other(make<Node>(1));
   heap.collect();  // no cycle under way from here on until the one below
   {
@@ -261,34 +293,17 @@ TEST_CASE("a weak read between the last quiet round and the weak check sends rag
     x->left = make<Node>(100);  // reachable only through x
     box->ref = x;
   }
-  struct Ctx {
-    std::atomic<int> fired{0};
-    Gate in_window, done;
-  } ctx;
-  internal::set_before_termination_hook_for_testing(
-      heap,
-      [](void* p) {
-        auto* x = static_cast<Ctx*>(p);
-        if (x->fired.fetch_add(1) != 0) return;  // only the first termination waits for the test
-        x->in_window.open();
-        x->done.wait();
-      },
-      &ctx);
+  HookWindow before_5a;  // only the first termination waits for the test
+  internal::set_before_termination_hook_for_testing(heap, HookWindow::hold, &before_5a);
   const auto restarts_before = internal::mark_termination_restarts_for_testing(heap);
   std::thread requester([&] { heap.collect(); });  // unattached: only waits
-  {
-    BlockingScope wait_here;  // the rounds are answered on our behalf
-    ctx.in_window.wait();
-  }
+  before_5a.wait_for_controller();
   // Between step 4's last round and 5a: the read shades the white target into our buffer and we keep
   // it; then the slot no longer shows it.
   Root<Node> r(box->ref.get());
   box->ref = other.get();
-  ctx.done.open();
-  {
-    BlockingScope wait_here;
-    requester.join();
-  }
+  before_5a.done.open();
+  join_blocked(requester);
   internal::set_before_termination_hook_for_testing(heap, nullptr, nullptr);
   REQUIRE(r.get() != nullptr);
   REQUIRE(internal::mark_termination_restarts_for_testing(heap) > restarts_before);
@@ -301,24 +316,6 @@ TEST_CASE("a weak read between the last quiet round and the weak check sends rag
   REQUIRE(box->ref.get() == other.get());
 }
 
-namespace {
-struct WeakToCounted : Object<WeakToCounted> {
-  Weak<tctest::Counted> ref;
-  void trace(Tracer& t) const { t.trace(ref, "ref"); }
-};
-}  // namespace
-
-namespace {
-struct WeakHolder : Object<WeakHolder> {
-  Weak<tctest::Counted> w;  // X's weak slot: recorded only when X is scanned
-  void trace(Tracer& t) const { t.trace(w, "w"); }
-};
-struct WeakBoxOfHolder : Object<WeakBoxOfHolder> {
-  Weak<WeakHolder> ref;
-  void trace(Tracer& t) const { t.trace(ref, "ref"); }
-};
-}  // namespace
-
 TEST_CASE("the extra round after weak reads counts scanning since step 4's quiet round, not since it began",
           "[collector][termination][weak]") {
   // A weak read after the last quiet round hands this thread a white X; its buffer fills and X goes
@@ -326,68 +323,38 @@ TEST_CASE("the extra round after weak reads counts scanning since step 4's quiet
   // before the extra round begins. A round that measured scanning from its own start saw nothing,
   // and termination went the ragged way with X's slot never looked at: X.w kept pointing at a
   // target the sweep freed.
-  Config c = tctest::test_config();
-  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
-  c.periodic_gc_ms = 0;
-  Heap heap(c);
+  Heap heap(only_requested_cycles());
   Mutator m(heap, "main");
-  Root<WeakBoxOfHolder> box(make<WeakBoxOfHolder>());
-  Root<WeakHolder> other(make<WeakHolder>());
+  using Holder = WeakBox<tctest::Counted>;  // X: its weak slot is recorded only when X is scanned
+  Root<WeakBox<Holder>> box(make<WeakBox<Holder>>());
+  Root<Holder> other(make<Holder>());
   heap.collect();
   internal::wait_for_sweeping_for_testing(heap);
   const long live_before = tctest::Counted::live.load();
   {
     // X and its weak target Y: white when the cycle starts, X known only to box's weak slot.
-    WeakHolder* x = make<WeakHolder>();
+    Holder* x = make<Holder>();
     box->ref = x;
-    x->w = make<tctest::Counted>();
+    x->ref = make<tctest::Counted>();
   }
-  struct Ctx {
-    std::atomic<int> fired1{0}, fired2{0};
-    Gate in_window1, done1, in_window2, done2;
-  } ctx;
-  internal::set_before_termination_hook_for_testing(
-      heap,
-      [](void* p) {
-        auto* x = static_cast<Ctx*>(p);
-        if (x->fired1.fetch_add(1) != 0) return;
-        x->in_window1.open();
-        x->done1.wait();
-      },
-      &ctx);
-  internal::set_after_weak_check_hook_for_testing(
-      heap,
-      [](void* p) {
-        auto* x = static_cast<Ctx*>(p);
-        if (x->fired2.fetch_add(1) != 0) return;
-        x->in_window2.open();
-        x->done2.wait();
-      },
-      &ctx);
+  HookWindow before_5a, after_5a;
+  internal::set_before_termination_hook_for_testing(heap, HookWindow::hold, &before_5a);
+  internal::set_after_weak_check_hook_for_testing(heap, HookWindow::hold, &after_5a);
   const auto restarts_before = internal::mark_termination_restarts_for_testing(heap);
   std::thread requester([&] { heap.collect(); });  // unattached: only waits
-  {
-    BlockingScope wait_here;
-    ctx.in_window1.wait();
-  }
+  before_5a.wait_for_controller();
   // Before 5a: take X from the weak slot (shaded into our buffer) and overwrite the slot.
-  Root<WeakHolder> r(box->ref.get());
+  Root<Holder> r(box->ref.get());
   box->ref = other.get();
-  ctx.done1.open();
-  {
-    BlockingScope wait_here;
-    ctx.in_window2.wait();
-  }
+  before_5a.done.open();
+  after_5a.wait_for_controller();
   // After 5a, before the extra round: fill the buffer so that X goes to the markers, and let them
   // scan it.
-  for (std::size_t i = 0; i < internal::BarrierBuffer::kCapacity + 1; ++i) Root<WeakHolder> shade(other.get());
+  for (std::size_t i = 0; i < internal::BarrierBuffer::kCapacity + 1; ++i) Root<Holder> shade(other.get());
   internal::wait_for_markers_for_testing(heap);
   const bool x_marked = internal::is_marked_for_testing(heap, r.get());
-  ctx.done2.open();
-  {
-    BlockingScope wait_here;
-    requester.join();
-  }
+  after_5a.done.open();
+  join_blocked(requester);
   internal::set_before_termination_hook_for_testing(heap, nullptr, nullptr);
   internal::set_after_weak_check_hook_for_testing(heap, nullptr, nullptr);
   internal::wait_for_sweeping_for_testing(heap);
@@ -395,7 +362,7 @@ TEST_CASE("the extra round after weak reads counts scanning since step 4's quiet
   REQUIRE(x_marked);
   CHECK(internal::mark_termination_restarts_for_testing(heap) > restarts_before);
   // X's slot was looked at: its target, reachable from nothing, is gone and the slot reads null.
-  REQUIRE(r->w.peek() == nullptr);
+  REQUIRE(r->ref.peek() == nullptr);
   REQUIRE(tctest::Counted::live.load() == live_before);
 }
 
@@ -405,15 +372,12 @@ TEST_CASE("a weak store by a thread whose roots are not scanned yet keeps its ta
   // scans it and its slot is never recorded: nothing clears the slot at termination. The storing
   // thread allocated the target white (its roots are not scanned) and drops it. Without the weak
   // store's insertion half the target stays white and is freed with the slot still pointing at it.
-  Config c = tctest::test_config();
-  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
-  c.periodic_gc_ms = 0;
-  Heap heap(c);
+  Heap heap(only_requested_cycles());
   Mutator main_thread(heap, "main");
   heap.collect();
   internal::wait_for_sweeping_for_testing(heap);
   const long live_before = tctest::Counted::live.load();
-  std::atomic<WeakToCounted*> box{nullptr};
+  std::atomic<WeakBox<tctest::Counted>*> box{nullptr};
   Gate box_ready;
   std::atomic<bool> stored{false};
   // Held at the root round: its barrier is on, its roots unscanned, it allocates white.
@@ -422,12 +386,12 @@ TEST_CASE("a weak store by a thread whose roots are not scanned yet keeps its ta
     box.load()->ref = make<tctest::Counted>();  // white, and held by nothing but the weak slot
     stored.store(true);
   });
-  Root<WeakToCounted> keep;
+  Root<WeakBox<tctest::Counted>> keep;
   const std::uint64_t cycles_at_start = heap.impl().collector.cycles_completed();
   heap.impl().collector.request_cycle();
   // This thread answers the root round itself and then allocates black.
   while (!state_of_this_thread()->roots_scanned || !state_of_this_thread()->allocate_black) safepoint();
-  keep = make<WeakToCounted>();
+  keep = make<WeakBox<tctest::Counted>>();
   const bool box_black = internal::is_marked_for_testing(heap, keep.get());
   box.store(keep.get());
   box_ready.open();
