@@ -1,7 +1,9 @@
 // Torture: N mutator threads perform random graph operations on a shared object graph while
 // collections run back to back. Every object carries a check value (and a payload pattern) verified on
 // every visit; destructors poison objects, so reading a freed object is caught; the verifier re-traces
-// the heap after every cycle. At the end everything is dropped and every object must have been freed.
+// the heap after every cycle. Each object also has a weak field: threads point it at random objects,
+// read it while cycles run and may resurrect what it reads (a weak target must stay intact until the
+// field is cleared). At the end everything is dropped and every object must have been freed.
 //
 //   torture [--threads N] [--ops N per thread] [--seconds S] [--seed X] [--stw]
 // Bounded in the test suite; a soak run is `tools/torture --seconds 3600`.
@@ -48,9 +50,13 @@ struct TNode : Object<TNode> {
     for (std::size_t i = 0; i < bytes; i += 1 + bytes / 16)
       if (payload[i] != pattern(i)) fail("payload corrupted", id);
   }
-  void trace(Tracer& t) const { t.trace_array(edges, kEdges, "edges"); }
+  void trace(Tracer& t) const {
+    t.trace_array(edges, kEdges, "edges");
+    t.trace(weak, "weak");
+  }
 
   Member<TNode> edges[kEdges];
+  Weak<TNode> weak;
   const std::uint64_t id;
   std::uint64_t check;
   const std::size_t bytes;
@@ -97,7 +103,7 @@ void mutate(Heap& heap, Global<Table>& table, const Options& o, int index, std::
   for (long op = 0; o.seconds > 0 ? std::chrono::steady_clock::now() < deadline : op < o.ops; ++op) {
     Table* t = table.get();
     TNode* a = walk(t->slots[rng() % Table::kSlots], rng, int(rng() % 8));
-    switch (rng() % 10) {
+    switch (rng() % 12) {
       case 0: case 1: case 2: {  // allocate and publish
         TNode* n = new_node(rng, next_id);
         t = table.get();  // raw pointers do not survive a safepoint: reload
@@ -135,6 +141,22 @@ void mutate(Heap& heap, Global<Table>& table, const Options& o, int index, std::
           delete roots.back();
           roots.pop_back();
         }
+        break;
+      }
+      case 9: {  // point a's weak field at b (or clear it)
+        TNode* b = walk(t->slots[rng() % Table::kSlots], rng, int(rng() % 4));
+        if (a != nullptr) a->weak = b;
+        break;
+      }
+      case 10: {  // read a's weak field; the target may be unreachable but must be intact; maybe resurrect it
+        if (a == nullptr) break;
+        TNode* w = a->weak.get();
+        if (w == nullptr) break;
+        walk(w, rng, 2);
+        const unsigned what = rng() % 4;
+        if (what == 0) t->slots[rng() % Table::kSlots] = w;
+        else if (what == 1 && roots.size() < 64) roots.push_back(new Root<TNode>(w, "torture-root"));
+        else if (what == 2) a->weak = nullptr;  // the read then the overwrite: the fuzzer's case
         break;
       }
       default: {
