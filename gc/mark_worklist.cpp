@@ -1,7 +1,6 @@
 #include "gc/mark_worklist.hpp"
 
 #include <chrono>
-#include <thread>
 
 #include "gc/cpu_relax.hpp"
 #include "gc/page_heap.hpp"  // monotonic_ns
@@ -146,12 +145,11 @@ Segment* MarkWorklist::take_or_wait(unsigned home, std::uint64_t rest_ns) {
 }
 
 bool MarkWorklist::spin_for_work(std::uint64_t since) const {
-  static const bool multi_core = std::thread::hardware_concurrency() > 1;
   // The deadline is checked on entry too: a marker that keeps seeing publications and losing their
   // reservation to others would otherwise never look at the clock; after a wake-up it is long past,
   // so only the first sleep is preceded by a spin. (The spin's CPU is idle time, not counted against
   // Config::mark_cpu_percent.)
-  if (!multi_core || monotonic_ns() - since >= kIdleSpinNs) return false;
+  if (!multi_core() || monotonic_ns() - since >= kIdleSpinNs) return false;
   for (unsigned i = 1;; ++i) {
     cpu_relax();
     // relaxed (both): hints; reserve() decides, and a stop missed here is seen under sleep_mu_.

@@ -36,10 +36,6 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 // How long wait_for looks again before it sleeps, in time rather than pause instructions (whose
 // latency varies 10x between CPU generations: 19 ns on this project's 2-core machine).
 constexpr std::uint64_t kSpinNs = 30'000;
-bool multi_core() {
-  static const bool multi = std::thread::hardware_concurrency() > 1;
-  return multi;
-}
 }  // namespace
 
 void Safepoint::notify_progress() {
