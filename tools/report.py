@@ -352,7 +352,8 @@ def run_micro(binary, collector, runs_dir, min_time, timeout):
         row = {"name": b["name"].split("/")[0].split("_median")[0], "real_time_ns": b.get("real_time"),
                "cpu_time_ns": b.get("cpu_time"), "iterations": b.get("iterations"),
                "time_unit": b.get("time_unit", "ns")}
-        for k in ("allocs/op", "bytes/op", "ns/store", "collections", "discarded_batches", "heap_peak_MB"):
+        for k in ("allocs/op", "bytes/op", "ns/store", "ns/store_median", "collections", "discarded_batches",
+                  "heap_peak_MB"):
             if k in b:
                 row[k] = b[k]
         rows.append(row)
