@@ -87,8 +87,8 @@ def workload_record(c, dur_ms=300):
     return rec
 
 
-def scaling_record(c, markers):
-    mark = (120.0 if c == "tricolor" else 150.0) / (markers ** 0.8)
+def scaling_record(c, markers, process=0):
+    mark = (120.0 if c == "tricolor" else 150.0) / (markers ** 0.8) * (1.0 + 0.1 * process)
     rows = [[mark * f, mark * markers * f, mark * f, mark * 1.1 * f, 0.3 if c == "tricolor" else mark,
              mark * 1.3 * f, 1] for f in (0.98, 1.0, 1.03)]
     return {"collector": c, "workload": "mark-scaling", "status": "ok", "message": "", "params": {"markers": markers},
@@ -119,7 +119,7 @@ def rss_record(c, mode):
 
 def fixture():
     """A saved report (what tools/report.py writes to bench-report.json) with every section."""
-    from bench_stats import analyse, analyse_rss, analyse_scaling, relate, scaling_speedups
+    from bench_stats import analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups
     from report import slim
 
     runs = {c: analyse(workload_record(c)) for c in ("idle", "tricolor", "boehm", "go-idle", "go")}
@@ -127,9 +127,12 @@ def fixture():
     workload = {"name": "synthetic", "args": ["--workload", "synthetic"], "runs": {c: slim(r) for c, r in runs.items()},
                 "repeats": {}}
     markers = [1, 2, 4]
+    # Three processes per marker count, pooled as tools/report.py does (bench_stats.merge_scaling).
     scaling = {"name": "mark-scaling", "args": ["--workload", "mark-scaling"], "markers": markers, "live_mb": 64,
-               "collections": 3, "runs": {c: [analyse_scaling(scaling_record(c, m)) for m in markers]
-                                          for c in ("tricolor", "boehm")}}
+               "collections": 3, "processes": 3,
+               "runs": {c: [merge_scaling([analyse_scaling(scaling_record(c, m, p)) for p in range(3)])
+                            for m in markers]
+                        for c in ("tricolor", "boehm")}}
     scaling_speedups(scaling)
     scaling["runs"] = {c: [slim(r) for r in recs] for c, recs in scaling["runs"].items()}
     modes = ["idle", "collect", "churn"]

@@ -178,8 +178,12 @@ def scaling_rows(section):
             note = []
             if sc["extra_cycles"]:
                 note.append(f"{sc['extra_cycles']} collect() calls ran more than one cycle")
-            if len(sc["mark_ms_all"]) > 1:
+            if len(sc.get("process_mark_ms", [])) > 1:
+                note.append("processes " + "/".join(f"{x:.0f}" for x in sc["process_mark_ms"]))
+            elif len(sc["mark_ms_all"]) > 1:
                 note.append("runs " + "/".join(f"{x:.0f}" for x in sc["mark_ms_all"]))
+            if sc.get("failed_processes"):
+                note.append(f"{sc['failed_processes']} processes failed")
             sm = sc.get("stats_mark_ms")
             if c == "tricolor" and sm is not None and sc["mark_ms"] and abs(sm - sc["mark_ms"]) > 0.1 * sc["mark_ms"]:
                 note.append(f"Stats::mark_wall_ms {sm:.1f}")
@@ -221,9 +225,12 @@ def rss_rows(section):
 
 
 def scaling_caption(section):
+    procs = section.get("processes", 1)
+    per = (f"{procs} processes per collector and marker count, interleaved; medians over all their timed "
+           f"collections (processes: each one's own median)" if procs > 1 else "one process per marker count")
     return (f"mark-scaling: one live quad tree of {section['live_mb']:g} MB, no other objects; per process a "
-            f"warm-up and {section['collections']} timed full collections, medians shown; one process per "
-            f"marker count. speedup: mark time with the fewest markers / with these.")
+            f"warm-up and {section['collections']} timed full collections; {per}. speedup: mark time with "
+            f"the fewest markers / with these.")
 
 
 def rss_caption(section):

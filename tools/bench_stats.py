@@ -343,6 +343,42 @@ def analyse_scaling(rec):
     return rec
 
 
+def merge_scaling(recs):
+    """One mark-scaling record from several processes of the same collector and marker count (each
+    already through analyse_scaling): the medians over every timed collection of every process, and
+    each process's own median in process_mark_ms. On a shared or virtual machine the speed of a whole
+    process drifts (the same binary's one-marker runs differed by 1.3x between processes here, while
+    the collections inside one process agreed within 5%), so a speedup taken from one process per
+    marker count can swing either way; processes interleaved across marker counts and pooled do not.
+    The first process that ran is kept as the record (its params, logs and series); a failed one is
+    returned as is when none succeeded."""
+    ok = [r for r in recs if r.get("status") == "ok" and r.get("scaling", {}).get("mark_ms")]
+    if not ok:
+        return recs[0]
+    rec = dict(ok[0])
+    scs = [r["scaling"] for r in ok]
+    every = [x for sc in scs for x in sc["mark_ms_all"]]
+    mark = median(every)
+    sc = dict(scs[0])
+    sc.update({
+        "collections": sum(x["collections"] for x in scs),
+        "processes": len(ok),
+        "failed_processes": len(recs) - len(ok),
+        "mark_ms": mark,
+        "mark_ms_all": every,
+        "process_mark_ms": [x["mark_ms"] for x in scs],
+        "mark_cpu_ms": median([x["mark_cpu_ms"] for x in scs if x["mark_cpu_ms"] is not None]),
+        "stats_mark_ms": median([x["stats_mark_ms"] for x in scs if x["stats_mark_ms"] is not None]),
+        "collect_ms": median([x["collect_ms"] for x in scs]),
+        "pause_ms": median([x["pause_ms"] for x in scs]),
+        "process_cpu_ms": median([x["process_cpu_ms"] for x in scs if x["process_cpu_ms"] is not None]),
+        "mb_per_s": sc["live_mb"] / (mark / 1e3) if mark else None,
+        "extra_cycles": sum(x["extra_cycles"] for x in scs),
+    })
+    rec["scaling"] = sc
+    return rec
+
+
 def scaling_speedups(section):
     """Speedup of each run over the same collector's run with the fewest markers (normally 1)."""
     for c, recs in section["runs"].items():

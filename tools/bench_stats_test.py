@@ -250,5 +250,49 @@ class RenderTest(unittest.TestCase):
         self.assertIn("(sampled)", full_html)
 
 
+class MergeScalingTest(unittest.TestCase):
+    @staticmethod
+    def proc(mark_ms, status="ok", markers=2):
+        if status != "ok":
+            return {"status": status, "params": {"markers": markers}}
+        sc = {"markers": markers, "live_mb": 100.0, "collections": len(mark_ms), "mark_ms": bs.median(mark_ms),
+              "mark_ms_all": list(mark_ms), "mark_cpu_ms": 2 * bs.median(mark_ms), "stats_mark_ms": None,
+              "collect_ms": bs.median(mark_ms) + 1, "pause_ms": 0.0, "process_cpu_ms": 10.0, "extra_cycles": 0,
+              "mb_per_s": None}
+        return {"status": "ok", "params": {"markers": markers}, "scaling": sc}
+
+    def test_pooled_median_over_every_collection(self):
+        # Three processes, the middle one slow: the pooled median is a collection of a typical
+        # process, not the slow process's median (which one process per marker count could have been).
+        m = bs.merge_scaling([self.proc([50, 52, 51]), self.proc([80, 82, 81]), self.proc([49, 50, 53])])
+        sc = m["scaling"]
+        self.assertEqual(sc["mark_ms"], 52)
+        self.assertEqual(sc["processes"], 3)
+        self.assertEqual(sc["failed_processes"], 0)
+        self.assertEqual(sc["collections"], 9)
+        self.assertEqual(sc["process_mark_ms"], [51, 81, 50])
+        self.assertEqual(sorted(sc["mark_ms_all"]), [49, 50, 50, 51, 52, 53, 80, 81, 82])
+        self.assertAlmostEqual(sc["mb_per_s"], 100.0 / 0.052)
+        self.assertEqual(sc["mark_cpu_ms"], 102)
+
+    def test_failed_processes_are_counted_not_pooled(self):
+        m = bs.merge_scaling([self.proc([], status="failed (1)"), self.proc([40, 42, 41])])
+        self.assertEqual(m["status"], "ok")
+        self.assertEqual(m["scaling"]["mark_ms"], 41)
+        self.assertEqual(m["scaling"]["processes"], 1)
+        self.assertEqual(m["scaling"]["failed_processes"], 1)
+
+    def test_all_failed_returns_the_first_failure(self):
+        first = self.proc([], status="timeout")
+        self.assertIs(bs.merge_scaling([first, self.proc([], status="failed (2)")]), first)
+
+    def test_speedup_from_merged_records(self):
+        one = bs.merge_scaling([self.proc([100, 100, 100], markers=1), self.proc([130, 130, 130], markers=1),
+                                self.proc([100, 102, 98], markers=1)])
+        two = bs.merge_scaling([self.proc([52, 50, 51]), self.proc([50, 50, 50]), self.proc([66, 65, 64])])
+        section = bs.scaling_speedups({"runs": {"tricolor": [one, two]}})
+        self.assertAlmostEqual(section["runs"]["tricolor"][1]["scaling"]["speedup"], 100 / 51)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -35,7 +35,7 @@ import sys
 import time
 
 from bench_render import fmt, fmt_ms, fmt_s, render_html, render_table, sample_points
-from bench_stats import analyse, analyse_rss, analyse_scaling, relate, scaling_speedups
+from bench_stats import analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -239,8 +239,9 @@ def run_go(binary, wl, runs_dir, timeout, heap_multiple, tag="", idle_budget_mb=
 
 
 # ---------------------------------------------------------------------------------------------
-# mark-scaling and rss-return: tricolor and Boehm only (no Go versions), one process per marker count
-# or mode, collectors interleaved; --repeat does not apply (mark-scaling takes medians itself).
+# mark-scaling and rss-return: tricolor and Boehm only (no Go versions), collectors interleaved;
+# rss-return runs one process per mode, mark-scaling --scaling-processes per marker count (pooled by
+# bench_stats.merge_scaling); --repeat does not apply (both take medians themselves).
 
 
 def native_collectors(collectors, bins):
@@ -268,28 +269,33 @@ def run_mark_scaling(a, bins, collectors, runs_dir, timeout):
     wl = {"name": "mark-scaling", "args": args}
     section = {"name": "mark-scaling", "args": args, "markers": markers, "live_mb": live_mb,
                "collections": collections, "runs": {}}
-    log(f"mark-scaling: {live_mb} MB live, markers {','.join(map(str, markers))}")
+    procs = max(1, a.scaling_processes)
+    section["processes"] = procs
+    log(f"mark-scaling: {live_mb} MB live, markers {','.join(map(str, markers))}, {procs} processes each")
     cs = native_collectors(collectors, bins)
-    for c in cs:
-        section["runs"][c] = []
-    for m in markers:
-        for c in cs:
-            if not os.path.exists(bins[c]):
-                rec = failed_record(c, "mark-scaling", "not built", bins[c])
-                rec["params"] = {"markers": m}
-            else:
-                # No heap limit: the heap holds the tree and nothing else.
-                rec = analyse_scaling(run_native(c, bins[c], wl, ["--markers", str(m)], runs_dir, timeout, 0,
-                                                 f"-m{m}"))
-            rec.setdefault("params", {})["markers"] = m
-            section["runs"][c].append(rec)
-            if rec.get("status") == "ok":
-                sc = rec["scaling"]
-                log(f"    {c:9s} {m} markers: mark {fmt(sc['mark_ms'], '{:.1f}')} ms "
-                    f"({fmt(sc['mb_per_s'], '{:.0f}')} MB/s), marker cpu {fmt(sc['mark_cpu_ms'], '{:.1f}')} ms, "
-                    f"STW/GC {fmt_ms(sc['pause_ms'])} ms")
-            else:
-                log(f"    {c:9s} {m} markers: {rec.get('status')}: {rec.get('message')}")
+    runs = {(c, m): [] for c in cs for m in markers}
+    # Interleaved (every marker count and collector once, then again): a drift in the machine's speed
+    # lands on all of them alike instead of on one marker count (bench_stats.merge_scaling).
+    for p in range(procs):
+        for m in markers:
+            for c in cs:
+                if not os.path.exists(bins[c]):
+                    rec = failed_record(c, "mark-scaling", "not built", bins[c])
+                    rec["params"] = {"markers": m}
+                else:
+                    # No heap limit: the heap holds the tree and nothing else.
+                    rec = analyse_scaling(run_native(c, bins[c], wl, ["--markers", str(m)], runs_dir, timeout, 0,
+                                                     f"-m{m}" + (f"-p{p + 1}" if procs > 1 else "")))
+                rec.setdefault("params", {})["markers"] = m
+                runs[(c, m)].append(rec)
+                if rec.get("status") == "ok":
+                    sc = rec["scaling"]
+                    log(f"    {c:9s} {m} markers: mark {fmt(sc['mark_ms'], '{:.1f}')} ms "
+                        f"({fmt(sc['mb_per_s'], '{:.0f}')} MB/s), marker cpu {fmt(sc['mark_cpu_ms'], '{:.1f}')} ms, "
+                        f"STW/GC {fmt_ms(sc['pause_ms'])} ms")
+                else:
+                    log(f"    {c:9s} {m} markers: {rec.get('status')}: {rec.get('message')}")
+    section["runs"] = {c: [merge_scaling(runs[(c, m)]) for m in markers] for c in cs}
     return scaling_speedups(section)
 
 
@@ -421,6 +427,9 @@ def main():
                     "(it keeps one thread busy, so wall times are comparable with runs made before it)")
     ap.add_argument("--markers", default="", help="mark-scaling: comma-separated marker counts "
                     "(default 1,2,4,8 up to min(8, cores))")
+    ap.add_argument("--scaling-processes", type=int, default=3,
+                    help="mark-scaling: processes per collector and marker count, interleaved; the figures "
+                         "are medians over all their timed collections (default 3)")
     ap.add_argument("--scaling-mb", type=int, default=0, help="mark-scaling: live MB (default 200, 1024 "
                     "with --full; scaled down to the memory available)")
     ap.add_argument("--rss-mb", type=int, default=0, help="rss-return: live MB before the drop (default 300, "
