@@ -155,12 +155,12 @@ TEST_CASE("a wide object (10^5 fields, duplicates side by side) marks each targe
 // shade_batch keeps the span of the previous pointer and skips the page-table lookup while the next
 // one falls in its address range. Fields in address order cross every span boundary (the last slot
 // of one span, then the first of the next, often adjacent in memory); in alternating order every
-// field leaves the cached span; a large object sits between them. Each target must be marked once
-// and counted in its own span.
+// field leaves the cached span; a large object sits between them, listed twice. Each target must be
+// marked once and counted in its own span.
 TEST_CASE("a batch crossing span boundaries marks each target once, in its own span", "[marker]") {
   struct Big : Object<Big> {
     mutable std::atomic<std::uint32_t> traced{0};
-    char pad[20000];
+    char pad[40000];  // over the largest size class (32 KiB): a span of its own, one slot
     void trace(Tracer&) const { traced.fetch_add(1, std::memory_order_relaxed); }
   };
   struct Mixed : Object<Mixed> {
@@ -170,7 +170,10 @@ TEST_CASE("a batch crossing span boundaries marks each target once, in its own s
     Member<TNode> items[1];
     void trace(Tracer& t) const {
       t.trace_array(items, n / 2, "first half");
-      t.trace(big, "big");  // between two runs of small objects: leaves their span and comes back
+      // Between two runs of small objects: leaves their span and comes back. Twice in a row: the
+      // second visit takes the cached path through a large span (one slot).
+      t.trace(big, "big");
+      t.trace(big, "big again");
       t.trace_array(items + n / 2, n - n / 2, "second half");
     }
   };

@@ -183,7 +183,8 @@ def scaling_rows(section):
             elif len(sc["mark_ms_all"]) > 1:
                 note.append("runs " + "/".join(f"{x:.0f}" for x in sc["mark_ms_all"]))
             if sc.get("failed_processes"):
-                note.append(f"{sc['failed_processes']} processes failed")
+                n = sc["failed_processes"]
+                note.append(f"{n} process{'es' if n > 1 else ''} failed")
             sm = sc.get("stats_mark_ms")
             if c == "tricolor" and sm is not None and sc["mark_ms"] and abs(sm - sc["mark_ms"]) > 0.1 * sc["mark_ms"]:
                 note.append(f"Stats::mark_wall_ms {sm:.1f}")
@@ -259,7 +260,7 @@ def render_table(report):
     if micro:
         lines.append("")
         lines.append("micro (Google Benchmark)           " +
-                     "  ".join(f"{c:>22s}" for c in ("tricolor", "boehm")))
+                     "  ".join(f"{c:>30s}" for c in ("tricolor", "boehm")))
         names = []
         for c in ("tricolor", "boehm"):
             for b in (micro.get(c) or {}).get("benchmarks", []):
@@ -276,7 +277,7 @@ def render_table(report):
                     cells.append(f"{b['ns/store']:.2f} ns/store{med}")
                 else:
                     cells.append(f"{b['real_time_ns']:.1f} ns/op {b.get('allocs/op', 0):.0f} alloc/op")
-            lines.append(f"  {n:32s}" + "  ".join(f"{x:>22s}" for x in cells))
+            lines.append(f"  {n:32s}" + "  ".join(f"{x:>30s}" for x in cells))
     if rows or micro:
         lines.append("")
         lines.extend(TABLE_LEGEND)

@@ -316,22 +316,16 @@ def series_rows(rec, name):
     return [dict(zip(cols, row)) for row in sr.get("rows", [])]
 
 
-def analyse_scaling(rec):
-    """Medians over the timed collections of one mark-scaling process (in place)."""
-    if rec.get("status") != "ok":
-        return rec
-    rows = series_rows(rec, "collections")
-    ex = rec.get("extra", {})
-    live = ex.get("live_bytes", 0)
+def scaling_figures(rows, markers, live):
+    """Medians over the timed collections in rows (series_rows of one or more mark-scaling processes)."""
     mark = median([r["mark_wall_ms"] for r in rows])
-    cpu = median([r["mark_cpu_ms"] for r in rows if r["mark_cpu_ms"] >= 0])
-    rec["scaling"] = {
-        "markers": int(ex.get("markers", rec.get("params", {}).get("markers", 0))),
+    return {
+        "markers": markers,
         "live_mb": live / 2**20,
         "collections": len(rows),
         "mark_ms": mark,
         "mark_ms_all": [r["mark_wall_ms"] for r in rows],
-        "mark_cpu_ms": cpu,
+        "mark_cpu_ms": median([r["mark_cpu_ms"] for r in rows if r["mark_cpu_ms"] >= 0]),
         "stats_mark_ms": median([r.get("stats_mark_wall_ms") for r in rows]),
         "collect_ms": median([r["collect_ms"] for r in rows]),
         "pause_ms": median([r["global_pause_ms"] for r in rows]),
@@ -340,41 +334,42 @@ def analyse_scaling(rec):
         # Several cycles in one collect() call would make the per-collection figures sums.
         "extra_cycles": sum(1 for r in rows if r["cycles"] != 1),
     }
+
+
+def scaling_markers(rec):
+    return int(rec.get("extra", {}).get("markers", rec.get("params", {}).get("markers", 0)))
+
+
+def analyse_scaling(rec):
+    """Medians over the timed collections of one mark-scaling process (in place)."""
+    if rec.get("status") != "ok":
+        return rec
+    rec["scaling"] = scaling_figures(series_rows(rec, "collections"), scaling_markers(rec),
+                                     rec.get("extra", {}).get("live_bytes", 0))
     return rec
 
 
 def merge_scaling(recs):
     """One mark-scaling record from several processes of the same collector and marker count (each
-    already through analyse_scaling): the medians over every timed collection of every process, and
-    each process's own median in process_mark_ms. On a shared or virtual machine the speed of a whole
-    process drifts (the same binary's one-marker runs differed by 1.3x between processes here, while
-    the collections inside one process agreed within 5%), so a speedup taken from one process per
-    marker count can swing either way; processes interleaved across marker counts and pooled do not.
-    The first process that ran is kept as the record (its params, logs and series); a failed one is
-    returned as is when none succeeded."""
+    already through analyse_scaling): every figure is a median over all the timed collections of all
+    the processes, and process_mark_ms lists each process's own median mark time. On a shared or
+    virtual machine the speed of a whole process drifts (the same binary's one-marker runs differed by
+    1.8x between processes here, while the collections inside one process agreed within 5%), so a
+    speedup taken from one process per marker count can swing either way; processes interleaved
+    across marker counts and pooled do not. The record kept is the first successful process's (its
+    params, log and series; the others' logs are beside it in the runs directory). When none
+    succeeded, the first failure is returned, with failed_processes set."""
     ok = [r for r in recs if r.get("status") == "ok" and r.get("scaling", {}).get("mark_ms")]
     if not ok:
-        return recs[0]
+        failed = dict(recs[0])
+        failed["failed_processes"] = len(recs)
+        return failed
     rec = dict(ok[0])
-    scs = [r["scaling"] for r in ok]
-    every = [x for sc in scs for x in sc["mark_ms_all"]]
-    mark = median(every)
-    sc = dict(scs[0])
-    sc.update({
-        "collections": sum(x["collections"] for x in scs),
-        "processes": len(ok),
-        "failed_processes": len(recs) - len(ok),
-        "mark_ms": mark,
-        "mark_ms_all": every,
-        "process_mark_ms": [x["mark_ms"] for x in scs],
-        "mark_cpu_ms": median([x["mark_cpu_ms"] for x in scs if x["mark_cpu_ms"] is not None]),
-        "stats_mark_ms": median([x["stats_mark_ms"] for x in scs if x["stats_mark_ms"] is not None]),
-        "collect_ms": median([x["collect_ms"] for x in scs]),
-        "pause_ms": median([x["pause_ms"] for x in scs]),
-        "process_cpu_ms": median([x["process_cpu_ms"] for x in scs if x["process_cpu_ms"] is not None]),
-        "mb_per_s": sc["live_mb"] / (mark / 1e3) if mark else None,
-        "extra_cycles": sum(x["extra_cycles"] for x in scs),
-    })
+    rows = [row for r in ok for row in series_rows(r, "collections")]
+    sc = scaling_figures(rows, scaling_markers(ok[0]), ok[0].get("extra", {}).get("live_bytes", 0))
+    sc["processes"] = len(ok)
+    sc["failed_processes"] = len(recs) - len(ok)
+    sc["process_mark_ms"] = [r["scaling"]["mark_ms"] for r in ok]
     rec["scaling"] = sc
     return rec
 
