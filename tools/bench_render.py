@@ -56,9 +56,14 @@ def best_cells(runs):
     return best
 
 
-def run_note(c, r):
-    """The table's note for one run: what the reader needs to weigh its figures."""
+def run_note(c, r, repeats=None):
+    """The table's note for one run: what the reader needs to weigh its figures. repeats: the wall
+    times of every repetition of this workload and collector, when there were several (the row is the
+    run with the median wall time)."""
     note = []
+    if repeats and len(repeats) > 1:
+        note.append("median of walls " + "/".join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w)
+                                                   for w in repeats))
     ex = r.get("extra") or {}
     if c in IDLE:
         note.append("baseline, collection off")
@@ -110,7 +115,7 @@ def table_rows(report, with_best=False):
                 "/".join(fmt(r["pause_mmu"][w], "{:.2f}") for w in ("1", "10")),
                 f"{r.get('max_rss_kb', 0) / 1024:.0f}",
                 f"{r.get('heap_limit_bytes', 0) / 2**20:.0f}" if r.get("heap_limit_bytes") else "-",
-                run_note(c, r),
+                run_note(c, r, (wl.get("repeats") or {}).get(c)),
             ]
             rows.append((cells, best[c]) if with_best else cells)
     return rows

@@ -299,5 +299,24 @@ class MergeScalingTest(unittest.TestCase):
         self.assertAlmostEqual(section["runs"]["tricolor"][1]["scaling"]["speedup"], 100 / 51)
 
 
+class RenderNotesTest(unittest.TestCase):
+    """The table's notes for repeated runs (bench_render.run_note, scaling_rows)."""
+
+    def test_repeated_walls_are_listed(self):
+        import bench_render as br
+        note = br.run_note("tricolor", {"extra": {}}, [0.51, 1.18, 0.66])
+        self.assertIn("median of walls 0.51/1.18/0.66", note)
+        self.assertNotIn("walls", br.run_note("tricolor", {"extra": {}}, [0.5]))
+        self.assertIn("failed (1)", br.run_note("boehm", {"extra": {}}, [0.5, "failed (1)", 0.6]))
+
+    def test_scaling_row_lists_processes(self):
+        import bench_render as br
+        m = MergeScalingTest()
+        rec = bs.merge_scaling([m.proc([50, 52, 51], markers=1), m.proc([80, 82, 81], markers=1)])
+        rows = br.scaling_rows({"runs": {"tricolor": [rec]}})
+        self.assertEqual(rows[0][2], "66.0")  # pooled median of six collections
+        self.assertIn("processes 51/81", rows[0][-1])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -420,8 +420,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=20, help="quad-tree churn rounds")
     ap.add_argument("--heap-multiple", type=float, default=2.5)
     ap.add_argument("--timeout", type=int, default=0, help="seconds per process (default 180, 1200 with --full)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per workload and collector; the median "
-                    "wall time's run is reported")
+    ap.add_argument("--repeat", type=int, default=0, help="runs per workload and collector, interleaved; "
+                    "the run with the median wall time is reported (default 3, 1 with --full)")
     ap.add_argument("--no-micro", action="store_true")
     ap.add_argument("--no-cpu-probe", action="store_true", help="run the workloads without the CPU probe "
                     "(it keeps one thread busy, so wall times are comparable with runs made before it)")
@@ -461,6 +461,10 @@ def main():
     if unknown:
         ap.error(f"--only: unknown {', '.join(unknown)} (known: {', '.join(ALL_NAMES)})")
     timeout = a.timeout or (1200 if a.full else 180)
+    # Three runs each at default sizes: on a small or virtual machine a whole process's speed varies
+    # (the same binary's quad-tree wall was 0.51-1.18 s in single runs on this project's 2-core VM),
+    # so one run per collector can invert a comparison. --full's runs are long; they run once.
+    a.repeat = a.repeat or (1 if a.full else 3)
     os.makedirs(a.out, exist_ok=True)
     runs_dir = os.path.join(a.out, "bench-runs")
     os.makedirs(runs_dir, exist_ok=True)
