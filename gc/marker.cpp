@@ -131,9 +131,7 @@ std::size_t Marker::shade_batch(const void* const* objs, std::size_t n, MarkCont
     Span* s;
     if (const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(obj); a - last_lo < last_len) {
       s = last;
-      i = s->slot_index(obj);
-      if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
-        fail_shade_interior(obj, s->payload(i));
+      i = object_slot(s, obj);
     } else {
       s = object_span(obj, i);  // the same checks as shade(), in every build
       last = s;

@@ -119,10 +119,17 @@ class Marker {
     Span* s = pages_.span_of(obj);
     if (s == nullptr || s->state != SpanState::kInUse) [[unlikely]]
       fail_shade_not_object(obj);
-    i = s->slot_index(obj);
+    i = object_slot(s, obj);
+    return s;
+  }
+  // obj's slot index in s, a span in use whose pages hold obj, stopping with a message unless obj is
+  // the start of that slot's object (object_span's second check; shade_batch's span cache calls it
+  // alone).
+  static std::size_t object_slot(const Span* s, const void* obj) {
+    const std::size_t i = s->slot_index(obj);
     if (i >= s->nslots || s->payload(i) != obj) [[unlikely]]
       fail_shade_interior(obj, s->payload(i));
-    return s;
+    return i;
   }
   // Shades n pointers at once (the fields one trace() call reported, or a barrier buffer's chunk;
   // n <= kShadeBatch). Same effect as shade() on each, with one atomic per run of pointers whose mark
