@@ -149,6 +149,9 @@ void Collector::emit(Phase p) {
 void Collector::request_cycle() {
   // One request per cycle: the flag is cleared at mark termination, when the next trigger is known.
   if (cycle_requested_.exchange(true, std::memory_order_relaxed)) return;
+  // relaxed: published to the controller by ctl_mu_ below (see their declaration).
+  allocated_at_request_.store(allocated_total_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  requested_at_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   {
     std::lock_guard lock(ctl_mu_);
     if (requested_ <= started_.load(std::memory_order_relaxed)) requested_ = started_.load(std::memory_order_relaxed) + 1;
@@ -211,6 +214,9 @@ void Collector::controller_main() {
       }
       if (shutdown_) return;
       started_.fetch_add(1, std::memory_order_relaxed);
+      // relaxed: under ctl_mu_, which the requesting thread released after its stores.
+      trace_.requested_at = requested_at_ns_.exchange(0, std::memory_order_relaxed);
+      trace_.allocated_at_request = allocated_at_request_.load(std::memory_order_relaxed);
     }
     const std::size_t live_before = h_.pacer.last_live();
     const std::uint64_t freed_before = h_.sweeper.objects_freed();
@@ -556,6 +562,10 @@ void Collector::report_cycle(std::uint64_t mark_start, std::uint64_t heap_before
     line.round_ns = rounds.wall_ns - trace_.rounds_at_start.wall_ns;
     line.marker_cpu_ns = h_.marker.cycle_cpu_ns();
     line.markers = h_.marker.threads();
+    if (trace_.requested_at != 0 && trace_.requested_at <= trace_.cycle_start) {
+      line.trigger_lag_ns = trace_.cycle_start - trace_.requested_at;
+      line.trigger_lag_bytes = allocated_at_mark_start_ - std::min(allocated_at_mark_start_, trace_.allocated_at_request);
+    }
     line.heap_before = heap_before;
     line.heap_after = trace_.heap_at_end;
     line.live = h_.marker.cycle_marked_bytes();

@@ -167,6 +167,13 @@ class Collector {
   // A cycle was requested since the last termination. relaxed: a hint that saves request_cycle()'s
   // lock; requested_ (under ctl_mu_) decides.
   std::atomic<bool> cycle_requested_{false};
+  // When the paced request that set cycle_requested_ was made (0: none since the controller last
+  // took it), and allocated_total_ then: the trace line's trigger lag. Written by the requesting
+  // thread before it takes ctl_mu_ (request_cycle) and taken by the controller under ctl_mu_ when
+  // it starts the next cycle, so relaxed is enough: the mutex orders the two. A stamp that a request
+  // made while the controller was not looking at the lock overwrites is only a trace figure.
+  std::atomic<std::uint64_t> requested_at_ns_{0};
+  std::atomic<std::size_t> allocated_at_request_{0};
   // Grey objects found by the threads answering a flush round. relaxed: written by each answer and
   // read by the controller after the round, whose completion (the handshake's release/acquire pair,
   // gc/safepoint.cpp) orders every answer before the read.
@@ -176,6 +183,8 @@ class Collector {
   struct CycleTrace {
     std::uint64_t cycle_start = 0, start_stop = 0, start_pause = 0, stopped = 0, drained = 0, weak = 0, flipped = 0;
     std::size_t heap_at_end = 0;
+    std::uint64_t requested_at = 0;        // the paced request this cycle answers (0: none)
+    std::size_t allocated_at_request = 0;  // allocated_total_ at that request
     unsigned restarts = 0;
     Safepoint::RoundTotals rounds_at_start;  // read under threads_mu, at the cycle's start
     TraceLine::Cause cause = TraceLine::Cause::kPaced;

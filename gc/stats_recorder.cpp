@@ -120,16 +120,20 @@ std::string StatsRecorder::format_trace_line(const TraceLine& c, double since_st
   if (c.rounds != 0)
     std::snprintf(rounds, sizeof rounds, ", %llu round%s in %.3f ms", static_cast<unsigned long long>(c.rounds),
                   c.rounds == 1 ? "" : "s", double(c.round_ns) / 1e6);
+  char lag[64] = "";
+  if (c.trigger_lag_ns != 0)
+    std::snprintf(lag, sizeof lag, ", trigger lag %.3f ms / %s MB", double(c.trigger_lag_ns) / 1e6,
+                  mb(c.trigger_lag_bytes).c_str());
   char restarts[32] = "";
   if (c.restarts != 0) std::snprintf(restarts, sizeof restarts, ", %u restart%s", c.restarts, c.restarts == 1 ? "" : "s");
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "gc %" PRIu64 " @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f ms cpu, %s->%s->%s MB, %s, "
-                "%u marker%s%s%s%s%s\n",
+                "%u marker%s%s%s%s%s%s\n",
                 c.cycle, since_start_s, gc_percent_of_cpu, double(c.start_phase_ns) / 1e6, mark_ms,
                 double(c.stop_ns) / 1e6, cpu_ms, assist_ms, idle_ms, mb(c.heap_before).c_str(),
                 mb(c.heap_after).c_str(), mb(c.live).c_str(), goal.c_str(), c.markers, c.markers == 1 ? "" : "s",
-                rounds, restarts, c.concurrent ? "" : " (stop-the-world)", cause);
+                rounds, lag, restarts, c.concurrent ? "" : " (stop-the-world)", cause);
   return buf;
 }
 

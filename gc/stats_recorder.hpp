@@ -33,6 +33,10 @@ struct TraceLine {
   std::uint64_t marker_cpu_ns = 0;   // the marker threads' CPU time this cycle
   unsigned markers = 0;
   std::size_t heap_before = 0, heap_after = 0, live = 0, goal = 0;
+  // A paced cycle: from the allocation that crossed the trigger (the request) to the cycle's start,
+  // the time and the bytes allocated meanwhile (0 ns and 0 bytes: no paced request, not printed).
+  std::uint64_t trigger_lag_ns = 0;
+  std::size_t trigger_lag_bytes = 0;
 };
 
 class StatsRecorder {
@@ -46,7 +50,7 @@ class StatsRecorder {
 
   // The gctrace line of a cycle just added (add_cycle), with its newline:
   //   gc N @T s P%: A+B+C ms clock, M+S/I ms cpu, H0->H1->L MB, G MB goal, K markers[, N rounds in W ms]
-  //   [, R restarts][ (cause)]
+  //   [, trigger lag D ms / X MB][, R restarts][ (cause)]
   // (README, "The trace line"). P is cumulative: the collector's CPU time (markers, assists, global
   // stops) over the CPU time available since the program started (elapsed x cores); S is this
   // cycle's assists (those recorded since the previous line); I is the markers' idle time.

@@ -71,6 +71,12 @@ TEST_CASE("the trace line's format", "[gctrace]") {
   c.round_ns = 812400;  // 0.8124 ms
   const std::string rounds = StatsRecorder::format_trace_line(c, 2.3154, 3.4, 1.25);
   REQUIRE(rounds.find("MB, no goal, 2 markers, 5 rounds in 0.812 ms, 1 restart (forced)\n") != std::string::npos);
+  c.trigger_lag_ns = 4520000;                 // 4.52 ms
+  c.trigger_lag_bytes = 39 * kMiB / 2;        // 19.5 MB
+  REQUIRE(StatsRecorder::format_trace_line(c, 2.3154, 3.4, 1.25)
+              .find("MB, no goal, 2 markers, 5 rounds in 0.812 ms, trigger lag 4.520 ms / 19.5 MB, 1 restart (forced)\n") !=
+          std::string::npos);
+  c.trigger_lag_ns = 0;
   c.rounds = 1;
   REQUIRE(StatsRecorder::format_trace_line(c, 2.3154, 3.4, 1.25).find(", 1 round in ") != std::string::npos);
   c.rounds = 0;
@@ -86,6 +92,7 @@ TEST_CASE("a heap with gctrace prints one line per cycle", "[gctrace]") {
   const std::regex line(
       R"(gc [0-9]+ @[0-9]+\.[0-9]{3}s [0-9]+%: [0-9.]+\+[0-9.]+\+[0-9.]+ ms clock, [0-9.]+\+[0-9.]+/[0-9.]+ ms cpu, )"
       R"([0-9.]+->[0-9.]+->[0-9.]+ MB, ([0-9.]+ MB goal|no goal), [0-9]+ markers?(, ([0-9]+) rounds? in [0-9.]+ ms)?)"
+      R"((, trigger lag [0-9]+\.[0-9]{3} ms / [0-9.]+ MB)?)"
       R"((, [0-9]+ restarts?)?)"
       R"(( \(stop-the-world\))?( \((forced|periodic)\))?)");
   SECTION("paced and forced cycles") {
@@ -103,7 +110,7 @@ TEST_CASE("a heap with gctrace prints one line per cycle", "[gctrace]") {
       cycles = h.stats().cycles;
     }
     const std::string out = capture.finish();
-    std::size_t lines = 0, forced = 0;
+    std::size_t lines = 0, forced = 0, lagged = 0;
     for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1) {
       const std::string l = out.substr(at, nl - at);
       INFO(l);
@@ -115,10 +122,13 @@ TEST_CASE("a heap with gctrace prints one line per cycle", "[gctrace]") {
       REQUIRE(m[3].matched);
       REQUIRE(std::stoul(m[3].str()) >= 5);
       if (l.find("(forced)") != std::string::npos) ++forced;
+      // The paced cycles answer a request made at the trigger: their lines say how late they began.
+      if (l.find(", trigger lag ") != std::string::npos) ++lagged;
     }
     REQUIRE(lines == cycles);
     REQUIRE(cycles >= 2);
     REQUIRE(forced >= 1);
+    REQUIRE(lagged >= 1);
     REQUIRE(out.find("MB goal") != std::string::npos);
   }
   SECTION("collection off: no goal, never SIZE_MAX as megabytes") {
