@@ -4,6 +4,7 @@
 
 #include "gc/cpu_relax.hpp"
 #include "gc/page_heap.hpp"  // monotonic_ns
+#include "tricolor/internal/check.hpp"
 
 namespace tricolor::internal {
 
@@ -255,20 +256,34 @@ void LocalWorklist::publish() {
 void LocalWorklist::share_half() {
   if (cur_ == nullptr || cur_->n < 2) return;
   pool_->clear_want();
-  // Give away the bottom half: in a depth-first scan the oldest entries are the roots of the largest
-  // unexplored subgraphs (siblings near the top of a tree), so a thief gets lasting work.
+  // Give away every other entry, from the bottom: 0, 2, 4, ... to the thief, 1, 3, 5, ... kept, each
+  // side in its order. In a depth-first scan the oldest entries are the roots of the largest
+  // unexplored subgraphs (siblings near the top of a tree), and each level's subtrees dwarf all the
+  // levels above them on the stack. Giving the bottom half, as this did before, handed the thief
+  // nearly all the work and left the owner the crumbs at the top: the owner ran dry at once, took the
+  // big subtrees back the same way, and the two bounced them to and fro (about 850 shares per
+  // collection of the 200 MB quad tree, most drains between them under 512 KiB). Alternating entries
+  // splits every level's siblings between the two, so each keeps work of the same order.
+  // Measured on this 2-core machine (mark-scaling, 2 markers, the 200 MB tree, 8 interleaved pairs
+  // of processes, 2 timed collections each): median mark time 34.5 -> 30.1 ms.
   Segment* half = fresh_segment();
-  const std::size_t k = cur_->n / 2;
-  for (std::size_t i = 0; i < k; ++i) {
-    half->items[i] = cur_->items[i];
-    half->bytes[i] = cur_->bytes[i];
+  const std::size_t n = cur_->n;
+  std::size_t given = 0, kept = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i % 2 == 0) {
+      half->items[given] = cur_->items[i];
+      half->bytes[given] = cur_->bytes[i];
+      ++given;
+    } else {
+      cur_->items[kept] = cur_->items[i];  // kept <= i: never overwrites an entry not yet read
+      cur_->bytes[kept] = cur_->bytes[i];
+      ++kept;
+    }
   }
-  for (std::size_t i = k; i < cur_->n; ++i) {
-    cur_->items[i - k] = cur_->items[i];
-    cur_->bytes[i - k] = cur_->bytes[i];
-  }
-  half->n = k;
-  cur_->n -= k;
+  half->n = given;
+  cur_->n = kept;
+  TC_DCHECK(given + kept == n && given == (n + 1) / 2, "tricolor: share_half split %zu entries into %zu + %zu", n,
+            given, kept);
   pool_->publish(half, home_);
 }
 

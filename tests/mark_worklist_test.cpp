@@ -53,18 +53,29 @@ TEST_CASE("a thief takes another marker's oldest segment, the owner its newest",
   REQUIRE(pool.empty());
 }
 
-TEST_CASE("share_half publishes the bottom half of the local segment", "[mark_worklist]") {
-  MarkWorklist pool(2);
-  LocalWorklist a(pool, 0);
-  LocalWorklist b(pool, 1);
-  for (std::uint64_t k = 0; k < 10; ++k) a.push(item(k), 1);
-  a.share_half();
-  REQUIRE(a.local_size() == 5);
-  REQUIRE(!pool.empty());
-  // b gets items 0..4 (pushed first), a keeps 5..9 in order.
-  for (std::uint64_t k = 5; k-- > 0;) REQUIRE(b.pop().obj == item(k));
-  for (std::uint64_t k = 10; k-- > 5;) REQUIRE(a.pop_local() == item(k));
-  REQUIRE(a.pop().obj == nullptr);
+TEST_CASE("share_half publishes every other entry from the bottom, each side in its order", "[mark_worklist]") {
+  // Odd and even counts: the thief gets entries 0, 2, 4, ... (the bottom one, the largest subgraph
+  // of a depth-first scan, among them), the owner keeps 1, 3, 5, ...; nothing lost, nothing twice.
+  for (std::uint64_t n : {2u, 3u, 10u, 11u}) {
+    INFO("entries " << n);
+    MarkWorklist pool(2);
+    LocalWorklist a(pool, 0);
+    LocalWorklist b(pool, 1);
+    for (std::uint64_t k = 0; k < n; ++k) a.push(item(k), k + 1);
+    a.share_half();
+    REQUIRE(a.local_size() == n / 2);
+    REQUIRE(!pool.empty());
+    // The thief pops newest first: the largest even index down to 0, each with its own byte count.
+    for (std::uint64_t k = (n - 1) / 2 * 2 + 2; k >= 2; k -= 2) {
+      const MarkItem it = b.pop();
+      REQUIRE(it.obj == item(k - 2));
+      REQUIRE(it.bytes == k - 1);
+    }
+    REQUIRE(b.local_size() == 0);
+    for (std::uint64_t k = n / 2 * 2; k >= 2; k -= 2) REQUIRE(a.pop_local() == item(k - 1));
+    REQUIRE(a.pop().obj == nullptr);
+    REQUIRE(pool.empty());
+  }
 }
 
 TEST_CASE("quiescence is exact: idle team and nothing published, false as soon as work is published", "[mark_worklist]") {
