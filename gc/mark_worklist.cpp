@@ -263,9 +263,10 @@ void LocalWorklist::share_half() {
   // nearly all the work and left the owner the crumbs at the top: the owner ran dry at once, took the
   // big subtrees back the same way, and the two bounced them to and fro (about 850 shares per
   // collection of the 200 MB quad tree, most drains between them under 512 KiB). Alternating entries
-  // splits every level's siblings between the two, so each keeps work of the same order.
-  // Measured on this 2-core machine (mark-scaling, 2 markers, the 200 MB tree, 8 interleaved pairs
-  // of processes, 2 timed collections each): median mark time 34.5 -> 30.1 ms.
+  // splits every level's siblings between the two, so each keeps work of the same order: 8-13
+  // shares per collection instead. Measured on this 2-core machine (mark-scaling, 2 markers, the
+  // 200 MB tree, 8 interleaved pairs of processes, 2 timed collections each): median mark time
+  // 34.5 -> 30.1 ms.
   Segment* half = fresh_segment();
   const std::size_t n = cur_->n;
   std::size_t given = 0, kept = 0;
