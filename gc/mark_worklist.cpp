@@ -4,7 +4,6 @@
 
 #include "gc/cpu_relax.hpp"
 #include "gc/page_heap.hpp"  // monotonic_ns
-#include "tricolor/internal/check.hpp"
 
 namespace tricolor::internal {
 
@@ -269,22 +268,14 @@ void LocalWorklist::share_half() {
   // 34.5 -> 30.1 ms.
   Segment* half = fresh_segment();
   const std::size_t n = cur_->n;
-  std::size_t given = 0, kept = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i % 2 == 0) {
-      half->items[given] = cur_->items[i];
-      half->bytes[given] = cur_->bytes[i];
-      ++given;
-    } else {
-      cur_->items[kept] = cur_->items[i];  // kept <= i: never overwrites an entry not yet read
-      cur_->bytes[kept] = cur_->bytes[i];
-      ++kept;
-    }
+    // Entry i goes to slot i / 2 of its side; for the kept (odd) ones i / 2 < i, already read.
+    Segment* to = i % 2 == 0 ? half : cur_;
+    to->items[i / 2] = cur_->items[i];
+    to->bytes[i / 2] = cur_->bytes[i];
   }
-  half->n = given;
-  cur_->n = kept;
-  TC_DCHECK(given + kept == n && given == (n + 1) / 2, "tricolor: share_half split %zu entries into %zu + %zu", n,
-            given, kept);
+  half->n = (n + 1) / 2;
+  cur_->n = n / 2;
   pool_->publish(half, home_);
 }
 
