@@ -65,6 +65,7 @@ static_assert(int(TC_PHASE_IDLE) == int(tricolor::Phase::kIdle) &&
 // Constant-initialized (an address constant), so C code running before any C++ static constructor
 // still finds the flag.
 constinit const void* const tc_internal_barrier_flag = &internal::g_barrier_active;
+constinit const void* const tc_internal_root_barrier_flag = &internal::g_root_barrier_active;
 
 void tc_internal_write_barrier_slow(const void* old_value, const void* new_value) {
   TC_CHECK(internal::tls_thread != nullptr,
@@ -1155,8 +1156,9 @@ void tc_root_push(tc_root* r, void* obj, const char* name) {
   n->prev = t->roots;
   n->ptr = obj;
   n->name = name;
-  // As Root<T>: while marking, a pointer that arrives in a root from outside the heap is shaded.
-  internal::shade_if_marking(obj);
+  // As Root<T>: until every thread's roots are scanned, a pointer that arrives in a root from outside
+  // the heap is shaded.
+  internal::shade_if_roots_pending(obj);
   t->roots = n;
 }
 

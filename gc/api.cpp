@@ -18,6 +18,7 @@ namespace internal {
 __thread ThreadFast* tls_thread = nullptr;
 __thread const char* tls_collector_work = nullptr;
 std::atomic<bool> g_barrier_active{false};  // orders: at its declaration (fast_path.hpp)
+std::atomic<bool> g_root_barrier_active{false};  // orders: at its declaration (fast_path.hpp)
 
 namespace {
 // The same words whether the thread is attached (refuse_allocation) or not (fail_not_attached).

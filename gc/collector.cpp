@@ -115,7 +115,8 @@ namespace tricolor::internal {
 
 namespace {
 std::mutex g_barrier_mu;
-int g_marking_heaps = 0;  // guarded by g_barrier_mu
+int g_marking_heaps = 0;      // guarded by g_barrier_mu
+int g_root_window_heaps = 0;  // guarded by g_barrier_mu
 }  // namespace
 
 void barrier_heap_started() {
@@ -125,6 +126,14 @@ void barrier_heap_started() {
 void barrier_heap_stopped() {
   std::lock_guard lock(g_barrier_mu);
   if (--g_marking_heaps == 0) g_barrier_active.store(false, std::memory_order_relaxed);
+}
+void root_window_started() {
+  std::lock_guard lock(g_barrier_mu);
+  if (g_root_window_heaps++ == 0) g_root_barrier_active.store(true, std::memory_order_relaxed);
+}
+void root_window_ended() {
+  std::lock_guard lock(g_barrier_mu);
+  if (--g_root_window_heaps == 0) g_root_barrier_active.store(false, std::memory_order_relaxed);
 }
 
 Collector::Collector(HeapImpl& h) : h_(h), controller_cx_(h.marker.pool()) {}
@@ -320,6 +329,7 @@ void Collector::run_cycle_concurrent() {
     // The process-wide flag first: a thread that answers the round below acquires the poll word the
     // handshake released after this store, so its inline check sees the flag from then on.
     barrier_heap_started();
+    root_window_started();
     h_.safepoint.handshake(kActionBarrierOn);  // step 2
     trace_.start_stop = monotonic_ns() - t0;
     const bool stopped = h_.roots().has_heap_callbacks();
@@ -337,6 +347,9 @@ void Collector::run_cycle_concurrent() {
     h_.marker.begin_cycle([this](MarkContext& cx) { h_.scan_globals(cx); });
     emit(Phase::kRootScan);
     h_.safepoint.handshake(kActionScanRoots);  // step 3
+    // Every attached thread's roots are scanned, and a thread attaching from now on has none: a
+    // Root<T> assignment needs no shade from here on (gc/write_barrier.cpp, "Root part").
+    root_window_ended();
   }
   emit(Phase::kMark);
   const std::uint64_t mark_start = cycle_start_mark_;

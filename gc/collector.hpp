@@ -30,6 +30,9 @@ class HeapImpl;
 // Process-wide count of heaps with marking on; g_barrier_active mirrors (count > 0).
 void barrier_heap_started();
 void barrier_heap_stopped();
+// Process-wide count of heaps whose root round is not over; g_root_barrier_active mirrors (count > 0).
+void root_window_started();
+void root_window_ended();
 
 // Weak references, ephemerons and pools the markers recorded during a cycle (collected across
 // termination restarts), processed at termination (gc/weak_refs.cpp).

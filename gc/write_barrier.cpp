@@ -16,7 +16,17 @@
 //    safepoint, or on its behalf while it is blocked). After that, every pointer it holds came either
 //    from the heap (where its old location is protected by the deletion half until the load, and a
 //    root store does not delete anything from the heap), or from an allocation (black), or from
-//    another thread outside the heap (Root<T> assignment shades during marking, covering that case).
+//    another thread outside the heap, or from a weak read or a pool (which shade while marking:
+//    shade_if_marking). The hand-off case needs Root<T> (and tc_root_set / tc_root_push) to shade
+//    only while some thread's roots are not scanned yet: from the barrier round's start until the
+//    root round ends (g_root_barrier_active, include/tricolor/internal/fast_path.hpp). Inside that
+//    window the giver may be a thread not yet scanned, which drops the pointer before its scan: only
+//    the receiver's shade keeps it. After it, every thread is scanned (a thread that attaches later
+//    has no roots), and by the main rule a pointer in transit between threads is held in some root
+//    across every safepoint: so whatever a giver holds is something its scan saw (grey), or what it
+//    obtained since by one of the ways above, black or protected by the heap barrier, and handing it
+//    on changes neither. (Shading on every Root assignment while marking made binary-trees record
+//    about 65 million pointers per run, each flushed and found already black.)
 //  - Before its roots are scanned, a thread may move a pointer from its roots into a heap object that
 //    is already black and then drop it from its roots; the insertion half (shade(new) while unscanned)
 //    covers exactly this window.

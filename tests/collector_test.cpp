@@ -49,6 +49,14 @@ class StderrCapture {
 
 internal::ThreadState* state_of_this_thread() { return internal::as_state(internal::tls_thread); }
 
+// Answers exactly the rounds posted in `pending` for `self`, as poll_slow does for each (safepoint()
+// would go on to answer any round posted meanwhile, a round the test means to hold included).
+void answer_rounds(Heap& heap, internal::ThreadState* self, std::uint32_t pending) {
+  heap.impl().collector.perform(self, pending, false);
+  self->poll.fetch_and(~pending, std::memory_order_release);
+  heap.impl().safepoint.notify_progress();
+}
+
 // An attached thread that polls nothing until released: the test hook for "a loop without polls".
 // hold_until_cycle() starts a cycle and returns once the barrier round is posted to it.
 class HeldThread {
@@ -120,16 +128,12 @@ class RoundHolder {
   }
 
  private:
-  // Answers exactly the rounds posted in `pending`, as poll_slow does for each (safepoint() would go
-  // on to answer any round posted meanwhile, the held one included).
   void answer(internal::ThreadState* self, std::uint32_t pending) {
     if (pending & internal::kActionPark) {  // a stop: the real poll (this test's cycles have none)
       safepoint();
       return;
     }
-    heap_.impl().collector.perform(self, pending, false);
-    self->poll.fetch_and(~pending, std::memory_order_release);
-    heap_.impl().safepoint.notify_progress();
+    answer_rounds(heap_, self, pending);
   }
   struct NoSafepoint {
     explicit NoSafepoint(internal::ThreadState* t) : t_(t) { ++t_->no_safepoint_depth; }
@@ -181,6 +185,69 @@ TEST_CASE("a thread that never reaches a safepoint does not stop the other mutat
   REQUIRE(keep->left->intact());
 }
 
+// The hybrid barrier's root part (gc/write_barrier.cpp): a Root<T> assignment shades only while some
+// thread's roots are not scanned. Here a thread whose roots are scanned receives, outside the heap, an
+// object from a thread whose roots are not, which drops it before its own scan: only the receiver's
+// shade keeps the object (and what it reaches) alive. Fails if the root barrier's window closes
+// before the root round is over (the verifier aborts on the unmarked object, or it is freed).
+TEST_CASE("a pointer handed outside the heap by a thread not yet scanned survives", "[collector][ragged][roots]") {
+  Config c = tctest::test_config();
+  c.initial_heap = 64u << 20;  // no cycle but the ones this test starts
+  Heap heap(c);
+  Mutator main_thread(heap, "main");
+  std::atomic<Node*> handed{nullptr};
+  std::atomic<bool> giver_ready{false}, received{false};
+  std::thread giver([&] {
+    Mutator m(heap, "giver");
+    internal::ThreadState* self = state_of_this_thread();
+    {
+      Root<Node> mine(make<Node>(42));
+      mine->left = make<Node>(43);  // reachable only through mine
+      giver_ready.store(true, std::memory_order_release);
+      ++self->no_safepoint_depth;  // no allocation below may answer the root round by the way
+      for (;;) {
+        const std::uint32_t pending = self->poll.load(std::memory_order_acquire);
+        if (pending & internal::kActionScanRoots) break;
+        if (pending != 0) answer_rounds(heap, self, pending);
+        std::this_thread::yield();
+      }
+      handed.store(mine.get(), std::memory_order_release);
+      mine = nullptr;  // dropped before this thread's roots are scanned
+      --self->no_safepoint_depth;
+    }
+    while (!received.load(std::memory_order_acquire)) std::this_thread::yield();
+    safepoint();  // the root round, now with nothing of the object in this thread's roots
+  });
+  while (!giver_ready.load(std::memory_order_acquire)) std::this_thread::yield();
+  heap.impl().collector.request_cycle();
+  internal::ThreadState* self = state_of_this_thread();
+  while (handed.load(std::memory_order_acquire) == nullptr) safepoint();
+  while (!self->allocate_black) safepoint();  // this thread's roots are scanned now
+  const bool window_open = internal::g_root_barrier_active.load();
+  Root<Node> got(handed.load(std::memory_order_acquire));
+  received.store(true, std::memory_order_release);
+  {
+    BlockingScope joining;
+    giver.join();
+  }
+  heap.collect();  // the cycle above ends, and one more runs whole
+  heap.collect();
+  REQUIRE(window_open);
+  REQUIRE(got->intact());
+  REQUIRE(got->value == 42);
+  REQUIRE(got->left->intact());
+  REQUIRE(got->left->value == 43);
+}
+
+namespace {
+// An object whose one field is a weak slot (recorded when a marker scans the object).
+template <class T>
+struct WeakBox : Object<WeakBox<T>> {
+  Weak<T> ref;
+  void trace(Tracer& t) const { t.trace(ref, "ref"); }
+};
+}  // namespace
+
 TEST_CASE("a termination stop that finds a late shade resumes concurrent marking", "[collector][termination]") {
   Config c = tctest::test_config();
   c.initial_heap = 64u << 20;
@@ -192,10 +259,15 @@ TEST_CASE("a termination stop that finds a late shade resumes concurrent marking
   const std::uint64_t callback = add_weak_callback(heap, [](void*) {}, nullptr);
   heap.collect();  // no cycle under way from here on until the one below
 
-  // White when the cycle starts: allocated outside marking and held by no root. Only this thread's
-  // raw pointer knows it, which is exactly what a shade arriving after the last flush round looks like.
-  Node* late = make<Node>(99);
-  late->left = make<Node>(100);  // reachable only through `late`
+  // White when the cycle starts: allocated outside marking and held only weakly, so nothing marks it
+  // unless a thread reads the weak reference, which is what a shade arriving after the last flush
+  // round looks like.
+  Root<WeakBox<Node>> box(make<WeakBox<Node>>());
+  {
+    Root<Node> late(make<Node>(99));
+    late->left = make<Node>(100);  // reachable only through `late`
+    box->ref = late.get();
+  }
 
   struct Ctx {
     Gate in_window, shaded;
@@ -214,8 +286,8 @@ TEST_CASE("a termination stop that finds a late shade resumes concurrent marking
     BlockingScope wait_here;  // the rounds are answered on our behalf
     ctx.in_window.wait();
   }
-  // Between the last quiet round and the stop: a Root store shades `late` into our barrier buffer.
-  Root<Node> r(late);
+  // Between the last quiet round and the stop: a weak read shades its target into our barrier buffer.
+  Root<Node> r(box->ref.get());
   ctx.shaded.open();
   {
     BlockingScope wait_here;
@@ -233,12 +305,6 @@ TEST_CASE("a termination stop that finds a late shade resumes concurrent marking
 }
 
 namespace {
-// An object whose one field is a weak slot (recorded when a marker scans the object).
-template <class T>
-struct WeakBox : Object<WeakBox<T>> {
-  Weak<T> ref;
-  void trace(Tracer& t) const { t.trace(ref, "ref"); }
-};
 
 // Holds the controller at a test hook's point the first time it gets there (later visits pass),
 // until the test lets it go.
@@ -348,9 +414,9 @@ TEST_CASE("the extra round after weak reads counts scanning since step 4's quiet
   box->ref = other.get();
   before_5a.done.open();
   after_5a.wait_for_controller();
-  // After 5a, before the extra round: fill the buffer so that X goes to the markers, and let them
-  // scan it.
-  for (std::size_t i = 0; i < internal::BarrierBuffer::kCapacity + 1; ++i) Root<Holder> shade(other.get());
+  // After 5a, before the extra round: fill the buffer (each weak read records its target) so that X
+  // goes to the markers, and let them scan it.
+  for (std::size_t i = 0; i < internal::BarrierBuffer::kCapacity + 1; ++i) Root<Holder> shade(box->ref.get());
   internal::wait_for_markers_for_testing(heap);
   const bool x_marked = internal::is_marked_for_testing(heap, r.get());
   after_5a.done.open();

@@ -78,6 +78,36 @@ TEST_CASE("a Global overwritten while marking keeps its old value alive this cyc
   REQUIRE(y->left->value == 11);
 }
 
+// The root barrier's window (gc/write_barrier.cpp, "Root part"): a Root assignment records its new
+// value while some thread's roots are not scanned, and nothing once every thread's are. (The case
+// that needs the window, a hand-off from a thread not yet scanned, is in collector_test.cpp.)
+TEST_CASE("a Root records its new value only until every thread's roots are scanned", "[barrier][roots]") {
+  auto records = [] { return internal::as_state(internal::tls_thread)->barrier.n; };
+  SECTION("before the root round: recorded") {
+    GatedHeap g(Phase::kRootScan);
+    Root<Node> x(make<Node>(1));
+    g.start_cycle();  // barrier on, no root scanned yet
+    const std::size_t before = records();
+    Root<Node> y(x.get());
+    REQUIRE(records() == before + 1);
+    g.finish_cycle();
+  }
+  SECTION("after it: nothing recorded, even while marking") {
+    GatedHeap g(Phase::kMark);
+    Root<Node> x(make<Node>(1));
+    x->left = make<Node>(2);
+    g.start_cycle();  // every root scanned, markers held: x->left is still white
+    REQUIRE(internal::g_barrier_active.load());
+    REQUIRE_FALSE(internal::g_root_barrier_active.load());
+    const std::size_t before = records();
+    Root<Node> y(x->left.get());
+    y = x.get();
+    REQUIRE(records() == before);
+    g.finish_cycle();
+    REQUIRE(x->left->value == 2);
+  }
+}
+
 TEST_CASE("barrier records nothing while no heap marks", "[barrier]") {
   tctest::TestHeap h;
   Root<Node> x(make<Node>(1));

@@ -2,7 +2,9 @@
 //  - Root<T>: a stack handle on the current thread's LIFO root list. Create it on the stack of an
 //    attached thread; destroy in reverse order (C++ scoping does this). Scanned by its own thread at
 //    a handshake, or on its behalf while the thread is blocked. No heap barrier is needed on assignment;
-//    while marking, the new value is shaded so objects handed between threads outside the heap survive.
+//    from a cycle's barrier round until its root round is over, the new value is shaded so objects
+//    handed between threads outside the heap survive (after that there is nothing to shade: the
+//    "Root part" in gc/write_barrier.cpp).
 //  - Global<T>: a heap-wide root with a name (shows up in leak reports). Stores are barriered like
 //    Member stores, because marker threads scan globals concurrently.
 //  - Root callbacks (Heap::add_roots, Mutator::add_roots): trace an interpreter's own value stack or
@@ -85,7 +87,7 @@ class Root : private internal::RootNode {
   explicit operator bool() const { return ptr != nullptr; }
 
  private:
-  static void barrier(const void* p) { internal::shade_if_marking(p); }
+  static void barrier(const void* p) { internal::shade_if_roots_pending(p); }
 };
 
 namespace internal {

@@ -389,6 +389,8 @@ TRICOLOR_API size_t tc_pending_finalizers(tc_heap* heap);
 
 /* Internal: what the inline functions below need. Not part of the API. */
 extern TRICOLOR_API const void* const tc_internal_barrier_flag; /* the process-wide "a heap marks" flag */
+/* the process-wide "some heap's root round is not over" flag (tc_root_set's barrier) */
+extern TRICOLOR_API const void* const tc_internal_root_barrier_flag;
 TRICOLOR_API void tc_internal_write_barrier_slow(const void* old_value, const void* new_value);
 TRICOLOR_API void tc_internal_root_barrier_slow(const void* new_value);
 TRICOLOR_API void tc_internal_weak_barrier_slow(const void* new_value);
@@ -400,6 +402,13 @@ TRICOLOR_API void tc_internal_check_heap_pointer(const void* p, const char* what
  * slow path that re-checks the thread's own state. */
 static inline int tc_internal_barrier_active(void) {
   return (int)__builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
+}
+
+/* The same for the root barrier's flag, set from a heap's barrier round until its root round is over:
+ * the only time a root assignment must shade (once every thread's roots are scanned, whatever a thread
+ * can hand another is already marked or protected by the heap barrier). */
+static inline int tc_internal_root_barrier_active(void) {
+  return (int)__builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_root_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
 }
 
 /* Stores value into a pointer field of a heap object (or a registered global slot) through the
@@ -433,9 +442,10 @@ static inline void* tc_root_get(const tc_root* r) {
 }
 
 /* No heap barrier: the root list is the thread's own and is read only while the thread is stopped.
- * While marking, the new value is shaded, so an object handed over outside the heap survives. */
+ * Until every thread's roots are scanned, the new value is shaded, so an object handed over outside
+ * the heap by a thread not yet scanned survives. */
 static inline void tc_root_set(tc_root* r, void* obj) {
-  if (tc_internal_barrier_active() && obj != NULL) tc_internal_root_barrier_slow(obj);
+  if (tc_internal_root_barrier_active() && obj != NULL) tc_internal_root_barrier_slow(obj);
   r->ptr = obj;
 }
 

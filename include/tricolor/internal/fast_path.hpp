@@ -82,6 +82,13 @@ extern TRICOLOR_API __thread ThreadFast* tls_thread;
 // a thread that sees a stale value takes the slow path, which re-checks its own flags.
 extern TRICOLOR_API std::atomic<bool> g_barrier_active;
 
+// True while any heap is between the start of its barrier round and the end of its root round: the
+// window in which some thread's roots are not scanned yet, the only time a Root<T> assignment must
+// shade (gc/write_barrier.cpp, "Root part"). relaxed, as g_barrier_active: set before that round is
+// posted (so a thread whose barrier is on sees it), cleared after the root round; a stale true only
+// sends the caller to the slow path, which records one pointer too many.
+extern TRICOLOR_API std::atomic<bool> g_root_barrier_active;
+
 [[noreturn, gnu::cold]] TRICOLOR_API void fail_not_attached(const char* what);
 [[noreturn, gnu::cold]] TRICOLOR_API void fail_root_order(const RootNode* node);
 
@@ -144,6 +151,13 @@ inline void* finish_allocation(const ThreadFast* t, void* slot, std::uint32_t ty
 // heap is this thread's.
 inline void shade_if_marking(const void* p) {
   if (p != nullptr && g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
+    root_barrier_slow(p);
+}
+
+// Root<T>'s barrier: the same slow path as shade_if_marking, behind g_root_barrier_active, so that
+// once every thread's roots are scanned a Root costs no call and records nothing.
+inline void shade_if_roots_pending(const void* p) {
+  if (p != nullptr && g_root_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
     root_barrier_slow(p);
 }
 
