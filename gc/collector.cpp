@@ -5,18 +5,20 @@
 //  1. Sweep termination: finish the previous cycle's sweep (mark bits must all be clear; checked).
 //  2. Barrier round, a ragged handshake (kActionBarrierOn): each thread turns its own barrier on, with
 //     the insertion half (roots not scanned yet), and keeps allocating white. No object is black yet:
-//     markers have not started, no cache pre-marks, and no thread assists before its root scan (a
-//     barrier flush may make objects grey meanwhile, but nobody scans them). When the round ends
-//     every mutator shades.
+//     markers have not started, no cache pre-marks until the round is over, and no thread assists
+//     before its root scan (a barrier flush may make objects grey meanwhile, but nobody scans them).
+//     When the round ends every mutator shades, and from then on every span a thread takes is
+//     pre-marked (Collector::pre_mark, barriers_all_on_), so what a thread allocates between the
+//     round's end and its root scan is born black instead of being shaded and scanned.
 //     Why a round and not one stop: the only requirement is "every barrier on before the first black
 //     object", and the round's end is that moment; each thread's pause is its own flag flip, and a
 //     descheduled thread delays the collector, never another mutator.
 //     Heap-wide root callbacks read embedder structures that may not be read concurrently with the
 //     mutators; if any are registered they are scanned in a stop here (the one place a mark-start stop
 //     remains, and only for embedders that use them). Ready finalizers are scanned (under their lock).
-//  3. Root round, a ragged handshake (kActionScanRoots): each thread gives back its cached spans (so
-//     every span it takes from now on has its free slots pre-marked: allocate black), scans its own
-//     roots and drops the insertion half. Blocked threads are done on their behalf. Markers scan the
+//  3. Root round, a ragged handshake (kActionScanRoots): each thread gives back its cached spans (some
+//     may have been installed white before step 2 ended; every span it takes from now on has its free
+//     slots pre-marked: allocate black), scans its own roots and drops the insertion half. Blocked threads are done on their behalf. Markers scan the
 //     Globals and drain the worklists meanwhile.
 //  4. Concurrent mark until the markers are quiescent (every marker idle and the pool empty); then a
 //     flush round (kActionFlush) marks every thread's barrier buffer; repeat until a round found
@@ -331,6 +333,7 @@ void Collector::run_cycle_concurrent() {
     barrier_heap_started();
     root_window_started();
     h_.safepoint.handshake(kActionBarrierOn);  // step 2
+    barriers_all_on_.store(true, std::memory_order_release);  // see its declaration
     trace_.start_stop = monotonic_ns() - t0;
     const bool stopped = h_.roots().has_heap_callbacks();
     const std::uint64_t stop0 = monotonic_ns();
@@ -520,6 +523,7 @@ void Collector::finish_marking_ragged(std::uint64_t mark_start, std::size_t heap
 void Collector::end_marking_and_flip() {
   const bool was_concurrent = h_.config.concurrent;
   marking_.store(false, std::memory_order_relaxed);  // relaxed: under threads_mu (collector.hpp)
+  barriers_all_on_.store(false, std::memory_order_relaxed);  // relaxed: see its declaration
   if (was_concurrent) barrier_heap_stopped();
   // A Global destroyed after the last flush shaded its (black) target into the root set's pending
   // shades: drop it before the flip, or the next cycle would shade a pointer that may be freed by

@@ -68,10 +68,13 @@ class Collector {
   // This heap marks; see marking_. attach() reads it under threads_mu; the root set holds a reference.
   const std::atomic<bool>& marking() const { return marking_; }
   // A span this thread takes for its cache or a large object is born black (its free slots
-  // pre-marked) iff the thread allocates black and the span is of the marking's generation.
+  // pre-marked) iff the span is of the marking's generation and either the thread's roots are
+  // scanned (it allocates black) or every thread's barrier is on (the barrier round is over).
   bool pre_mark(const ThreadState* t, const Span* s) const {
-    // relaxed (both): the span is this thread's (its generation is stable), and mark_gen_'s comment.
-    return t->allocate_black && s->sweep_gen.load(std::memory_order_relaxed) == mark_gen_.load(std::memory_order_relaxed);
+    // acquire: see barriers_all_on_. relaxed (the two generations): the span is this thread's (its
+    // generation is stable), and mark_gen_'s comment.
+    const bool black = t->allocate_black || barriers_all_on_.load(std::memory_order_acquire);
+    return black && s->sweep_gen.load(std::memory_order_relaxed) == mark_gen_.load(std::memory_order_relaxed);
   }
 
   // --- what the allocator (gc/allocator.hpp) asks of the cycle (collector_pacing.cpp)
@@ -159,6 +162,17 @@ class Collector {
   // it is to through the root round's handshake, or attach() under threads_mu), constant until the
   // next mark start.
   std::atomic<std::uint32_t> mark_gen_{0};
+  // Every attached thread's barrier is on: set when the barrier round ends (step 2), cleared at the
+  // flip. From then on an object may be born black even on a thread whose roots are not scanned yet
+  // (gc/write_barrier.cpp: "no object black before the barrier round ends" is the whole rule), so
+  // the spans such a thread takes are pre-marked and what it allocates until its root scan is not
+  // shaded by the insertion half and scanned, as it was when allocation stayed white until then.
+  // release/acquire (pre_mark): a thread that sees true and allocates an object black follows, in
+  // happens-before, every thread's answer to the barrier round, so any thread that stores into that
+  // object does so with its barrier on (and sees mark_gen_, stored before the round). Cleared before
+  // the termination's second round (or inside the stop) and read by every thread after its answer
+  // to it: the next cycle's barrier round never sees a stale true.
+  std::atomic<bool> barriers_all_on_{false};
 
   // Bytes allocated since the heap began: a statistic and the pacer's input. relaxed: nothing is
   // published through it (a trigger seen one allocation late starts the cycle one allocation late).
