@@ -3,6 +3,7 @@
 // aborts on the unmarked reachable object, or the check on its mark bit fails.
 #include "gc/testing.hpp"
 #include "gc/thread_state.hpp"
+#include "tricolor/tricolor.h"
 #include "gated_heap.hpp"
 #include "test_heap.hpp"
 
@@ -110,6 +111,11 @@ TEST_CASE("a Root records its new value only until every thread's roots are scan
     const std::size_t before = records();
     Root<Node> y(x.get());
     REQUIRE(records() == before + 1);
+    tc_root c;  // the C API's roots, pushed and assigned: the same rule
+    tc_root_push(&c, x.get(), "c");
+    tc_root_set(&c, y.get());
+    REQUIRE(records() == before + 3);
+    tc_root_pop(&c);
     g.finish_cycle();
   }
   SECTION("after it: nothing recorded, even while marking") {
@@ -122,6 +128,10 @@ TEST_CASE("a Root records its new value only until every thread's roots are scan
     const std::size_t before = records();
     Root<Node> y(x->left.get());
     y = x.get();
+    tc_root c;
+    tc_root_push(&c, x->left.get(), "c");
+    tc_root_set(&c, x.get());
+    tc_root_pop(&c);
     REQUIRE(records() == before);
     g.finish_cycle();
     REQUIRE(x->left->value == 2);
