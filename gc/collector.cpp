@@ -121,22 +121,19 @@ int g_marking_heaps = 0;      // guarded by g_barrier_mu
 int g_root_window_heaps = 0;  // guarded by g_barrier_mu
 }  // namespace
 
-void barrier_heap_started() {
+namespace {
+// Keeps a process-wide flag equal to "count > 0" as heaps enter and leave a phase. relaxed: each
+// flag's order is argued at its declaration (include/tricolor/internal/fast_path.hpp).
+void count_heap(int& heaps, std::atomic<bool>& flag, bool enter) {
   std::lock_guard lock(g_barrier_mu);
-  if (g_marking_heaps++ == 0) g_barrier_active.store(true, std::memory_order_relaxed);
+  if (enter ? heaps++ == 0 : --heaps == 0) flag.store(enter, std::memory_order_relaxed);
 }
-void barrier_heap_stopped() {
-  std::lock_guard lock(g_barrier_mu);
-  if (--g_marking_heaps == 0) g_barrier_active.store(false, std::memory_order_relaxed);
-}
-void root_window_started() {
-  std::lock_guard lock(g_barrier_mu);
-  if (g_root_window_heaps++ == 0) g_root_barrier_active.store(true, std::memory_order_relaxed);
-}
-void root_window_ended() {
-  std::lock_guard lock(g_barrier_mu);
-  if (--g_root_window_heaps == 0) g_root_barrier_active.store(false, std::memory_order_relaxed);
-}
+}  // namespace
+
+void barrier_heap_started() { count_heap(g_marking_heaps, g_barrier_active, true); }
+void barrier_heap_stopped() { count_heap(g_marking_heaps, g_barrier_active, false); }
+void root_window_started() { count_heap(g_root_window_heaps, g_root_barrier_active, true); }
+void root_window_ended() { count_heap(g_root_window_heaps, g_root_barrier_active, false); }
 
 Collector::Collector(HeapImpl& h) : h_(h), controller_cx_(h.marker.pool()) {}
 
