@@ -18,8 +18,8 @@
 //     remains, and only for embedders that use them). Ready finalizers are scanned (under their lock).
 //  3. Root round, a ragged handshake (kActionScanRoots): each thread gives back its cached spans (some
 //     may have been installed white before step 2 ended; every span it takes from now on has its free
-//     slots pre-marked: allocate black), scans its own roots and drops the insertion half. Blocked threads are done on their behalf. Markers scan the
-//     Globals and drain the worklists meanwhile.
+//     slots pre-marked: allocate black), scans its own roots and drops the insertion half. Blocked
+//     threads are done on their behalf. Markers scan the Globals and drain the worklists meanwhile.
 //  4. Concurrent mark until the markers are quiescent (every marker idle and the pool empty); then a
 //     flush round (kActionFlush) marks every thread's barrier buffer; repeat until a round found
 //     nothing new, no object was scanned anywhere while it ran, and at its end the markers are
@@ -119,9 +119,7 @@ namespace {
 std::mutex g_barrier_mu;
 int g_marking_heaps = 0;      // guarded by g_barrier_mu
 int g_root_window_heaps = 0;  // guarded by g_barrier_mu
-}  // namespace
 
-namespace {
 // Keeps a process-wide flag equal to "count > 0" as heaps enter and leave a phase. relaxed: each
 // flag's order is argued at its declaration (include/tricolor/internal/fast_path.hpp).
 void count_heap(int& heaps, std::atomic<bool>& flag, bool enter) {

@@ -396,20 +396,19 @@ TRICOLOR_API void tc_internal_root_barrier_slow(const void* new_value);
 TRICOLOR_API void tc_internal_weak_barrier_slow(const void* new_value);
 TRICOLOR_API void tc_internal_check_heap_pointer(const void* p, const char* what);
 
-/* One relaxed load and a predictable branch while no heap marks. relaxed: the flag is set before the
- * collector posts the barrier handshake and cleared in the termination stop; the handshake's
- * release/acquire orders it for every thread of the marking heap, and a stale value only costs a
- * slow path that re-checks the thread's own state. */
-static inline int tc_internal_barrier_active(void) {
-  return (int)__builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
+/* One relaxed load of a process-wide flag and a predictable branch while it is off. relaxed: each
+ * flag is set before the collector posts the handshake that needs it; the handshake's release/acquire
+ * orders it for every thread of the marking heap, and a stale value only costs a slow path that
+ * re-checks the thread's own state. */
+static inline int tc_internal_flag_on(const void* flag) {
+  return (int)__builtin_expect(__atomic_load_n((const unsigned char*)flag, __ATOMIC_RELAXED) != 0, 0);
 }
-
-/* The same for the root barrier's flag, set from a heap's barrier round until its root round is over:
- * the only time a root assignment must shade (once every thread's roots are scanned, whatever a thread
- * can hand another is already marked or protected by the heap barrier). */
-static inline int tc_internal_root_barrier_active(void) {
-  return (int)__builtin_expect(__atomic_load_n((const unsigned char*)tc_internal_root_barrier_flag, __ATOMIC_RELAXED) != 0, 0);
-}
+/* Some heap marks (set before the barrier round, cleared at the flip). */
+static inline int tc_internal_barrier_active(void) { return tc_internal_flag_on(tc_internal_barrier_flag); }
+/* Some heap is between its barrier round and the end of its root round: the only time a root
+ * assignment must shade (once every thread's roots are scanned, whatever a thread can hand another is
+ * already marked or protected by the heap barrier). */
+static inline int tc_internal_root_barrier_active(void) { return tc_internal_flag_on(tc_internal_root_barrier_flag); }
 
 /* Stores value into a pointer field of a heap object (or a registered global slot) through the
  * write barrier, as tricolor::Member<T> does. */
