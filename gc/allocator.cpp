@@ -6,7 +6,6 @@
 #include "gc/collector_work.hpp"
 #include "gc/heap_impl.hpp"
 #include "gc/poison.hpp"
-#include "gc/runtime_section.hpp"
 #include "gc/type_registry.hpp"
 
 namespace tricolor::internal {
@@ -56,7 +55,6 @@ void Allocator::stress_collect(ThreadState* t) {
 }
 
 void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, bool may_fail) {
-  RuntimeSection section(t);  // assists and the marking flag (gc/runtime_section.hpp)
   // Parked windows send every allocation of a thread that must not allocate here.
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
@@ -109,7 +107,6 @@ void* Allocator::small_slow_may_reach_safepoint(ThreadState* t, std::size_t sc, 
 // npages fits the page heap's 32-bit page counts and no sum below can wrap.
 void* Allocator::large_may_reach_safepoint(ThreadState* t, std::size_t bytes, std::uint32_t type_id, bool noscan,
                                             bool may_fail) {
-  RuntimeSection section(t);  // assists and the marking flag (gc/runtime_section.hpp)
   if (tls_collector_work != nullptr || t->blocking_depth != 0) [[unlikely]]
     refuse_allocation(t);
   if (bytes > h_.pages.max_span_bytes()) [[unlikely]] {

@@ -69,10 +69,7 @@
 // through white objects. A grey object that existed at the round's start is in a worklist; it would
 // have been scanned before the end (quiescent then), changing the count. So every protector at the
 // start is a buffer entry, and each buffer is flushed at its thread's answer, after the start: a
-// white entry would have been found. (The collector may give the answer itself: for a blocked
-// thread, or for a running one outside every slow path, whose buffer is then consistent and
-// unused; gc/runtime_section.hpp argues why that is as good as an answer at a poll. The same holds
-// for 5c's round 1.) (A grey object a mutator keeps in its local worklist between
+// white entry would have been found. (A grey object a mutator keeps in its local worklist between
 // two assist slices need not be scanned before the end, but the thread's answer publishes it and
 // counts it as found.) A thread that answered may take a white object into its buffer
 // afterwards only by deleting a reference to it, and then it was protected by something existing

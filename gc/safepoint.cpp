@@ -1,7 +1,6 @@
 #include "gc/safepoint.hpp"
 
 #include <linux/futex.h>
-#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,8 +11,7 @@
 #include <thread>
 
 #include "gc/cpu_relax.hpp"
-#include "gc/heap_impl.hpp"
-#include "gc/runtime_section.hpp"
+#include "gc/thread_state.hpp"
 
 namespace tricolor::internal {
 
@@ -38,51 +36,7 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 // How long wait_for looks again before it sleeps, in time rather than pause instructions (whose
 // latency varies 10x between CPU generations: 19 ns on this project's 2-core machine).
 constexpr std::uint64_t kSpinNs = 30'000;
-
-// A round that step 1b may answer: its work touches only what slow paths touch (gc/runtime_section.hpp).
-constexpr std::uint32_t kAnswerableForRunning = kActionFlush | kActionMarkDone;
 }  // namespace
-
-bool heavy_fence_available() {
-  static const bool available = [] {
-    const long commands = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-    if (commands < 0 || (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-  }();
-  return available;
-}
-
-void heavy_fence() {
-  // Registered (heavy_fence_available), so it cannot fail but for a kernel bug: then fall back to
-  // a fence of our own, which is not enough on its own, so say so loudly.
-  if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) [[unlikely]]
-    TC_CHECK(false, "tricolor: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration");
-}
-
-void wait_for_runtime_claim(ThreadState* t) {
-  // The collector holds the claim for one round's part for this thread (microseconds): spin
-  // briefly, then sleep on the word, telling the collector to wake us (kRuntimeClaimWaited).
-  const std::uint64_t t0 = monotonic_ns();
-  for (unsigned spins = 0;; ++spins) {
-    // acquire (every load below): pairs with the collector's release of the claim.
-    std::uint32_t claim = t->runtime_claim.load(std::memory_order_acquire);
-    if (claim == 0) break;
-    if (spins < 1024 && multi_core()) {
-      cpu_relax();
-      continue;
-    }
-    // acquire: as above, when the claim was released meanwhile (the CAS fails on 0).
-    if (claim == kRuntimeClaimed &&
-        !t->runtime_claim.compare_exchange_strong(claim, kRuntimeClaimWaited, std::memory_order_acquire))
-      continue;
-    t->runtime_claim.wait(kRuntimeClaimWaited, std::memory_order_acquire);
-  }
-  t->impl.recorder.record(PauseKind::kHandshake, t0, monotonic_ns() - t0);
-}
-
-Safepoint::Safepoint(std::function<void(ThreadState*, std::uint32_t, bool)> perform) : perform_(std::move(perform)) {
-  (void)heavy_fence_available();
-}
 
 void Safepoint::notify_progress() {
   // seq_cst: release, so a waiter that sees the new count sees the state change that preceded it;
@@ -115,34 +69,12 @@ void Safepoint::handshake(std::uint32_t action) {
   // seq_cst: step 1 of the protocol (header); also a release: pairs with poll_slow's acquire, so the
   // thread sees what we set up before posting.
   for (ThreadState* t : threads_) t->poll.fetch_or(action, std::memory_order_seq_cst);
-  // Step 1b at most once per round, and only once a thread has not answered within the spin: the
-  // heavy fence interrupts every core that runs one of our threads (measured on this project's
-  // 2-core VM: 50 us for the caller and about 25 us of lost work on each other core), so a round
-  // that every thread answers at once must not pay it.
-  bool may_answer_running = (action & ~kAnswerableForRunning) == 0 && heavy_fence_available();
-  for (ThreadState* t : threads_) wait_for(t, action, false, &may_answer_running);
+  for (ThreadState* t : threads_) wait_for(t, action, false);
   ++rounds_.rounds;
   rounds_.wall_ns += monotonic_ns() - start;
 }
 
-void Safepoint::answer_outside_runtime(std::uint32_t action) {
-  claimed_running_.clear();
-  for (ThreadState* t : threads_)
-    // acquire: as in wait_for (an answer the thread gave meanwhile).
-    if ((t->poll.load(std::memory_order_acquire) & action) != 0) claimed_running_.push_back(t);
-  const std::size_t ran = act_outside_runtime(claimed_running_, [&](ThreadState* t) {
-    // acquire: as above. (Nothing else clears it meanwhile: the thread is outside the runtime and
-    // cannot enter it while claimed.)
-    if (const std::uint32_t pending = t->poll.load(std::memory_order_acquire) & action) {
-      perform_(t, pending, true);
-      // release: the thread's next poll_slow acquires it (the claim's release covers the rest).
-      t->poll.fetch_and(~pending, std::memory_order_release);
-    }
-  });
-  answered_for_running_ += ran;
-}
-
-void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed, bool* may_answer_running) {
+void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed) {
   const std::uint64_t start = monotonic_ns();
   bool warned = warn_after_ns_ == 0;
   unsigned spins = 0;
@@ -183,14 +115,6 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
       if ((++spins & 31) == 0 && monotonic_ns() - start >= kSpinNs) spinning = false;
       continue;
     }
-    if (may_answer_running != nullptr && *may_answer_running) {
-      // Step 1b, for this thread and every other one that still owes the round; then wait as below
-      // for those found inside a slow path (they answer at their next poll).
-      *may_answer_running = false;
-      answer_outside_runtime(action);
-      if ((t->poll.load(std::memory_order_acquire) & action) == 0) return;  // acquire: as above
-      continue;
-    }
     if (warned) {
       wait_progress(seen, 0);
       continue;
@@ -215,7 +139,7 @@ void Safepoint::wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed
 void Safepoint::stop_the_world() {
   // seq_cst: as in handshake() (step 1).
   for (ThreadState* t : threads_) t->poll.fetch_or(kActionPark, std::memory_order_seq_cst);
-  for (ThreadState* t : threads_) wait_for(t, kActionPark, true, nullptr);
+  for (ThreadState* t : threads_) wait_for(t, kActionPark, true);
 }
 
 void Safepoint::start_the_world() {
@@ -254,7 +178,6 @@ void Safepoint::with_world_stopped(ThreadState* self, const std::function<void()
 
 void Safepoint::poll_slow(ThreadState* t) {
   if (t->no_safepoint_depth > 0) return;
-  RuntimeSection section(t);  // the actions below touch what step 1b may do for us
   for (;;) {
     // acquire: pairs with the collector's fetch_or; we see what it set up before posting.
     const std::uint32_t pending = t->poll.load(std::memory_order_acquire);

@@ -10,13 +10,6 @@
 //                                            poll, or we see it Blocked and claim it)
 //   2. for each thread: wait until it clears the action (acquire: we see everything it did), or
 //      CAS Blocked -> Claimed and do it ourselves.
-// For the flush round and ragged termination's round 1, the collector also answers on behalf of a
-// *running* thread that is outside every runtime section (gc/runtime_section.hpp), so that a thread
-// the scheduler has preempted does not hold those rounds up:
-//   1b. when the first wait of step 2 has spun without an answer: claim every thread that still owes
-//       the round, one heavy fence (membarrier), and do the part of each claimed thread found outside
-//       the runtime. At most once per round (the fence costs every running thread some work); a
-//       thread found inside a slow path answers at its next poll, as in step 2.
 // A thread that never answers (attached, but blocked outside a BlockingScope or looping without a
 // poll) would stall the collector silently: after warn_after_ns the wait prints one line naming it.
 // Stop-the-world is the handshake "park": a running thread clears the bit and waits for the resume
@@ -48,8 +41,8 @@ enum RunState : std::uint32_t { kRunning = 0, kBlocked = 1, kClaimed = 2 };
 class Safepoint {
  public:
   // `perform` runs actions (not park) for a thread, by itself or on its behalf.
-  // Registers the heavy fence of step 1b now (gc/runtime_section.hpp), not in the first round.
-  explicit Safepoint(std::function<void(ThreadState*, std::uint32_t actions, bool on_behalf)> perform);
+  explicit Safepoint(std::function<void(ThreadState*, std::uint32_t actions, bool on_behalf)> perform)
+      : perform_(std::move(perform)) {}
 
   // Collector side; the caller holds threads_mu().
   void handshake(std::uint32_t action);
@@ -82,17 +75,11 @@ class Safepoint {
     std::uint64_t wall_ns = 0;
   };
   RoundTotals round_totals() const { return rounds_; }
-  // Rounds answered so far on behalf of a running thread (step 1b). Under threads_mu().
-  std::uint64_t answered_for_running() const { return answered_for_running_; }
   // Wake-up system calls made (tests: a thread that answers or blocks while nobody waits makes none).
   std::uint64_t wakes_for_testing() const { return wakes_.load(std::memory_order_relaxed); }
 
  private:
-  // may_answer_running: step 1b is still to be tried in this round (wait_for tries it, once, for
-  // every thread still owing the round, when its spin ends); null for a stop.
-  void wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed, bool* may_answer_running);
-  // Step 1b for every thread that still owes `action`.
-  void answer_outside_runtime(std::uint32_t action);
+  void wait_for(ThreadState* t, std::uint32_t action, bool keep_claimed);
 
   std::function<void(ThreadState*, std::uint32_t, bool)> perform_;
   std::mutex threads_mu_;
@@ -110,8 +97,6 @@ class Safepoint {
   std::atomic<std::uint32_t> resume_epoch_{0};
   std::uint64_t warn_after_ns_ = 1'000'000'000;  // collector side, under threads_mu
   RoundTotals rounds_;                            // collector side, under threads_mu
-  std::uint64_t answered_for_running_ = 0;        // collector side, under threads_mu
-  std::vector<ThreadState*> claimed_running_;     // step 1b's scratch, under threads_mu
   std::atomic<std::uint64_t> warnings_{0};  // relaxed (all uses): a counter of watchdog lines
   std::atomic<std::uint64_t> wakes_{0};     // relaxed (all uses): a counter for tests
 };

@@ -46,11 +46,6 @@ struct ThreadState : ThreadFast {
   MarkContext mark;                       // barrier flushes, root scans and assists
   std::vector<RootCallbackEntry> root_callbacks;
   std::int64_t assist_debt = 0;           // bytes of scan work this thread owes (pacer)
-  // The runtime section (gc/runtime_section.hpp): the thread's own nesting count; whether it is
-  // inside a section (written by the thread); the collector's claim (written by the collector).
-  std::uint32_t runtime_depth = 0;
-  std::atomic<std::uint32_t> in_runtime{0};
-  std::atomic<std::uint32_t> runtime_claim{0};
 };
 
 inline ThreadState* as_state(ThreadFast* t) { return static_cast<ThreadState*>(t); }

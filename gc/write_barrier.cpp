@@ -46,7 +46,6 @@
 // and every buffer holds only black objects. The verifier (gc/verifier.cpp) checks this claim after
 // each cycle in tests, and ragged termination's round 1 checks the buffers (TC_DCHECK).
 #include "gc/heap_impl.hpp"
-#include "gc/runtime_section.hpp"
 
 namespace tricolor::internal {
 
@@ -59,6 +58,13 @@ static inline BarrierBuffer& buffer_with_room(ThreadState* t, std::size_t k) {
   if (b.n + k > BarrierBuffer::kCapacity) [[unlikely]]
     flush_full_buffer(t);
   return b;
+}
+
+// The calling thread, if it is attached to a heap that marks; else null (unattached: nothing of
+// ours to protect; another heap marking: not ours).
+static inline ThreadState* marking_thread() {
+  ThreadFast* tf = tls_thread;
+  return tf != nullptr && tf->marking ? as_state(tf) : nullptr;
 }
 
 // One record, for the barriers that shade a single pointer (a root's or a weak slot's new value).
@@ -75,9 +81,8 @@ void write_barrier_slow(const void* old_value, const void* new_value) {
   TC_CHECK(tf != nullptr,
            "store into a tricolor::Member from a thread that is not attached to a heap: create a "
            "tricolor::Mutator on this thread first");
+  if (!tf->marking) return;  // another heap is marking, not ours
   ThreadState* t = as_state(tf);
-  RuntimeSection section(t);  // the flag and the buffer (gc/runtime_section.hpp)
-  if (!t->marking) return;  // another heap is marking, not ours
   BarrierBuffer& b = buffer_with_room(t, 2);
   std::size_t n = b.n;
   if (old_value != nullptr) b.items[n++] = old_value;
@@ -94,19 +99,11 @@ void write_barrier_slow(const void* old_value, const void* new_value) {
 // protected (see the top of this file), and the termination proof's "slots not recorded hold black
 // values" holds (gc/collector.cpp, "Weak reads after the quiet round").
 void weak_barrier_slow(const void* new_value) {
-  ThreadFast* tf = tls_thread;
-  if (tf == nullptr) return;
-  ThreadState* t = as_state(tf);
-  RuntimeSection section(t);  // the flag and the buffer (gc/runtime_section.hpp)
-  if (t->marking && !t->roots_scanned) record_one(t, new_value);
+  if (ThreadState* t = marking_thread(); t != nullptr && !t->roots_scanned) record_one(t, new_value);
 }
 
 void root_barrier_slow(const void* new_value) {
-  ThreadFast* tf = tls_thread;
-  if (tf == nullptr) return;
-  ThreadState* t = as_state(tf);
-  RuntimeSection section(t);  // the flag and the buffer (gc/runtime_section.hpp)
-  if (t->marking) record_one(t, new_value);  // not marking: another heap is, not ours
+  if (ThreadState* t = marking_thread()) record_one(t, new_value);
 }
 
 std::size_t HeapImpl::flush_barrier(ThreadState* t) {

@@ -2,7 +2,6 @@
 // restarts, and the safepoint watchdog. Synchronisation is by gates (atomics and condition
 // variables), never by sleeping.
 #include "gc/heap_impl.hpp"
-#include "gc/runtime_section.hpp"
 #include "gc/testing.hpp"
 #include "test_heap.hpp"
 
@@ -50,19 +49,9 @@ class StderrCapture {
 
 internal::ThreadState* state_of_this_thread() { return internal::as_state(internal::tls_thread); }
 
-// This thread's barrier flag, read inside a runtime section: outside one the collector may turn it
-// off on the thread's behalf (ragged termination's round 1, gc/runtime_section.hpp).
-bool barrier_on_here() {
-  internal::RuntimeSection section(state_of_this_thread());
-  return state_of_this_thread()->marking;
-}
-
 // Answers exactly the rounds posted in `pending` for `self`, as poll_slow does for each (safepoint()
 // would go on to answer any round posted meanwhile, a round the test means to hold included).
-// Inside a runtime section, as poll_slow: the collector may answer flush rounds for a thread that is
-// outside every section (gc/runtime_section.hpp).
 void answer_rounds(Heap& heap, internal::ThreadState* self, std::uint32_t pending) {
-  internal::RuntimeSection section(self);
   heap.impl().collector.perform(self, pending, false);
   self->poll.fetch_and(~pending, std::memory_order_release);
   heap.impl().safepoint.notify_progress();
@@ -101,8 +90,7 @@ class HeldThread {
 // An attached thread that answers every handshake round but the one that posts `hold`: there it
 // runs at_hold() without reaching a safepoint, then polls nothing until released. after_answer()
 // runs after each round it answers, also without a safepoint (so it cannot answer the next round
-// from inside an allocation). It stays inside a runtime section throughout, as a thread preempted
-// in a slow path: the collector answers no round for it (gc/runtime_section.hpp).
+// from inside an allocation).
 class RoundHolder {
  public:
   RoundHolder(Heap& heap, std::uint32_t hold, std::function<void()> after_answer = {}, std::function<void()> at_hold = {})
@@ -110,7 +98,6 @@ class RoundHolder {
     thread_ = std::thread([this] {
       Mutator m(heap_, "held");
       internal::ThreadState* self = state_of_this_thread();
-      internal::RuntimeSection in_runtime(self);
       attached_.store(true, std::memory_order_release);
       for (;;) {
         if (release_.load(std::memory_order_acquire)) return;  // the round never came (a failing test)
@@ -601,7 +588,7 @@ TEST_CASE("a thread that has not answered the termination round does not stop th
   // This thread answers every round, the termination's first included, and keeps allocating: with
   // a termination stop it would park until the held thread answered, which it does not before release.
   // (Any allocation may answer several rounds at once: the loop may run no iteration at all.)
-  while ((!held.holding() || barrier_on_here()) && heap.impl().collector.cycles_completed() == cycles_at_start) {
+  while ((!held.holding() || state_of_this_thread()->marking) && heap.impl().collector.cycles_completed() == cycles_at_start) {
     keep->left = make<Node>(8);
     safepoint();
   }
