@@ -18,14 +18,6 @@ namespace tricolor::internal {
 
 class HeapImpl;
 
-// Pointers shaded by the write barrier, recorded without any atomic read-modify-write; marked and
-// pushed in bulk when full or when the collector asks (flush handshake).
-struct BarrierBuffer {
-  static constexpr std::size_t kCapacity = 256;
-  std::size_t n = 0;
-  const void* items[kCapacity];
-};
-
 struct ThreadState : ThreadFast {
   ThreadState(HeapImpl& h, MarkWorklist& pool, const char* thread_name);
 
@@ -42,7 +34,6 @@ struct ThreadState : ThreadFast {
   bool allocate_black = false;
 
   ThreadCache spans;
-  BarrierBuffer barrier;
   MarkContext mark;                       // barrier flushes, root scans and assists
   std::vector<RootCallbackEntry> root_callbacks;
   std::int64_t assist_debt = 0;           // bytes of scan work this thread owes (pacer)

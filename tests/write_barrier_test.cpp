@@ -178,3 +178,51 @@ TEST_CASE("a barrier buffer that fills mid-store loses neither half's record", "
   }
   REQUIRE(seen == kStores);
 }
+
+// The inline barrier (include/tricolor/internal/fast_path.hpp, write_barrier_marking): once this
+// thread's roots are scanned a store records exactly its old value (none for a null one, never the
+// new value), into the buffer it shares with the out-of-line path, and a full buffer goes through
+// that path's flush. Each old value below is white and, once overwritten, held only by a black
+// object that is never scanned: its one record is all that keeps it alive, across more than five
+// full buffers.
+TEST_CASE("after the root scan a store records its old value alone, and full buffers lose nothing", "[barrier]") {
+  constexpr int kStores = 1400;
+  static_assert(kStores > 5 * tricolor::internal::BarrierBuffer::kCapacity);
+  auto records = [] { return internal::as_state(internal::tls_thread)->barrier.n; };
+  GatedHeap g(Phase::kMark);
+  // holders: a chain (through `right`) of white objects, each holding one white old value in `left`.
+  Root<Node> holders(make<Node>(-1));
+  for (int k = kStores - 1; k >= 0; --k) {
+    Node* h = make<Node>(k);
+    h->left = make<Node>(3000 + k);
+    h->right = holders->right;
+    holders->right = h;
+  }
+  g.start_cycle();  // every root scanned, markers held: everything above but `holders` is white
+  Root<Node> keepers(make<Node>(-2));  // born black, as every keeper below: never scanned
+  Node* last = keepers.get();
+  int flushes = 0;  // seen as a buffer that did not grow by this iteration's one record
+  std::size_t prev = records();
+  for (Node* h = holders->right; h != nullptr; h = h->right) {
+    Node* keeper = make<Node>(h->value);
+    REQUIRE(g.marked(keeper));
+    last->right = keeper;  // null old value: nothing recorded (a full buffer is flushed here first)
+    last = keeper;
+    Node* old = h->left;
+    const std::size_t before = records();
+    keeper->left = old;  // null old value; the new value is never recorded once roots are scanned
+    REQUIRE(records() == before);
+    h->left = nullptr;  // records `old`, now held only by the black keeper
+    REQUIRE((records() == before + 1 || records() == 1));  // 1: into a buffer just flushed
+    if (records() != prev + 1) ++flushes;
+    prev = records();
+  }
+  REQUIRE(flushes >= 5);
+  g.finish_cycle();
+  int seen = 0;
+  for (Node* k = keepers->right; k != nullptr; k = k->right, ++seen) {
+    REQUIRE(k->left->intact());
+    REQUIRE(k->left->value == 3000 + k->value);
+  }
+  REQUIRE(seen == kStores);
+}

@@ -71,7 +71,7 @@ class TaggedMember {
 #endif
     if (internal::g_barrier_active.load(std::memory_order_relaxed)) [[unlikely]]
       // acquire, as in Member::store: the old target may go to a marker, which reads its fields.
-      internal::write_barrier_slow(Policy::decode(word_.load(std::memory_order_acquire)), Policy::decode(w));
+      internal::write_barrier_marking(Policy::decode(word_.load(std::memory_order_acquire)), Policy::decode(w));
     word_.store(w, std::memory_order_release);  // pairs with the acquire in load()
   }
 

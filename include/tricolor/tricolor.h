@@ -514,7 +514,7 @@ static inline void tc_store_word_field(void* obj, size_t offset, uintptr_t word,
  * load of the thread's poll word and a predictable branch; tc_safepoint() runs only when a collection
  * waits for this thread. Internal: the C++ runtime's per-thread state pointer (tricolor::internal::
  * tls_thread, named here by its symbol) and the offset of its poll word, checked by static_asserts in
- * gc/c_api.cpp. */
+ * capi/c_api.cpp. */
 #if defined(__APPLE__)
 extern __thread void* tc_internal_tls_thread __asm__("__ZN8tricolor8internal10tls_threadE");
 #else
