@@ -55,6 +55,16 @@ static_assert(sizeof(internal::WeakSlot) == sizeof(void*));
 // tc_safepoint_poll reads the thread's poll word through the runtime's TLS pointer, at a fixed offset.
 static_assert(offsetof(internal::ThreadFast, poll) == TC_INTERNAL_POLL_OFFSET,
               "update TC_INTERNAL_POLL_OFFSET in include/tricolor/tricolor.h (ThreadFast's layout changed)");
+// tc_internal_write_barrier records into the thread's barrier buffer through the same pointer.
+static_assert(offsetof(internal::ThreadFast, marking) == TC_INTERNAL_MARKING_OFFSET &&
+                  offsetof(internal::ThreadFast, roots_scanned) == TC_INTERNAL_ROOTS_SCANNED_OFFSET &&
+                  offsetof(internal::ThreadFast, barrier) == TC_INTERNAL_BARRIER_OFFSET,
+              "update the TC_INTERNAL_*_OFFSET values in include/tricolor/tricolor.h (ThreadFast's layout changed)");
+static_assert(sizeof(bool) == 1 && offsetof(internal::BarrierBuffer, n) == 0 &&
+                  sizeof(internal::BarrierBuffer::n) == sizeof(size_t) &&
+                  offsetof(internal::BarrierBuffer, items) == sizeof(size_t) &&
+                  internal::BarrierBuffer::kCapacity == TC_INTERNAL_BARRIER_CAPACITY,
+              "update tc_internal_write_barrier in include/tricolor/tricolor.h (BarrierBuffer's layout changed)");
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
               std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(sizeof(std::atomic<std::uintptr_t>) == sizeof(std::uintptr_t) &&

@@ -179,13 +179,33 @@ TEST_CASE("a barrier buffer that fills mid-store loses neither half's record", "
   REQUIRE(seen == kStores);
 }
 
-// The inline barrier (include/tricolor/internal/fast_path.hpp, write_barrier_marking): once this
-// thread's roots are scanned a store records exactly its old value (none for a null one, never the
-// new value), into the buffer it shares with the out-of-line path, and a full buffer goes through
-// that path's flush. Each old value below is white and, once overwritten, held only by a black
-// object that is never scanned: its one record is all that keeps it alive, across more than five
-// full buffers.
+// The inline barrier (write_barrier_marking in include/tricolor/internal/fast_path.hpp, and its C twin
+// tc_internal_write_barrier in include/tricolor/tricolor.h): once this thread's roots are scanned a
+// store records exactly its old value (none for a null one, never the new value), into the buffer it
+// shares with the out-of-line path, and a full buffer goes through that path's flush. Each old value
+// below is white and, once overwritten, held only by a black object that is never scanned: its one
+// record is all that keeps it alive, across more than five full buffers.
+namespace {
+void* decode_untagged(std::uintptr_t w) { return reinterpret_cast<void*>(w); }
+}  // namespace
+
 TEST_CASE("after the root scan a store records its old value alone, and full buffers lose nothing", "[barrier]") {
+  // The store that drops the old value, in each of its inline forms.
+  using Clear = void (*)(Node* holder);
+  Clear clear = nullptr;
+  SECTION("Member<T>") { clear = [](Node* h) { h->left = nullptr; }; }
+  SECTION("tc_store") { clear = [](Node* h) { tc_store(reinterpret_cast<void**>(h->left.slot_for_tracing()), nullptr); }; }
+  SECTION("tc_store_word") {
+    clear = [](Node* h) {
+      tc_store_word(reinterpret_cast<std::uintptr_t*>(h->left.slot_for_tracing()), 0, decode_untagged);
+    };
+  }
+  SECTION("tc_write_barrier") {
+    clear = [](Node* h) {
+      tc_write_barrier(h->left.get(), nullptr);
+      h->left.slot_for_tracing()->store(nullptr, std::memory_order_release);
+    };
+  }
   constexpr int kStores = 1400;
   static_assert(kStores > 5 * tricolor::internal::BarrierBuffer::kCapacity);
   auto records = [] { return internal::as_state(internal::tls_thread)->barrier.n; };
@@ -212,7 +232,7 @@ TEST_CASE("after the root scan a store records its old value alone, and full buf
     const std::size_t before = records();
     keeper->left = old;  // null old value; the new value is never recorded once roots are scanned
     REQUIRE(records() == before);
-    h->left = nullptr;  // records `old`, now held only by the black keeper
+    clear(h);  // records `old`, now held only by the black keeper
     REQUIRE((records() == before + 1 || records() == 1));  // 1: into a buffer just flushed
     if (records() != prev + 1) ++flushes;
     prev = records();

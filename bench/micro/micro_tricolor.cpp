@@ -5,10 +5,12 @@
 // heap holding a ~100 MB tree, so marking is on most of the time; each timed batch of stores starts
 // only once marking is on and is thrown away (and retried) if marking ended before the batch did.
 // The stored pointers are a small set of old objects, so after the first stores of a cycle they are
-// already marked: the figure is the barrier's steady cost during marking (the slow-path call and its
-// mark-bit check), not the cost of shading many white objects. The background marker and the
+// already marked: the figure is the barrier's steady cost during marking (the inline record of the
+// old value and its share of the buffer flushes' mark-bit checks), not the cost of shading many
+// white objects. The background marker and the
 // collect() thread share the machine's cores with the benchmark, as they would with any mutator.
 #include <tricolor/tricolor.hpp>
+#include <tricolor/tricolor.h>
 
 #include <algorithm>
 #include <atomic>
@@ -100,7 +102,9 @@ void BM_AllocBuffer32(benchmark::State& state) {
 BENCHMARK(BM_AllocBuffer32);
 
 // Times stores in batches; with want_marking, only batches that ran wholly while marking was on.
-void member_stores(benchmark::State& state, bool want_marking) {
+// via_c: the same stores through the C API's tc_store (include/tricolor/tricolor.h), whose barrier
+// is its own inline copy of the C++ one.
+void member_stores(benchmark::State& state, bool want_marking, bool via_c = false) {
   Root<Table> table(make<Table>());
   Root<Table> targets(make<Table>());
   for (std::size_t i = 0; i < kTableSlots; ++i) targets->slot[i] = make<Obj32>();
@@ -127,8 +131,14 @@ void member_stores(benchmark::State& state, bool want_marking) {
     for (;;) {
       while (want_marking && !marking()) tricolor::safepoint();
       t0 = now_ns();
-      for (std::size_t k = 0; k < kStoreBatch; ++k, ++i)
-        tab->slot[i & (kTableSlots - 1)] = tgt->slot[(i * 7) & (kTableSlots - 1)].get();
+      if (via_c) {
+        for (std::size_t k = 0; k < kStoreBatch; ++k, ++i)
+          tc_store(reinterpret_cast<void**>(tab->slot[i & (kTableSlots - 1)].slot_for_tracing()),
+                   tgt->slot[(i * 7) & (kTableSlots - 1)].get());
+      } else {
+        for (std::size_t k = 0; k < kStoreBatch; ++k, ++i)
+          tab->slot[i & (kTableSlots - 1)] = tgt->slot[(i * 7) & (kTableSlots - 1)].get();
+      }
       t1 = now_ns();
       const bool still = marking();
       tricolor::safepoint();  // the loop does not allocate: answer the collector's handshakes here
@@ -161,6 +171,10 @@ void BM_MemberStore_MarkingOff(benchmark::State& state) { member_stores(state, f
 void BM_MemberStore_MarkingOn(benchmark::State& state) { member_stores(state, true); }
 BENCHMARK(BM_MemberStore_MarkingOff)->UseManualTime();
 BENCHMARK(BM_MemberStore_MarkingOn)->UseManualTime();
+void BM_CStore_MarkingOff(benchmark::State& state) { member_stores(state, false, true); }
+void BM_CStore_MarkingOn(benchmark::State& state) { member_stores(state, true, true); }
+BENCHMARK(BM_CStore_MarkingOff)->UseManualTime();
+BENCHMARK(BM_CStore_MarkingOn)->UseManualTime();
 
 }  // namespace
 

@@ -395,6 +395,19 @@ TRICOLOR_API void tc_internal_write_barrier_slow(const void* old_value, const vo
 TRICOLOR_API void tc_internal_root_barrier_slow(const void* new_value);
 TRICOLOR_API void tc_internal_weak_barrier_slow(const void* new_value);
 TRICOLOR_API void tc_internal_check_heap_pointer(const void* p, const char* what);
+/* The C++ runtime's per-thread state pointer (tricolor::internal::tls_thread, named here by its
+ * symbol; NULL on a thread that is not attached) and the offsets in that state of what the inline
+ * poll and the inline barrier read and write, checked by static_asserts in capi/c_api.cpp. */
+#if defined(__APPLE__)
+extern __thread void* tc_internal_tls_thread __asm__("__ZN8tricolor8internal10tls_threadE");
+#else
+extern __thread void* tc_internal_tls_thread __asm__("_ZN8tricolor8internal10tls_threadE");
+#endif
+#define TC_INTERNAL_POLL_OFFSET 3568          /* uint32_t: nonzero while a handshake waits */
+#define TC_INTERNAL_MARKING_OFFSET 3572       /* bool: this thread's barrier is on */
+#define TC_INTERNAL_ROOTS_SCANNED_OFFSET 3573 /* bool: its roots are scanned (deletion half only) */
+#define TC_INTERNAL_BARRIER_OFFSET 3600       /* size_t count, then the recorded pointers */
+#define TC_INTERNAL_BARRIER_CAPACITY 256
 
 /* One relaxed load of a process-wide flag and a predictable branch while it is off. relaxed: each
  * flag is set before the collector posts the handshake that needs it; the handshake's release/acquire
@@ -410,6 +423,23 @@ static inline int tc_internal_barrier_active(void) { return tc_internal_flag_on(
  * already marked or protected by the heap barrier). */
 static inline int tc_internal_root_barrier_active(void) { return tc_internal_flag_on(tc_internal_root_barrier_flag); }
 
+/* The write barrier while some heap marks, as the C++ one (tricolor::internal::write_barrier_marking
+ * in include/tricolor/internal/fast_path.hpp): inline only the common case -- this thread's barrier
+ * on, its roots scanned, room in its buffer -- which records the old value alone; everything else
+ * (not attached, another heap marking, the insertion half before the root scan, a full buffer) in
+ * tc_internal_write_barrier_slow. */
+static inline void tc_internal_write_barrier(const void* old_value, const void* new_value) {
+  char* t = (char*)tc_internal_tls_thread;
+  if (__builtin_expect(t != NULL && t[TC_INTERNAL_MARKING_OFFSET] && t[TC_INTERNAL_ROOTS_SCANNED_OFFSET], 1)) {
+    size_t* n = (size_t*)(t + TC_INTERNAL_BARRIER_OFFSET);
+    if (__builtin_expect(*n < TC_INTERNAL_BARRIER_CAPACITY, 1)) {
+      if (old_value != NULL) ((const void**)(n + 1))[(*n)++] = old_value;
+      return;
+    }
+  }
+  tc_internal_write_barrier_slow(old_value, new_value);
+}
+
 /* Stores value into a pointer field of a heap object (or a registered global slot) through the
  * write barrier, as tricolor::Member<T> does. */
 static inline void tc_store(void** slot, void* value) {
@@ -418,7 +448,7 @@ static inline void tc_store(void** slot, void* value) {
 #endif
   if (tc_internal_barrier_active())
     /* acquire: the old value may go to a marker, which reads the object (pairs with its release store) */
-    tc_internal_write_barrier_slow(__atomic_load_n(slot, __ATOMIC_ACQUIRE), value);
+    tc_internal_write_barrier(__atomic_load_n(slot, __ATOMIC_ACQUIRE), value);
   /* release: a thread that loads value (tc_load: acquire) also sees the object's contents. */
   __atomic_store_n(slot, value, __ATOMIC_RELEASE);
 }
@@ -483,7 +513,7 @@ static inline void tc_weak_store(void** slot, void* value) {
  * load and a predictable branch while no heap marks; the same slow path as tc_store. Read old_ptr
  * from the slot with an acquire load (tc_load_word), right before the store. */
 static inline void tc_write_barrier(const void* old_ptr, const void* new_ptr) {
-  if (tc_internal_barrier_active()) tc_internal_write_barrier_slow(old_ptr, new_ptr);
+  if (tc_internal_barrier_active()) tc_internal_write_barrier(old_ptr, new_ptr);
 }
 
 /* acquire: pairs with the release in tc_store_word (a pointer read here sees its object's contents). */
@@ -499,7 +529,7 @@ static inline void tc_store_word(uintptr_t* slot, uintptr_t word, tc_decode_fn d
 #endif
   if (tc_internal_barrier_active())
     /* acquire, as in tc_store: the old target may go to a marker, which reads it. */
-    tc_internal_write_barrier_slow(decode(__atomic_load_n(slot, __ATOMIC_ACQUIRE)), decode(word));
+    tc_internal_write_barrier(decode(__atomic_load_n(slot, __ATOMIC_ACQUIRE)), decode(word));
   /* release: a thread that loads the word (tc_load_word: acquire) also sees the object's contents. */
   __atomic_store_n(slot, word, __ATOMIC_RELEASE);
 }
@@ -512,15 +542,8 @@ static inline void tc_store_word_field(void* obj, size_t offset, uintptr_t word,
  *
  * tc_safepoint_poll() is what a bytecode loop calls at backward branches and calls: one TLS load, one
  * load of the thread's poll word and a predictable branch; tc_safepoint() runs only when a collection
- * waits for this thread. Internal: the C++ runtime's per-thread state pointer (tricolor::internal::
- * tls_thread, named here by its symbol) and the offset of its poll word, checked by static_asserts in
- * capi/c_api.cpp. */
-#if defined(__APPLE__)
-extern __thread void* tc_internal_tls_thread __asm__("__ZN8tricolor8internal10tls_threadE");
-#else
-extern __thread void* tc_internal_tls_thread __asm__("_ZN8tricolor8internal10tls_threadE");
-#endif
-#define TC_INTERNAL_POLL_OFFSET 3568
+ * waits for this thread. It reads the thread's poll word through tc_internal_tls_thread, at
+ * TC_INTERNAL_POLL_OFFSET (above). */
 static inline void tc_safepoint_poll(void) {
   const char* t = (const char*)tc_internal_tls_thread;
   /* relaxed: the acquire that orders the handshake's data is in the slow path. A thread that is not
