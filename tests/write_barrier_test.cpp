@@ -17,6 +17,17 @@ namespace {
 using tctest::GatedHeap;
 using tctest::PhaseGate;
 
+// After a cycle: the chain after `head` (through `right`) has n links, and each link's `left` is the
+// object it kept alive, intact, with value base + the link's own value.
+void require_survivors(Node* head, std::uint64_t base, int n) {
+  int seen = 0;
+  for (Node* k = head->right; k != nullptr; k = k->right, ++seen) {
+    REQUIRE(k->left->intact());
+    REQUIRE(k->left->value == base + k->value);
+  }
+  REQUIRE(seen == n);
+}
+
 
 }  // namespace
 
@@ -171,12 +182,7 @@ TEST_CASE("a barrier buffer that fills mid-store loses neither half's record", "
     targets[k] = nullptr;        // the new value leaves the unscanned roots: only the insertion half keeps it
   }
   g.finish_cycle();
-  int seen = 0;
-  for (Node* h = holders->right; h != nullptr; h = h->right, ++seen) {
-    REQUIRE(h->left->intact());
-    REQUIRE(h->left->value == 1000 + h->value);
-  }
-  REQUIRE(seen == kStores);
+  require_survivors(holders.get(), 1000, kStores);
 }
 
 // The inline barrier (write_barrier_marking in include/tricolor/internal/fast_path.hpp, and its C twin
@@ -239,10 +245,5 @@ TEST_CASE("after the root scan a store records its old value alone, and full buf
   }
   REQUIRE(flushes >= 5);
   g.finish_cycle();
-  int seen = 0;
-  for (Node* k = keepers->right; k != nullptr; k = k->right, ++seen) {
-    REQUIRE(k->left->intact());
-    REQUIRE(k->left->value == 3000 + k->value);
-  }
-  REQUIRE(seen == kStores);
+  require_survivors(keepers.get(), 3000, kStores);
 }
