@@ -1,4 +1,6 @@
-// The write barrier's slow path (the inline check is in include/tricolor/internal/fast_path.hpp).
+// The write barrier's slow path. Inline (include/tricolor/internal/fast_path.hpp, and its C twin in
+// tricolor.h): the check that some heap marks, and the common record -- barrier on, roots scanned,
+// room in the buffer: the old value alone. Everything else comes here.
 //
 // Go's hybrid barrier. For a store *slot = new while this thread's heap marks:
 //     shade(old value of *slot);   if this thread's roots are not yet scanned: shade(new)
@@ -73,9 +75,10 @@ static inline void record_one(ThreadState* t, const void* p) {
   b.items[b.n++] = p;
 }
 
-// Room for both records is made once, before either is written, so the common path is two stores
-// and one count update (measured: BM_MemberStore_MarkingOn 5.19 -> 4.51 ns against a check and a
-// call per record).
+// What the inline record leaves: a store before this thread's root scan (two records), a full
+// buffer, another heap marking, a thread not attached. Room for both records is made once, before
+// either is written (measured when this was the whole barrier: BM_MemberStore_MarkingOn 5.19 -> 4.51
+// ns against a check and a call per record).
 void write_barrier_slow(const void* old_value, const void* new_value) {
   ThreadFast* tf = tls_thread;
   TC_CHECK(tf != nullptr,
