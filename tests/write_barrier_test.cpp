@@ -28,6 +28,8 @@ void require_survivors(Node* head, std::uint64_t base, int n) {
   REQUIRE(seen == n);
 }
 
+// tc_store_word's decode for a word that is a plain object pointer.
+void* decode_untagged(std::uintptr_t w) { return reinterpret_cast<void*>(w); }
 
 }  // namespace
 
@@ -191,10 +193,6 @@ TEST_CASE("a barrier buffer that fills mid-store loses neither half's record", "
 // shares with the out-of-line path, and a full buffer goes through that path's flush. Each old value
 // below is white and, once overwritten, held only by a black object that is never scanned: its one
 // record is all that keeps it alive, across more than five full buffers.
-namespace {
-void* decode_untagged(std::uintptr_t w) { return reinterpret_cast<void*>(w); }
-}  // namespace
-
 TEST_CASE("after the root scan a store records its old value alone, and full buffers lose nothing", "[barrier]") {
   // The store that drops the old value, in each of its inline forms.
   using Clear = void (*)(Node* holder);

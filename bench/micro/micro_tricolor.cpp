@@ -7,8 +7,8 @@
 // The stored pointers are a small set of old objects, so after the first stores of a cycle they are
 // already marked: the figure is the barrier's steady cost during marking (the inline record of the
 // old value and its share of the buffer flushes' mark-bit checks), not the cost of shading many
-// white objects. The background marker and the
-// collect() thread share the machine's cores with the benchmark, as they would with any mutator.
+// white objects. The background marker and the collect() thread share the machine's cores with the
+// benchmark, as they would with any mutator.
 #include <tricolor/tricolor.hpp>
 #include <tricolor/tricolor.h>
 
@@ -102,9 +102,10 @@ void BM_AllocBuffer32(benchmark::State& state) {
 BENCHMARK(BM_AllocBuffer32);
 
 // Times stores in batches; with want_marking, only batches that ran wholly while marking was on.
-// via_c: the same stores through the C API's tc_store (include/tricolor/tricolor.h), whose barrier
+// kViaC: the same stores through the C API's tc_store (include/tricolor/tricolor.h), whose barrier
 // is its own inline copy of the C++ one.
-void member_stores(benchmark::State& state, bool want_marking, bool via_c = false) {
+template <bool kViaC>
+void member_stores(benchmark::State& state, bool want_marking) {
   Root<Table> table(make<Table>());
   Root<Table> targets(make<Table>());
   for (std::size_t i = 0; i < kTableSlots; ++i) targets->slot[i] = make<Obj32>();
@@ -131,13 +132,11 @@ void member_stores(benchmark::State& state, bool want_marking, bool via_c = fals
     for (;;) {
       while (want_marking && !marking()) tricolor::safepoint();
       t0 = now_ns();
-      if (via_c) {
-        for (std::size_t k = 0; k < kStoreBatch; ++k, ++i)
-          tc_store(reinterpret_cast<void**>(tab->slot[i & (kTableSlots - 1)].slot_for_tracing()),
-                   tgt->slot[(i * 7) & (kTableSlots - 1)].get());
-      } else {
-        for (std::size_t k = 0; k < kStoreBatch; ++k, ++i)
-          tab->slot[i & (kTableSlots - 1)] = tgt->slot[(i * 7) & (kTableSlots - 1)].get();
+      for (std::size_t k = 0; k < kStoreBatch; ++k, ++i) {
+        Member<Obj32>& slot = tab->slot[i & (kTableSlots - 1)];
+        Obj32* value = tgt->slot[(i * 7) & (kTableSlots - 1)].get();
+        if constexpr (kViaC) tc_store(reinterpret_cast<void**>(slot.slot_for_tracing()), value);
+        else slot = value;
       }
       t1 = now_ns();
       const bool still = marking();
@@ -167,12 +166,12 @@ void member_stores(benchmark::State& state, bool want_marking, bool via_c = fals
   state.SetItemsProcessed(state.iterations() * kStoreBatch);
 }
 
-void BM_MemberStore_MarkingOff(benchmark::State& state) { member_stores(state, false); }
-void BM_MemberStore_MarkingOn(benchmark::State& state) { member_stores(state, true); }
+void BM_MemberStore_MarkingOff(benchmark::State& state) { member_stores<false>(state, false); }
+void BM_MemberStore_MarkingOn(benchmark::State& state) { member_stores<false>(state, true); }
 BENCHMARK(BM_MemberStore_MarkingOff)->UseManualTime();
 BENCHMARK(BM_MemberStore_MarkingOn)->UseManualTime();
-void BM_CStore_MarkingOff(benchmark::State& state) { member_stores(state, false, true); }
-void BM_CStore_MarkingOn(benchmark::State& state) { member_stores(state, true, true); }
+void BM_CStore_MarkingOff(benchmark::State& state) { member_stores<true>(state, false); }
+void BM_CStore_MarkingOn(benchmark::State& state) { member_stores<true>(state, true); }
 BENCHMARK(BM_CStore_MarkingOff)->UseManualTime();
 BENCHMARK(BM_CStore_MarkingOn)->UseManualTime();
 
