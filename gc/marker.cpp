@@ -167,10 +167,11 @@ std::size_t Marker::shade_batch(const void* const* objs, std::size_t n, MarkCont
     };
     reverse = distance(objs[0]) < distance(objs[n - 1]);
   }
+  // The x-th candidate in walk order.
+  auto at = [&](std::size_t x) -> const Candidate& { return c[reverse ? m - 1 - x : x]; };
   std::size_t marked = 0, count = 0;
   for (std::size_t t = 0; t < m;) {
-    // Candidates [t, u) in walk order share a mark word; at(x) is the x-th candidate in walk order.
-    auto at = [&](std::size_t x) -> Candidate& { return c[reverse ? m - 1 - x : x]; };
+    // Candidates [t, u) in walk order share a mark word.
     std::atomic<std::uint64_t>* const word = at(t).word;
     std::size_t u = t + 1;
     std::uint64_t bits = at(t).bit;

@@ -9,11 +9,10 @@
 // The per-object cost model of drain(): pop (a local segment, no synchronisation), read the header's
 // type id (a one-entry cache in front of the type table), one direct call of the type's trace(),
 // which stores each non-null field into the MarkingTracer's buffer (no virtual call), then
-// shade_batch() on that buffer (pushed in field order, or reversed when the first field is the nearer
-// end, so the walk follows allocation order): one
-// page-table lookup and a plain mark-bit load per field, one atomic
-// per run of fields whose bits share a bitmap word, and a push of the object with its slot size (so
-// the scan needs no second lookup).
+// shade_batch() on that buffer (pushed in field order, or in reverse when the first field is the
+// nearer end, so the walk follows allocation order): one page-table lookup and a plain mark-bit load
+// per field, one atomic per run of fields whose bits share a bitmap word, and a push of the object
+// with its slot size (so the scan needs no second lookup).
 //
 // A cycle's marking, as the controller (gc/collector.cpp) drives it:
 //  1. begin_cycle(): markers wake and drain the pool; one of them runs the root task (globals).

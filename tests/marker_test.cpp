@@ -299,13 +299,13 @@ struct OrderFixture {
 };
 }  // namespace
 
-// The marker goes depth-first into the child that sits nearest its parent in memory, so a structure
-// is scanned in the order it was allocated whichever way it was built: a fixed field order would walk
+// The marker goes depth-first into the first or the last child, whichever sits nearer its parent in
+// memory, and then through the others in field order (gc/marker.cpp, shade_batch), so a structure is
+// scanned in the order it was allocated whichever way it was built: a fixed field order would walk
 // one of these trees backwards through memory, one cache miss per node. With one marker and the
 // world stopped, the order is deterministic: the scan order is the allocation order (top-down) or its
-// reverse (bottom-up), i.e. addresses visited monotonically. With four children, the top-down walk
-// also takes the later children in field order (marker.cpp, shade_batch: a batch whose first field
-// is the nearest is pushed reversed), not only the nearest one first.
+// reverse (bottom-up), i.e. addresses visited monotonically. The 4-ary top-down tree fails under a
+// rule that only puts the nearest child first (its walk went f0, f3, f2, f1).
 TEST_CASE("the marker scans a tree in allocation order, whichever way it was built", "[marker]") {
   for (int arity : {2, 4}) {
     for (bool top_down : {true, false}) {

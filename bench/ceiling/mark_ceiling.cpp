@@ -6,7 +6,7 @@
 // accounting, no checks that a collector owes its users except where a step names them. Each step
 // adds one of tricolor's costs to the one before, so the distance between two lines is that cost's
 // price, and the last line is a floor under tricolor's one-marker loop (Marker::drain and
-// Marker::shade_batch), not a target it can reach.
+// Marker::shade_batch): what the loop costs beyond it is its own work, the rest is the machine's.
 //
 //   dense bitmap, plain store   a side bitmap indexed by slot, test then a plain store (a lower bound
 //                               that no parallel marker can use: a racing store loses a neighbour's
@@ -28,7 +28,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
