@@ -119,7 +119,8 @@ def rss_record(c, mode):
 
 def fixture():
     """A saved report (what tools/report.py writes to bench-report.json) with every section."""
-    from bench_stats import analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups
+    from bench_stats import (IDLE, analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups,
+                             throughput)
     from report import slim
 
     runs = {c: analyse(workload_record(c)) for c in ("idle", "tricolor", "boehm", "go-idle", "go")}
@@ -127,7 +128,11 @@ def fixture():
     # Three repetitions, as tools/bench runs by default: the table's note lists their walls.
     workload = {"name": "synthetic", "args": ["--workload", "synthetic"], "runs": {c: slim(r) for c, r in runs.items()},
                 "repeats": {c: [r["wall_s"] * 0.9, r["wall_s"], r["wall_s"] * 1.2] for c, r in runs.items()
-                            if r.get("status") == "ok"}}
+                            if r.get("status") == "ok"},
+                # The runs without probes (throughput), three each, for every collector but the baselines.
+                "throughput": {c: throughput([dict(workload_record(c), wall_s=workload_record(c)["wall_s"] * f)
+                                              for f in (0.8, 0.75, 0.85)])
+                               for c in runs if c not in IDLE}}
     markers = [1, 2, 4]
     # Three processes per marker count, pooled as tools/report.py does (bench_stats.merge_scaling).
     scaling = {"name": "mark-scaling", "args": ["--workload", "mark-scaling"], "markers": markers, "live_mb": 64,

@@ -32,22 +32,38 @@ def fmt_ms(v):
     return f"{v:.0f}"
 
 
-def best_cells(runs):
+def alone(wl, c):
+    """The throughput figures of collector c on workload wl from its runs without probes
+    (bench_stats.throughput), or None where there are none: an idle baseline, a report made with
+    --no-cpu-probe or before those runs existed (the table then takes the probed run's)."""
+    return (wl.get("throughput") or {}).get(c)
+
+
+def best_cells(runs, throughput=None):
     """For each collector, the table columns in which it alone has the best value of its workload:
-    lowest wall time, lowest STW max, lowest probe p99 above the idle baseline, highest CPU-probe
-    MMU(10 ms). Values are compared as the table prints them, and a tie for the best paints no cell:
-    a win is a difference the reader can see. The idle baselines take no part."""
+    lowest wall time (of the runs without probes where there are some), lowest STW max, lowest probe
+    p99 above the idle baseline, highest CPU-probe MMU(10 ms). Values are compared as the table
+    prints them, and a tie for the best paints no cell: a win is a difference the reader can see.
+    The idle baselines take no part."""
     ok = {c: r for c, r in runs.items() if r.get("status") == "ok" and c not in IDLE}
-    keys = {2: (lambda r: r["wall_s"], lambda v: f"{v:.2f}"),
-            6: (lambda r: r["stw"]["max_ms"] or 0.0, fmt_ms),
-            9: (lambda r: (r.get("probe_above") or {}).get("p99_ms"), fmt_delta),
-            10: (lambda r: None if r["cpu_mmu"].get("10") is None else -r["cpu_mmu"]["10"],
+    throughput = throughput or {}
+
+    def wall(c, r):
+        t = throughput.get(c)
+        if t is None:
+            return r["wall_s"]
+        return t["wall_s"] if t.get("status") == "ok" else None
+
+    keys = {2: (wall, lambda v: f"{v:.2f}"),
+            6: (lambda c, r: r["stw"]["max_ms"] or 0.0, fmt_ms),
+            9: (lambda c, r: (r.get("probe_above") or {}).get("p99_ms"), fmt_delta),
+            10: (lambda c, r: None if r["cpu_mmu"].get("10") is None else -r["cpu_mmu"]["10"],
                  lambda v: f"{-v:.2f}")}
     best = {c: set() for c in runs}
     if len(ok) < 2:
         return best
     for col, (key, shown) in keys.items():
-        vals = {c: key(r) for c, r in ok.items() if key(r) is not None}
+        vals = {c: key(c, r) for c, r in ok.items() if key(c, r) is not None}
         if len(vals) < 2:
             continue
         winner = min(vals, key=vals.get)
@@ -56,14 +72,18 @@ def best_cells(runs):
     return best
 
 
-def run_note(c, r, repeats=None):
+def run_note(c, r, repeats=None, t=None):
     """The table's note for one run: what the reader needs to weigh its figures. repeats: the wall
     times of every repetition of this workload and collector, when there were several (the row is the
-    run with the median wall time)."""
+    run with the median wall time); t: the collector's runs without probes (alone()), whose walls
+    come first when there are several."""
     note = []
+    if t and len(t.get("walls") or []) > 1:
+        note.append("walls alone " + "/".join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w)
+                                               for w in t["walls"]))
     if repeats and len(repeats) > 1:
-        note.append("median of walls " + "/".join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w)
-                                                   for w in repeats))
+        note.append(("probed " if t else "median of walls ") +
+                    "/".join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w) for w in repeats))
     ex = r.get("extra") or {}
     if c in IDLE:
         note.append("baseline, collection off")
@@ -86,26 +106,39 @@ def table_rows(report, with_best=False):
     rows = []
     for wl in report["workloads"]:
         runs = wl["runs"]
-        best = best_cells(runs)
+        has_alone = bool(wl.get("throughput"))
+        best = best_cells(runs, wl.get("throughput"))
         base = runs.get("boehm")
         base_wall = base.get("wall_s") if base and base.get("status") == "ok" else None
+        base_t = alone(wl, "boehm")
+        base_alone = base_t.get("wall_s") if base_t and base_t.get("status") == "ok" else None
         for c in COLLECTORS:
             r = runs.get(c)
             if r is None:
                 continue
+            t = alone(wl, c)
             if r.get("status") != "ok":
-                cells = [wl["name"], c, r.get("status", "?")] + [""] * 11 + [(r.get("message") or "")[:60]]
+                cells = [wl["name"], c, r.get("status", "?")] + [""] * 12 + [(r.get("message") or "")[:60]]
                 rows.append((cells, set()) if with_best else cells)
                 continue
             truncated = bool((r.get("extra") or {}).get("idle_truncated"))
-            ratio = r["wall_s"] / base_wall if base_wall and not truncated else None
+            probed_ratio = r["wall_s"] / base_wall if base_wall and not truncated else None
+            probed = f"{r['wall_s']:.2f}" + ("*" if truncated else "") + f" {fmt(probed_ratio, '{:.2f}x')} " \
+                     f"{r.get('max_rss_kb', 0) / 1024:.0f}"
+            if t is not None and t.get("status") == "ok":
+                main = [f"{t['wall_s']:.2f}", fmt(t["wall_s"] / base_alone if base_alone else None, "{:.2f}x"),
+                        f"{t['cpu_s']:.2f}", str(t.get("collections", "-")), f"{t['max_rss_kb'] / 1024:.0f}"]
+            elif t is not None:
+                main = [t.get("status", "?"), "-", "-", "-", "-"]
+            elif has_alone:  # an idle baseline: only probed runs
+                main = ["-"] * 5
+            else:  # no runs without probes in this report: the probed run's figures, as they were
+                main = [f"{r['wall_s']:.2f}" + ("*" if truncated else ""), fmt(probed_ratio, "{:.2f}x"),
+                        f"{r['cpu_s']:.2f}", str(r.get("collections", "-")), f"{r.get('max_rss_kb', 0) / 1024:.0f}"]
+                probed = "-"
             stw, pr, ab = r["stw"], r["probe_summary"], r.get("probe_above")
             cells = [
-                wl["name"], c,
-                f"{r['wall_s']:.2f}" + ("*" if truncated else ""),
-                fmt(ratio, "{:.2f}x"),
-                f"{r['cpu_s']:.2f}",
-                str(r.get("collections", "-")),
+                wl["name"], c, main[0], main[1], main[2], main[3],
                 "/".join(fmt_ms(stw[k]) for k in ("p50_ms", "p99_ms", "max_ms")) if stw["count"] else "-",
                 "/".join(fmt_ms(r["thread_pauses"][k]) for k in ("p99_ms", "max_ms"))
                 if r["thread_pauses"]["count"] else "-",
@@ -113,9 +146,10 @@ def table_rows(report, with_best=False):
                 "/".join(fmt_delta(ab[k]) for k in ("p99_ms", "max_ms")) if ab else "-",
                 "/".join(fmt(r["cpu_mmu"].get(w), "{:.2f}") for w in ("1", "10", "100")),
                 "/".join(fmt(r["pause_mmu"][w], "{:.2f}") for w in ("1", "10")),
-                f"{r.get('max_rss_kb', 0) / 1024:.0f}",
+                main[4],
                 f"{r.get('heap_limit_bytes', 0) / 2**20:.0f}" if r.get("heap_limit_bytes") else "-",
-                run_note(c, r, (wl.get("repeats") or {}).get(c)),
+                probed,
+                run_note(c, r, (wl.get("repeats") or {}).get(c), t),
             ]
             rows.append((cells, best[c]) if with_best else cells)
     return rows
@@ -130,14 +164,22 @@ def fmt_delta(v):
 
 TABLE_HEAD = ["workload", "collector", "wall s", "/Boehm", "cpu s", "GCs", "STW p50/p99/max ms",
               "thr p99/max ms", "probe p99/max ms", "above idle p99/max", "CPU-MMU 1/10/100ms",
-              "pause-MMU 1/10ms", "RSS MB", "limit MB", "note"]
+              "pause-MMU 1/10ms", "RSS MB", "limit MB", "probed: wall /Boehm RSS", "note"]
 
 # What each figure counts, printed under the table and in the HTML.
 TABLE_LEGEND = [
+    "wall s, /Boehm, cpu s, GCs, RSS MB: the workload alone, in runs without either probe, as a user",
+    "     runs it (the median-wall run of the repeats; /Boehm: against Boehm's run alone). Every pause,",
+    "     probe and MMU column comes from the runs with both probes; probed: those runs' wall, its ratio",
+    "     to Boehm's probed wall, and their RSS. The CPU probe keeps a thread busy all along: on 2 cores it",
+    "     takes a third of the machine from a 2-thread workload, and a tricolor handshake round then waits",
+    "     for each preempted mutator to be scheduled again. (A report without runs alone: every column",
+    "     from the probed runs, and probed \"-\".)",
     "idle: the same workload on tricolor with collection off and no heap limit (tricolor-bench --idle),",
     "      the baseline of tricolor and Boehm (go-idle: GOGC=off, Go's). It shows the machine's own noise;",
     "      it touches fresh memory for every allocation, so its wall time is no throughput baseline",
-    "      (* = ended at its RSS budget). cpu s: process CPU without the CPU probe's own thread.",
+    "      (* = ended at its RSS budget); it runs with the probes only. cpu s: process CPU (in a probed",
+    "      run, without the CPU probe's own thread).",
     "STW: pauses that stop every mutator (tricolor: mark start/termination, full stops; Boehm: stop-world",
     "     to start-world; Go: gctrace's two STW phases). thr: tricolor's per-thread handshakes and assists.",
     "probe: how late an attached thread sleeping 1 ms wakes (raw). above idle: that run's p99 and max",

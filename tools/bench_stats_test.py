@@ -250,6 +250,65 @@ class RenderTest(unittest.TestCase):
         self.assertIn("(sampled)", full_html)
 
 
+class ThroughputTest(unittest.TestCase):
+    """The runs without probes (bench_stats.throughput) and the table columns they fill."""
+
+    @staticmethod
+    def rec(wall, rss_mb=10, status="ok"):
+        return {"status": status, "message": "m" if status != "ok" else "", "wall_s": wall, "cpu_user_s": 2 * wall,
+                "cpu_sys_s": 0.5, "max_rss_kb": rss_mb * 1024, "collections": int(wall * 10),
+                "heap_limit_bytes": 1 << 26}
+
+    def test_median_wall_run_stands_for_all(self):
+        t = bs.throughput([self.rec(0.9, 30), self.rec(0.5, 10), self.rec(0.7, 20)])
+        self.assertEqual(t["status"], "ok")
+        self.assertEqual(t["wall_s"], 0.7)
+        # Every figure from that one run: CPU is the whole process's (no probe thread to leave out).
+        self.assertAlmostEqual(t["cpu_s"], 1.9)
+        self.assertEqual(t["max_rss_kb"], 20 * 1024)
+        self.assertEqual(t["collections"], 7)
+        self.assertEqual(t["walls"], [0.9, 0.5, 0.7])
+
+    def test_a_failure_is_the_result(self):
+        t = bs.throughput([self.rec(0.5), self.rec(0.6, status="timeout")])
+        self.assertEqual(t["status"], "timeout")
+        self.assertEqual(t["walls"], [0.5, "timeout"])
+        self.assertEqual(bs.throughput([])["status"], "not run")
+
+    def test_table_takes_wall_and_rss_from_the_runs_alone(self):
+        import bench_render as br
+        runs = {c: bs.analyse(fake_run(i, walls=w)) for i, (c, w) in
+                enumerate([("idle", 2.0), ("tricolor", 0.9), ("boehm", 1.0)])}
+        bs.relate(runs)
+        wl = {"name": "w", "args": [], "runs": runs,
+              "throughput": {"tricolor": bs.throughput([self.rec(0.6, 60)]),
+                             "boehm": bs.throughput([self.rec(1.2, 50)])}}
+        rows = {r[1]: r for r in br.table_rows({"workloads": [wl]})}
+        head = br.TABLE_HEAD
+        col = {h: head.index(h) for h in ("wall s", "/Boehm", "RSS MB", "probed: wall /Boehm RSS")}
+        self.assertEqual(rows["tricolor"][col["wall s"]], "0.60")
+        self.assertEqual(rows["tricolor"][col["/Boehm"]], "0.50x")   # 0.6 alone / Boehm's 1.2 alone
+        self.assertEqual(rows["tricolor"][col["RSS MB"]], "60")
+        self.assertEqual(rows["tricolor"][col["probed: wall /Boehm RSS"]], "0.90 0.90x 10")  # probed runs
+        self.assertEqual(rows["idle"][col["wall s"]], "-")            # the baseline runs probed only
+        self.assertEqual(rows["idle"][col["probed: wall /Boehm RSS"]], "2.00 2.00x 10")
+        # The best wall is the best alone: tricolor's probed wall (0.9) would also win, Boehm's alone
+        # being the better one here must paint Boehm.
+        wl["throughput"]["boehm"] = bs.throughput([self.rec(0.5, 50)])
+        best = br.best_cells(runs, wl["throughput"])
+        self.assertIn(2, best["boehm"])
+        self.assertNotIn(2, best["tricolor"])
+
+    def test_a_report_without_runs_alone_renders_as_before(self):
+        import bench_render as br
+        runs = {c: bs.analyse(fake_run(i, walls=w)) for i, (c, w) in enumerate([("tricolor", 0.9), ("boehm", 1.0)])}
+        bs.relate(runs)
+        rows = {r[1]: r for r in br.table_rows({"workloads": [{"name": "w", "args": [], "runs": runs}]})}
+        self.assertEqual(rows["tricolor"][br.TABLE_HEAD.index("wall s")], "0.90")
+        self.assertEqual(rows["tricolor"][br.TABLE_HEAD.index("/Boehm")], "0.90x")
+        self.assertEqual(rows["tricolor"][br.TABLE_HEAD.index("probed: wall /Boehm RSS")], "-")
+
+
 class MergeScalingTest(unittest.TestCase):
     COLS = ["mark_wall_ms", "mark_cpu_ms", "stats_mark_wall_ms", "collect_ms", "global_pause_ms",
             "process_cpu_ms", "cycles"]

@@ -2,9 +2,12 @@
 """Runs tricolor's benchmark suite side by side with Boehm (and Go where it is installed), then
 prints a table and writes build/bench-report.json and build/bench-report.html.
 
-Every workload runs once per collector, each in its own process (bench/{tricolor,boehm}/main.cpp
-write one JSON record each), and once more with the collector idle (tricolor-bench --idle: collection
-off, no heap limit; Go: GOGC=off), the baseline that shows the machine's own scheduling noise. This
+Every workload runs once per collector with the probes, each in its own process
+(bench/{tricolor,boehm}/main.cpp write one JSON record each), once more with the collector idle
+(tricolor-bench --idle: collection off, no heap limit; Go: GOGC=off), the baseline that shows the
+machine's own scheduling noise, and once per collector alone (--no-probe --no-cpu-probe), the run
+that wall time, CPU and RSS are taken from (the CPU probe's busy thread competes with the workload);
+all of it --repeat times, interleaved. This
 file runs the processes; every derived figure -- percentiles, MMU, lateness above the baseline,
 histograms -- is computed by one piece of code for every collector (tools/bench_stats.py) from the raw
 pause intervals, latency-probe samples and CPU-probe counts, and tools/bench_render.py draws the table
@@ -35,7 +38,8 @@ import sys
 import time
 
 from bench_render import fmt, fmt_ms, fmt_s, render_html, render_table, sample_points
-from bench_stats import analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups
+from bench_stats import (IDLE, analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups,
+                         throughput)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -424,7 +428,8 @@ def main():
                     "the run with the median wall time is reported (default 3, 1 with --full)")
     ap.add_argument("--no-micro", action="store_true")
     ap.add_argument("--no-cpu-probe", action="store_true", help="run the workloads without the CPU probe "
-                    "(it keeps one thread busy, so wall times are comparable with runs made before it)")
+                    "(it keeps one thread busy); the separate runs without probes, for throughput, are then "
+                    "not made, and the table's throughput columns come from these runs")
     ap.add_argument("--markers", default="", help="mark-scaling: comma-separated marker counts "
                     "(default 1,2,4,8 up to min(8, cores))")
     ap.add_argument("--scaling-processes", type=int, default=3,
@@ -490,23 +495,40 @@ def main():
         if a.no_cpu_probe:
             wl["args"] = wl["args"] + ["--no-cpu-probe"]
         log(f"{wl['name']}:")
-        entry = {"name": wl["name"], "args": wl["args"], "runs": {}, "repeats": {}}
+        entry = {"name": wl["name"], "args": wl["args"], "runs": {}, "repeats": {}, "throughput": {}}
         attempts = {c: [] for c in collectors}
+        # Throughput runs: the workload alone, without either probe. The CPU probe keeps a thread
+        # busy for the whole run: on a 2-core machine it takes a third of the cores from a 2-thread
+        # workload, and it makes every tricolor handshake round wait until each preempted mutator is
+        # scheduled again (gcbench-mt: rounds of 2-4 ms instead of 0.2 ms, most of the run inside
+        # rounds), so wall time, CPU and RSS are measured without it and reported beside the probed
+        # runs' (which every pause and MMU figure comes from). Not for the idle baselines, whose wall
+        # time is no throughput figure, nor when the probed runs have no CPU probe already.
+        unprobed_wl = {"name": wl["name"], "args": wl["args"] + ["--no-probe", "--no-cpu-probe"]}
+        unprobed = {c: [] for c in collectors if c not in IDLE and not a.no_cpu_probe}
         # Repetitions interleave the collectors, so a noisy stretch of the machine hits all alike.
         for k in range(a.repeat):
-            tag = f"-r{k + 1}" if a.repeat > 1 else ""
-            for c in collectors:
-                if c in ("go", "go-idle"):
-                    if go_bin:
-                        attempts[c].append(run_go(go_bin, wl, runs_dir, timeout, a.heap_multiple, tag,
-                                                  idle_budget(a) if c == "go-idle" else None))
-                    continue
-                binary = bins["tricolor"] if c == "idle" else bins.get(c, "")
-                if not os.path.exists(binary):
-                    attempts[c].append(failed_record(c, wl["name"], "not built", binary or c))
-                    continue
-                extra = ["--idle", "--idle-budget-mb", str(idle_budget(a))] if c == "idle" else []
-                attempts[c].append(run_native(c, binary, wl, extra, runs_dir, timeout, a.heap_multiple, tag))
+            for probed in (True, False):
+                tag = (f"-r{k + 1}" if a.repeat > 1 else "") if probed else f"-u{k + 1}"
+                work = wl if probed else unprobed_wl
+                for c in collectors:
+                    if not probed and c not in unprobed:
+                        continue
+                    into = attempts[c] if probed else unprobed[c]
+                    if c in ("go", "go-idle"):
+                        if go_bin:
+                            into.append(run_go(go_bin, work, runs_dir, timeout, a.heap_multiple, tag,
+                                               idle_budget(a) if c == "go-idle" else None))
+                        continue
+                    binary = bins["tricolor"] if c == "idle" else bins.get(c, "")
+                    if not os.path.exists(binary):
+                        into.append(failed_record(c, wl["name"], "not built", binary or c))
+                        continue
+                    extra = ["--idle", "--idle-budget-mb", str(idle_budget(a))] if c == "idle" else []
+                    into.append(run_native(c, binary, work, extra, runs_dir, timeout, a.heap_multiple, tag))
+        for c, recs in unprobed.items():
+            if recs:
+                entry["throughput"][c] = throughput(recs)
         for c, recs in attempts.items():
             if not recs:
                 continue
@@ -518,6 +540,12 @@ def main():
                 entry["repeats"][c] = [r.get("wall_s") if r.get("status") == "ok" else r.get("status")
                                        for r in recs]
         relate(entry["runs"])
+        for c, t in entry["throughput"].items():
+            if t.get("status") == "ok":
+                log(f"    {c:9s} alone: {t['wall_s']:.2f} s, {t.get('collections')} GCs, RSS "
+                    f"{t['max_rss_kb'] / 1024:.0f} MB (walls {', '.join(f'{w:.2f}' if isinstance(w, float) else str(w) for w in t['walls'])})")
+            else:
+                log(f"    {c:9s} alone: {t.get('status')}: {t.get('message')}")
         for c, r in entry["runs"].items():
             if r.get("status") == "ok":
                 log(f"    {c:9s} {r['wall_s']:.2f} s, {r.get('collections')} GCs, STW max "
@@ -563,6 +591,8 @@ def main():
     log(f"wrote {json_path} and {html_path} (suite took {report['meta']['suite_seconds']} s)")
     failed = [f"{wl['name']}/{c}" for wl in report["workloads"] for c, r in wl["runs"].items()
               if r.get("status") != "ok"]
+    failed += [f"{wl['name']}/{c} alone" for wl in report["workloads"]
+               for c, t in (wl.get("throughput") or {}).items() if t.get("status") != "ok"]
     if report["mark_scaling"]:
         failed += [f"mark-scaling/{c}/{r.get('params', {}).get('markers')}"
                    for c, recs in report["mark_scaling"]["runs"].items() for r in recs if r.get("status") != "ok"]
