@@ -110,6 +110,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "gc/background_thread.hpp"
 #include "gc/heap_impl.hpp"
 #include "gc/verifier.hpp"
 
@@ -135,7 +136,10 @@ void root_window_ended() { count_heap(g_root_window_heaps, g_root_barrier_active
 
 Collector::Collector(HeapImpl& h) : h_(h), controller_cx_(h.marker.pool()) {}
 
-void Collector::start() { controller_ = std::thread([this] { controller_main(); }); }
+void Collector::start() {
+  controller_ = std::thread([this] { controller_main(); });
+  name_thread(controller_, "tc-collector");
+}
 
 void Collector::stop() {
   {

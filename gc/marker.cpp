@@ -43,7 +43,10 @@ Marker::Marker(PageHeap& pages, MarkTeam team)
     : pages_(pages), duty_(team.duty), pool_(team.threads == 0 ? 1 : team.threads) {
   TC_CHECK(duty_.duty > 0.0, "tricolor: a marker duty of %g", duty_.duty);
   const unsigned threads = team.threads == 0 ? 1 : team.threads;
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this, i] { thread_main(i); });
+  for (unsigned i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i] { thread_main(i); });
+    name_thread(threads_.back(), "tc-marker", static_cast<int>(i));
+  }
 }
 
 Marker::~Marker() {

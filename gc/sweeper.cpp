@@ -188,7 +188,10 @@ void Sweeper::sweep_ahead(std::uint32_t sg) {
   }
 }
 
-void Sweeper::start_background() { thread_ = std::thread([this] { background_main(); }); }
+void Sweeper::start_background() {
+  thread_ = std::thread([this] { background_main(); });
+  name_thread(thread_, "tc-sweeper");
+}
 
 void Sweeper::wake_background() {
   {
