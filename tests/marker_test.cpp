@@ -325,45 +325,6 @@ TEST_CASE("the marker scans a tree in allocation order, whichever way it was bui
   }
 }
 
-#if defined(__linux__)
-#include <dirent.h>
-#include <fstream>
-#include <sstream>
-#include <string>
-
-namespace {
-// Threads of this process whose scheduling policy is SCHED_BATCH (3): field 41 of
-// /proc/self/task/*/stat (proc(5)), counted from the first field after the command's closing ')'.
-int batch_threads() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/task");
-  REQUIRE(d != nullptr);
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;  // the thread ended meanwhile
-    std::istringstream rest(line.substr(line.rfind(')') + 2));  // field 3 onwards
-    std::string field;
-    for (int i = 3; i <= 41 && (rest >> field); ++i)
-      if (i == 41 && field == "3") ++n;
-  }
-  closedir(d);
-  return n;
-}
-}  // namespace
-
-// Marker threads must not preempt the mutator that wakes them (gc/background_thread.hpp): after a
-// collection, every marker has run its cycle and so has set its policy.
-TEST_CASE("marker threads run as SCHED_BATCH", "[marker]") {
-  const int before = batch_threads();
-  Fixture f(marking_config(3));
-  Root<TNode> root(f.quad(1000));
-  f.heap.collect();
-  REQUIRE(batch_threads() - before >= 3);
-}
-#endif
-
 TEST_CASE("the marker team for a CPU share: threads and duty", "[marker]") {
   using internal::mark_team;
   // No cap: half the cores (at least one) or marker_threads, each at full speed.
