@@ -49,10 +49,10 @@ def best_cells(runs, throughput=None):
     throughput = throughput or {}
 
     def wall(c, r):
-        t = throughput.get(c)
-        if t is None:
+        if not throughput:  # a report without runs alone: the probed walls, as before
             return r["wall_s"]
-        return t["wall_s"] if t.get("status") == "ok" else None
+        t = throughput.get(c)  # never a probed wall against the others' walls alone
+        return t["wall_s"] if t is not None and t.get("status") == "ok" else None
 
     keys = {2: (wall, lambda v: f"{v:.2f}"),
             6: (lambda c, r: r["stw"]["max_ms"] or 0.0, fmt_ms),
