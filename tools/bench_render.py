@@ -32,6 +32,11 @@ def fmt_ms(v):
     return f"{v:.0f}"
 
 
+def fmt_walls(walls, sep="/"):
+    """Every repetition's wall time, or its status where it failed."""
+    return sep.join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w) for w in walls)
+
+
 def alone(wl, c):
     """The throughput figures of collector c on workload wl from its runs without probes
     (bench_stats.throughput), or None where there are none: an idle baseline, a report made with
@@ -79,11 +84,9 @@ def run_note(c, r, repeats=None, t=None):
     come first when there are several."""
     note = []
     if t and len(t.get("walls") or []) > 1:
-        note.append("walls alone " + "/".join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w)
-                                               for w in t["walls"]))
+        note.append("walls alone " + fmt_walls(t["walls"]))
     if repeats and len(repeats) > 1:
-        note.append(("probed " if t else "median of walls ") +
-                    "/".join(f"{w:.2f}" if isinstance(w, (int, float)) else str(w) for w in repeats))
+        note.append(("probed " if t else "median of walls ") + fmt_walls(repeats))
     ex = r.get("extra") or {}
     if c in IDLE:
         note.append("baseline, collection off")
@@ -122,20 +125,21 @@ def table_rows(report, with_best=False):
                 rows.append((cells, set()) if with_best else cells)
                 continue
             truncated = bool((r.get("extra") or {}).get("idle_truncated"))
-            probed_ratio = r["wall_s"] / base_wall if base_wall and not truncated else None
-            probed = f"{r['wall_s']:.2f}" + ("*" if truncated else "") + f" {fmt(probed_ratio, '{:.2f}x')} " \
-                     f"{r.get('max_rss_kb', 0) / 1024:.0f}"
+            # wall, /Boehm, cpu s, GCs, RSS MB of a run (probed) or of the runs alone (t).
+            figures = lambda x, base, mark="": [f"{x['wall_s']:.2f}" + mark,
+                                                fmt(x["wall_s"] / base if base and not mark else None, "{:.2f}x"),
+                                                f"{x['cpu_s']:.2f}", str(x.get("collections", "-")),
+                                                f"{x.get('max_rss_kb', 0) / 1024:.0f}"]
+            probed = figures(r, base_wall, "*" if truncated else "")
             if t is not None and t.get("status") == "ok":
-                main = [f"{t['wall_s']:.2f}", fmt(t["wall_s"] / base_alone if base_alone else None, "{:.2f}x"),
-                        f"{t['cpu_s']:.2f}", str(t.get("collections", "-")), f"{t['max_rss_kb'] / 1024:.0f}"]
+                main = figures(t, base_alone)
             elif t is not None:
                 main = [t.get("status", "?"), "-", "-", "-", "-"]
             elif has_alone:  # an idle baseline: only probed runs
                 main = ["-"] * 5
             else:  # no runs without probes in this report: the probed run's figures, as they were
-                main = [f"{r['wall_s']:.2f}" + ("*" if truncated else ""), fmt(probed_ratio, "{:.2f}x"),
-                        f"{r['cpu_s']:.2f}", str(r.get("collections", "-")), f"{r.get('max_rss_kb', 0) / 1024:.0f}"]
-                probed = "-"
+                main, probed = probed, None
+            probed = " ".join((probed[0], probed[1], probed[4])) if probed else "-"
             stw, pr, ab = r["stw"], r["probe_summary"], r.get("probe_above")
             cells = [
                 wl["name"], c, main[0], main[1], main[2], main[3],

@@ -305,18 +305,26 @@ def relate(runs):
     return runs
 
 
+def representative(recs):
+    """The run that stands for a collector's repeats of one workload, and every run's wall time (or
+    its status if it failed): any failure is the result; otherwise the run with the median wall
+    time (on a noisy machine a whole process's speed varies, so one run could invert a comparison)."""
+    walls = [r.get("wall_s") if r.get("status") == "ok" else r.get("status") for r in recs]
+    bad = [r for r in recs if r.get("status") != "ok"]
+    chosen = bad[0] if bad else sorted(recs, key=lambda r: r["wall_s"])[len(recs) // 2] if recs else None
+    return chosen, walls
+
+
 def throughput(recs):
     """A workload's throughput figures for one collector, from its runs without the probes (the
     workload alone, as a user runs it; report.py runs them beside the probed runs that the pause
     figures come from): the run with the median wall time stands for all, as for the probed runs,
     and any failure is the result. Process CPU is the whole process's (there is no probe thread to
     leave out). walls: every run's wall time, or its status if it failed."""
-    walls = [r.get("wall_s") if r.get("status") == "ok" else r.get("status") for r in recs]
-    bad = [r for r in recs if r.get("status") != "ok"]
-    if not recs or bad:
-        first = bad[0] if bad else {"status": "not run", "message": ""}
+    chosen, walls = representative(recs)
+    if chosen is None or chosen.get("status") != "ok":
+        first = chosen or {"status": "not run", "message": ""}
         return {"status": first.get("status"), "message": first.get("message"), "walls": walls}
-    chosen = sorted(recs, key=lambda r: r["wall_s"])[len(recs) // 2]
     return {"status": "ok", "wall_s": chosen["wall_s"],
             "cpu_s": chosen.get("cpu_user_s", 0) + chosen.get("cpu_sys_s", 0),
             "max_rss_kb": chosen.get("max_rss_kb", 0), "collections": chosen.get("collections"),

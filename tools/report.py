@@ -37,9 +37,9 @@ import subprocess
 import sys
 import time
 
-from bench_render import fmt, fmt_ms, fmt_s, render_html, render_table, sample_points
-from bench_stats import (IDLE, analyse, analyse_rss, analyse_scaling, merge_scaling, relate, scaling_speedups,
-                         throughput)
+from bench_render import fmt, fmt_ms, fmt_s, fmt_walls, render_html, render_table, sample_points
+from bench_stats import (IDLE, analyse, analyse_rss, analyse_scaling, merge_scaling, relate, representative,
+                         scaling_speedups, throughput)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -532,18 +532,15 @@ def main():
         for c, recs in attempts.items():
             if not recs:
                 continue
-            bad = [r for r in recs if r.get("status") != "ok"]
-            # Any failure is the result; otherwise the run with the median wall time stands for all.
-            chosen = bad[0] if bad else sorted(recs, key=lambda r: r["wall_s"])[len(recs) // 2]
+            chosen, walls = representative(recs)
             entry["runs"][c] = analyse(chosen)
             if len(recs) > 1:
-                entry["repeats"][c] = [r.get("wall_s") if r.get("status") == "ok" else r.get("status")
-                                       for r in recs]
+                entry["repeats"][c] = walls
         relate(entry["runs"])
         for c, t in entry["throughput"].items():
             if t.get("status") == "ok":
                 log(f"    {c:9s} alone: {t['wall_s']:.2f} s, {t.get('collections')} GCs, RSS "
-                    f"{t['max_rss_kb'] / 1024:.0f} MB (walls {', '.join(f'{w:.2f}' if isinstance(w, float) else str(w) for w in t['walls'])})")
+                    f"{t['max_rss_kb'] / 1024:.0f} MB (walls {fmt_walls(t['walls'], ', ')})")
             else:
                 log(f"    {c:9s} alone: {t.get('status')}: {t.get('message')}")
         for c, r in entry["runs"].items():
@@ -551,7 +548,7 @@ def main():
                 log(f"    {c:9s} {r['wall_s']:.2f} s, {r.get('collections')} GCs, STW max "
                     f"{fmt_ms(r['stw']['max_ms'])} ms, probe max {fmt_ms(r['probe_summary']['max_ms'])} ms, "
                     f"CPU-probe MMU(10 ms) {fmt(r['cpu_mmu'].get('10'))}"
-                    + (f" (walls {', '.join(f'{w:.2f}' if isinstance(w, float) else str(w) for w in entry['repeats'][c])})"
+                    + (f" (walls {fmt_walls(entry['repeats'][c], ', ')})"
                        if c in entry["repeats"] else ""))
             else:
                 log(f"    {c:9s} {r.get('status')}: {r.get('message')}")
