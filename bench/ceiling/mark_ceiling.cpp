@@ -18,6 +18,10 @@
 //                               tricolor makes in every build, a one-entry span cache
 //   + trace call and buffer    the fields listed by a trace function reached through a pointer, into
 //                               a buffer that is then shaded (tricolor's Tracer sink)
+//   span records, mark bytes   not a step: "span records" with one mark byte per slot in the record,
+//                               tested with a load and set with a plain store, no atomic (bdwgc's
+//                               parallel marker's layout). What tricolor would gain from it, measured
+//                               in the real marker and left out: bench/README.md
 //
 // Compare with `tools/bench --only mark-scaling --markers 1` (tricolor's mark cpu ms and Boehm's mark
 // ms per collection, over the same node count). Usage: mark-ceiling [--mb N] [--reps N]
@@ -57,8 +61,9 @@ struct SpanRecord {
   bool in_use;
   char other_fields[208 - 25];
   std::uint64_t mark_bits[16];
+  std::uint8_t mark_bytes[1024];  // the "span records, mark bytes" line only
 };
-static_assert(offsetof(SpanRecord, mark_bits) == 208 && sizeof(SpanRecord) == 336, "tricolor's Span layout");
+static_assert(offsetof(SpanRecord, mark_bits) == 208, "tricolor's Span layout");
 
 struct Heap {
   std::size_t nodes = 0, nspans = 0, next = 0;
@@ -104,7 +109,7 @@ Node* build(Heap& h, std::uint64_t n) {
   return s;
 }
 
-enum class Step { kDensePlain, kDenseAtomic, kSpanRecords, kTraceBuffer };
+enum class Step { kDensePlain, kDenseAtomic, kSpanRecords, kTraceBuffer, kSpanBytes };
 
 // tricolor's Tracer sink, reduced: the trace function appends the non-null fields.
 struct Sink {
@@ -122,6 +127,7 @@ template <Step kStep>
 double mark_ns_per_node(Heap& h, Node* root, std::vector<std::uint64_t>& dense) {
   std::fill(dense.begin(), dense.end(), 0);
   for (SpanRecord& r : h.spans) std::fill(std::begin(r.mark_bits), std::end(r.mark_bits), 0);
+  for (SpanRecord& r : h.spans) std::fill(std::begin(r.mark_bytes), std::end(r.mark_bytes), 0);
   std::vector<Node*> stack;
   stack.reserve(1u << 16);
   SpanRecord* last = nullptr;
@@ -145,6 +151,12 @@ double mark_ns_per_node(Heap& h, Node* root, std::vector<std::uint64_t>& dense) 
       }
       const std::size_t i = static_cast<std::size_t>(((a - r->start) * r->reciprocal) >> 32);
       if (i >= r->nslots || r->start + i * r->elem_size != a) std::abort();  // the object-start check
+      if constexpr (kStep == Step::kSpanBytes) {
+        std::uint8_t* b = &r->mark_bytes[i];
+        if (*b != 0) return false;
+        *b = 1;
+        return true;
+      }
       word = &r->mark_bits[i / 64];
       bit = std::uint64_t{1} << (i % 64);
     }
@@ -215,6 +227,7 @@ int main(int argc, char** argv) {
       {"dense bitmap, atomic", &mark_ns_per_node<Step::kDenseAtomic>, {}},
       {"span records", &mark_ns_per_node<Step::kSpanRecords>, {}},
       {"+ trace call and buffer", &mark_ns_per_node<Step::kTraceBuffer>, {}},
+      {"span records, mark bytes", &mark_ns_per_node<Step::kSpanBytes>, {}},
   };
   for (int r = 0; r < reps; ++r)  // interleaved, so a slow phase of the machine hits every line
     for (Line& l : lines) l.ns.push_back(l.run(h, root, dense));
