@@ -18,10 +18,11 @@
 //                               tricolor makes in every build, a one-entry span cache
 //   + trace call and buffer    the fields listed by a trace function reached through a pointer, into
 //                               a buffer that is then shaded (tricolor's Tracer sink)
-//   span records, mark bytes   not a step: "span records" with one mark byte per slot in the record,
-//                               tested with a load and set with a plain store, no atomic (bdwgc's
-//                               parallel marker's layout). What tricolor would gain from it, measured
-//                               in the real marker and left out: bench/README.md
+//   span records, mark bytes   not a step: "span records" with one mark byte per slot (in an array
+//                               beside each record), tested with a load and set with a plain store,
+//                               no atomic (bdwgc's parallel marker uses mark bytes). What tricolor
+//                               would gain from it, measured in the real marker and left out:
+//                               bench/README.md
 //
 // Compare with `tools/bench --only mark-scaling --markers 1` (tricolor's mark cpu ms and Boehm's mark
 // ms per collection, over the same node count). Usage: mark-ceiling [--mb N] [--reps N]
@@ -61,17 +62,23 @@ struct SpanRecord {
   bool in_use;
   char other_fields[208 - 25];
   std::uint64_t mark_bits[16];
-  std::uint8_t mark_bytes[1024];  // the "span records, mark bytes" line only
 };
-static_assert(offsetof(SpanRecord, mark_bits) == 208, "tricolor's Span layout");
+static_assert(offsetof(SpanRecord, mark_bits) == 208 && sizeof(SpanRecord) == 336, "tricolor's Span layout");
+
+// The "span records, mark bytes" line's marks, one array per span record beside it (a record that
+// held them would be 1 KiB longer, and the other lines must keep tricolor's record layout).
+struct MarkBytes {
+  std::uint8_t b[1024];
+};
 
 struct Heap {
   std::size_t nodes = 0, nspans = 0, next = 0;
   char* base = nullptr;
   std::vector<SpanRecord> spans;
+  std::vector<MarkBytes> mark_bytes;  // per span record, same index
   std::vector<SpanRecord*> page_table;
 
-  explicit Heap(std::size_t n) : nodes(n), nspans(n / kSlotsPerSpan + 1), spans(nspans) {
+  explicit Heap(std::size_t n) : nodes(n), nspans(n / kSlotsPerSpan + 1), spans(nspans), mark_bytes(nspans) {
     base = static_cast<char*>(std::aligned_alloc(kSpanBytes, nspans * kSpanBytes));
     if (base == nullptr) std::abort();
     page_table.resize(nspans * (kSpanBytes >> kPageShift));
@@ -127,7 +134,7 @@ template <Step kStep>
 double mark_ns_per_node(Heap& h, Node* root, std::vector<std::uint64_t>& dense) {
   std::fill(dense.begin(), dense.end(), 0);
   for (SpanRecord& r : h.spans) std::fill(std::begin(r.mark_bits), std::end(r.mark_bits), 0);
-  for (SpanRecord& r : h.spans) std::fill(std::begin(r.mark_bytes), std::end(r.mark_bytes), 0);
+  for (MarkBytes& m : h.mark_bytes) std::fill(std::begin(m.b), std::end(m.b), 0);
   std::vector<Node*> stack;
   stack.reserve(1u << 16);
   SpanRecord* last = nullptr;
@@ -152,7 +159,7 @@ double mark_ns_per_node(Heap& h, Node* root, std::vector<std::uint64_t>& dense) 
       const std::size_t i = static_cast<std::size_t>(((a - r->start) * r->reciprocal) >> 32);
       if (i >= r->nslots || r->start + i * r->elem_size != a) std::abort();  // the object-start check
       if constexpr (kStep == Step::kSpanBytes) {
-        std::uint8_t* b = &r->mark_bytes[i];
+        std::uint8_t* b = &h.mark_bytes[static_cast<std::size_t>(r - h.spans.data())].b[i];
         if (*b != 0) return false;
         *b = 1;
         return true;

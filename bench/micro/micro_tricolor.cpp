@@ -105,8 +105,9 @@ BENCHMARK(BM_AllocBuffer32);
 // A Root<T> created around an object and destroyed: precise rooting's price per call frame that holds
 // one object across an allocation (Boehm pays nothing here: it scans the stack conservatively). The
 // heap's reservation check, the push onto the thread's root list, the root window's one-load check
-// and the pop. No cycle runs meanwhile (the window's shade happens only between a cycle's barrier
-// round and its root round: gc/write_barrier.cpp, "Root part").
+// and the pop. The loop allocates nothing, so no paced cycle runs meanwhile (the window's shade
+// happens only between a cycle's barrier round and its root round: gc/write_barrier.cpp, "Root
+// part").
 void BM_RootScope(benchmark::State& state) {
   Root<Obj32> held(make<Obj32>());
   Obj32* p = held.get();
